@@ -1,0 +1,4 @@
+"""JSON API under /api/v1 (issue 7)."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")

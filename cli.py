@@ -1,0 +1,60 @@
+"""Command-line groups: `flask --app app demo|users|...`. Each domain adds its own group here."""
+from __future__ import annotations
+
+import getpass
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from models import Role, User, db
+
+demo_cli = AppGroup("demo", help="Demo (sample) data.")
+users_cli = AppGroup("users", help="User accounts.")
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the deterministic demo data set; running it again adds nothing."""
+    import demo
+
+    click.echo(demo.load())
+    click.echo(demo.describe_logins())
+
+
+@users_cli.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Administrator", help="Display name.")
+@click.option("--password", envvar="ADMIN_PASSWORD", default=None, help="Read from ADMIN_PASSWORD or asked.")
+def create_admin(email: str, name: str, password: str | None) -> None:
+    """Create an admin account (or make an existing account admin)."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    if password is None:
+        password = getpass.getpass("Password: ")
+    if len(password) < 10:
+        raise click.ClickException("the password must have at least 10 characters")
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, name=name, role=Role.ADMIN)
+        db.session.add(user)
+    user.role = Role.ADMIN
+    user.active = True
+    user.set_password(password)
+    db.session.commit()
+    click.echo(f"admin {email} ready")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)
+    # Each domain owns its command group (schedule/scheduler, feeds, import/export).
+    from feeds.cli import register_cli as register_feeds_cli
+    from scheduler.cli import register_cli as register_scheduler_cli
+    from services.cli import register_cli as register_services_cli
+
+    register_scheduler_cli(app)
+    register_feeds_cli(app)
+    register_services_cli(app)

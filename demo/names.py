@@ -1,0 +1,70 @@
+"""Sample names for the demo data set. All invented except the four subdistricts and the court."""
+
+SUBDISTRICTS = [
+    ("loufeng", "娄葑街道", "Loufeng Subdistrict"),
+    ("xietang", "斜塘街道", "Xietang Subdistrict"),
+    ("weiting", "唯亭街道", "Weiting Subdistrict"),
+    ("shengpu", "胜浦街道", "Shengpu Subdistrict"),
+]
+
+# (slug, Chinese, pinyin): sample community names, ten per subdistrict in the order above.
+COMMUNITIES = [
+    ("jinhu", "金湖", "Jinhu"), ("xinghai", "星海", "Xinghai"), ("linglong", "玲珑", "Linglong"),
+    ("hudong", "湖东", "Hudong"), ("hanlin", "翰林", "Hanlin"), ("qinyuan", "沁苑", "Qinyuan"),
+    ("fengyi", "葑谊", "Fengyi"), ("lianhua", "莲花", "Lianhua"), ("xinfeng", "新葑", "Xinfeng"),
+    ("yuehu", "月湖", "Yuehu"),
+    ("xietangcun", "斜塘村", "Xietangcun"), ("fangzhou", "方洲", "Fangzhou"), ("lianxiang", "莲香", "Lianxiang"),
+    ("xinchang", "新昌", "Xinchang"), ("dushu", "独墅", "Dushu"), ("wuyuan", "吴苑", "Wuyuan"),
+    ("nanshi", "南施", "Nanshi"), ("xiuyuan", "秀苑", "Xiuyuan"), ("yunxi", "云溪", "Yunxi"),
+    ("qinghe", "清和", "Qinghe"),
+    ("weixin", "唯新", "Weixin"), ("tinghu", "亭湖", "Tinghu"), ("yangcheng", "阳澄", "Yangcheng"),
+    ("qingjian", "青剑", "Qingjian"), ("jinghu", "景湖", "Jinghu"), ("weiqing", "唯青", "Weiqing"),
+    ("dongting", "东亭", "Dongting"), ("shuangting", "双亭", "Shuangting"), ("chuangyuan", "创苑", "Chuangyuan"),
+    ("huanan", "华南", "Huanan"),
+    ("shengpucun", "胜浦村", "Shengpucun"), ("jinxing", "金星", "Jinxing"), ("hongmiao", "红庙", "Hongmiao"),
+    ("shengyuan", "胜苑", "Shengyuan"), ("pudong", "浦东", "Pudong"), ("wujiang", "吴浦", "Wupu"),
+    ("yuexi", "悦溪", "Yuexi"), ("songze", "松泽", "Songze"), ("qianjin", "前进", "Qianjin"),
+    ("shanghe", "尚和", "Shanghe"),
+]
+
+BUREAUS = [
+    ("public-security", "公安分局", "Public Security Bureau"),
+    ("planning", "规划建设委员会", "Planning and Construction Committee"),
+    ("social-affairs", "社会事业局", "Social Affairs Bureau"),
+    ("environment", "环境保护局", "Environmental Protection Bureau"),
+    ("transport", "交通运输局", "Transport Bureau"),
+    ("labour", "劳动和社会保障局", "Labour and Social Security Bureau"),
+    ("education", "教育局", "Education Bureau"),
+    ("urban-management", "城市管理局", "Urban Management Bureau"),
+]
+
+SURNAMES = [
+    ("王", "Wang"), ("李", "Li"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"), ("杨", "Yang"),
+    ("黄", "Huang"), ("赵", "Zhao"), ("吴", "Wu"), ("周", "Zhou"), ("徐", "Xu"), ("孙", "Sun"),
+    ("朱", "Zhu"), ("沈", "Shen"), ("顾", "Gu"), ("陆", "Lu"), ("钱", "Qian"), ("蒋", "Jiang"),
+]
+
+GIVEN_NAMES = [
+    ("芳", "Fang"), ("伟", "Wei"), ("敏", "Min"), ("静", "Jing"), ("丽", "Li"), ("强", "Qiang"),
+    ("磊", "Lei"), ("军", "Jun"), ("洋", "Yang"), ("勇", "Yong"), ("艳", "Yan"), ("杰", "Jie"),
+    ("娟", "Juan"), ("涛", "Tao"), ("明", "Ming"), ("超", "Chao"), ("秀英", "Xiuying"), ("建华", "Jianhua"),
+    ("晓东", "Xiaodong"), ("海燕", "Haiyan"), ("志强", "Zhiqiang"), ("玉兰", "Yulan"), ("国平", "Guoping"),
+    ("文婷", "Wenting"), ("春梅", "Chunmei"), ("立新", "Lixin"), ("雪琴", "Xueqin"), ("振宇", "Zhenyu"),
+]
+
+TEAM_KINDS = [
+    ("public_security", "治安义工", "Public-security volunteers"),
+    ("anti_pickpocket", "反扒志愿者", "Anti-pickpocket volunteers"),
+    ("joint_patrol", "保安联防巡逻队", "Joint security patrol"),
+]
+
+AREAS = [
+    ("邻里中心周边", "around the neighbourhood centre"),
+    ("地铁站出入口", "metro station entrances"),
+    ("湖滨步道", "lakeside promenade"),
+    ("商业街", "shopping street"),
+    ("小区巡逻路线", "residential patrol route"),
+    ("学校周边", "around the schools"),
+]
+
+OFFICIAL_TITLES = [("局长", "Director"), ("副局长", "Deputy director"), ("主任", "Head")]

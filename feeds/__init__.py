@@ -1,0 +1,1 @@
+"""iCalendar feeds (issue 4)."""

@@ -1,0 +1,4 @@
+"""Feed routes (issue 4)."""
+from flask import Blueprint
+
+bp = Blueprint("feeds", __name__, url_prefix="/feeds")

@@ -1,0 +1,61 @@
+"""Language selection and bilingual helpers shared by pages, feeds and the API."""
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request
+from flask_babel import get_locale
+
+LANG_COOKIE = "lang"
+SUPPORTED = ("zh_CN", "en")
+
+
+def normalise_language(value: str | None) -> str | None:
+    """Map what people type (`en`, `en-US`, `zh`, `zh-CN`, `zh_CN`) to a supported locale."""
+    if not value:
+        return None
+    value = value.strip().replace("-", "_").lower()
+    if value.startswith("en"):
+        return "en"
+    if value.startswith("zh"):
+        return "zh_CN"
+    return None
+
+
+def select_locale() -> str:
+    """?lang= first, then the remembered cookie, then Accept-Language, then Chinese."""
+    if not has_request_context():
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+    chosen = normalise_language(request.args.get("lang"))
+    if chosen:
+        return chosen
+    remembered = normalise_language(request.cookies.get(LANG_COOKIE))
+    if remembered:
+        return remembered
+    best = request.accept_languages.best_match(["zh_CN", "zh", "zh-CN", "en"])
+    return normalise_language(best) or "zh_CN"
+
+
+def current_language() -> str:
+    """'en' or 'zh_CN' for the current request (Chinese outside a request)."""
+    if not has_request_context():
+        return "zh_CN"
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh_CN"
+
+
+def pick(zh: str | None, en: str | None) -> str:
+    """The text in the reader's language, falling back to the other one."""
+    if current_language() == "en":
+        return en or zh or ""
+    return zh or en or ""
+
+
+def remember_language(response):
+    """After-request hook: an explicit ?lang= on a page is remembered for a year.
+
+    Feeds and the API are left alone: a Set-Cookie would make their responses uncacheable.
+    """
+    if has_request_context() and not request.path.startswith(("/feeds/", "/api/", "/static/")):
+        chosen = normalise_language(request.args.get("lang"))
+        if chosen and request.cookies.get(LANG_COOKIE) != chosen:
+            response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax")
+    return response

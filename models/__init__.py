@@ -1,0 +1,40 @@
+"""The domain model, one module per domain; import from here."""
+from .audit import AuditLog, record
+from .base import UTCDateTime, db, new_uid, utcnow
+from .clinic import BookingStatus, ClinicBooking, ClinicSlot
+from .feeds import FeedKind, FeedToken, new_feed_token
+from .notifications import Notification, NotificationKind, NotificationStatus
+from .places import Community, Subdistrict, Venue, VenueKind
+from .programmes import (
+    Bureau,
+    HearingNotice,
+    HolidayOverride,
+    HolidayPolicy,
+    Occurrence,
+    OccurrenceStatus,
+    OverrideKind,
+    Programme,
+    ProgrammeKind,
+    Series,
+    SeriesPattern,
+    SeriesSite,
+    occurrence_officials,
+    series_site_officials,
+)
+from .shifts import (
+    ALL_WEEKDAYS,
+    Assignment,
+    AssignmentStatus,
+    Attendance,
+    Shift,
+    ShiftStatus,
+    ShiftTemplate,
+    SwapRequest,
+    SwapStatus,
+    Unavailability,
+)
+from .suggestions import Suggestion, SuggestionStatus
+from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership
+from .users import ApiToken, Role, User
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,55 @@
+"""Patrol teams and who belongs to them."""
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from .base import BilingualNameMixin, TimestampMixin, db, str_enum
+
+
+class TeamKind(enum.Enum):
+    PUBLIC_SECURITY = "public_security"  # 治安义工
+    ANTI_PICKPOCKET = "anti_pickpocket"  # 反扒志愿者
+    JOINT_PATROL = "joint_patrol"  # 保安联防巡逻队
+    OTHER = "other"
+
+
+class PatrolTeam(BilingualNameMixin, TimestampMixin, db.Model):
+    __tablename__ = "patrol_teams"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    code: orm.Mapped[str] = orm.mapped_column(sa.String(32), unique=True)
+    kind: orm.Mapped[TeamKind] = orm.mapped_column(str_enum(TeamKind, "team_kind"))
+    subdistrict_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("subdistricts.id"), index=True)
+    # Patrols are led by the police; the station is shown to members only.
+    police_station_zh: orm.Mapped[str] = orm.mapped_column(sa.String(120), default="")
+    police_station_en: orm.Mapped[str] = orm.mapped_column(sa.String(120), default="")
+    active: orm.Mapped[bool] = orm.mapped_column(default=True)
+    is_sample: orm.Mapped[bool] = orm.mapped_column(default=False)
+
+    subdistrict: orm.Mapped["Subdistrict | None"] = orm.relationship()  # noqa: F821
+    memberships: orm.Mapped[list["TeamMembership"]] = orm.relationship(
+        back_populates="team", cascade="all, delete-orphan"
+    )
+
+
+class MembershipRole(enum.Enum):
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+
+
+class TeamMembership(TimestampMixin, db.Model):
+    __tablename__ = "team_memberships"
+    __table_args__ = (sa.UniqueConstraint("team_id", "user_id"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    team_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("patrol_teams.id", ondelete="CASCADE"), index=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: orm.Mapped[MembershipRole] = orm.mapped_column(
+        str_enum(MembershipRole, "membership_role"), default=MembershipRole.MEMBER
+    )
+
+    team: orm.Mapped[PatrolTeam] = orm.relationship(back_populates="memberships")
+    user: orm.Mapped["User"] = orm.relationship(back_populates="memberships")  # noqa: F821

@@ -1,0 +1,94 @@
+"""People who log in, and how they authenticate."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy import orm
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .base import TimestampMixin, UTCDateTime, db, str_enum
+
+
+class Role(enum.Enum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    VOLUNTEER = "volunteer"
+    OFFICIAL = "official"
+    STAFF = "staff"  # court and legal-clinic staff, suggestion handlers
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    email: orm.Mapped[str] = orm.mapped_column(sa.String(254), unique=True)
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    name_en: orm.Mapped[str] = orm.mapped_column(sa.String(100), default="")
+    phone: orm.Mapped[str] = orm.mapped_column(sa.String(32), default="")
+    password_hash: orm.Mapped[str] = orm.mapped_column(sa.String(256))
+    role: orm.Mapped[Role] = orm.mapped_column(str_enum(Role, "user_role"), index=True)
+    active: orm.Mapped[bool] = orm.mapped_column(default=True)
+    # Officials: their title and bureau, shown where they are expected.
+    title_zh: orm.Mapped[str] = orm.mapped_column(sa.String(120), default="")
+    title_en: orm.Mapped[str] = orm.mapped_column(sa.String(120), default="")
+    bureau_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("bureaus.id"), index=True)
+    locale: orm.Mapped[str] = orm.mapped_column(sa.String(8), default="zh_CN")
+    weekly_hours_limit: orm.Mapped[int | None] = orm.mapped_column()
+    is_sample: orm.Mapped[bool] = orm.mapped_column(default=False)
+
+    memberships: orm.Mapped[list["TeamMembership"]] = orm.relationship(  # noqa: F821
+        back_populates="user", cascade="all, delete-orphan"
+    )
+    bureau: orm.Mapped["Bureau | None"] = orm.relationship()  # noqa: F821
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role is Role.ADMIN or self.role in roles
+
+    @property
+    def display_name(self) -> str:
+        from i18n import current_language
+
+        if current_language() == "en" and self.name_en:
+            return self.name_en
+        return self.name
+
+    @property
+    def title(self) -> str:
+        from i18n import pick
+
+        return pick(self.title_zh, self.title_en)
+
+
+class ApiToken(db.Model):
+    """A personal API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
+    label: orm.Mapped[str] = orm.mapped_column(sa.String(100), default="")
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime)
+    last_used_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    revoked_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+
+    user: orm.Mapped[User] = orm.relationship()
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

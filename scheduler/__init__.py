@@ -1,0 +1,1 @@
+"""Scheduling rules, China's holiday calendar, shift generation and the background jobs."""

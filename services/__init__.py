@@ -1,0 +1,1 @@
+"""Domain services: the rules, in transactions, callable without HTTP."""

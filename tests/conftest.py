@@ -1,0 +1,133 @@
+"""Test fixtures: a fresh schema per run, clean tables per test, on SQLite or on TEST_DATABASE_URL."""
+from __future__ import annotations
+
+import contextlib
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from models import db
+from tests.factories import PASSWORD
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def is_postgres() -> bool:
+    return bool(POSTGRES_URL)
+
+
+requires_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+def base_config(database_url: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    app = create_app(base_config(database_url))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    yield
+
+
+def clean_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, _schema):
+    app = create_app(base_config(database_url))
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        clean_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def web_app(database_url, app):
+    """A second app on the same database, with no context held open, serving the test client.
+
+    Requests to `app` itself would reuse the test's app context (and its `g`, session and
+    cached locale); a separate instance makes every request start clean, as in production.
+    """
+    served = create_app(base_config(database_url))
+    yield served
+    with served.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(web_app):
+    return web_app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str, password: str = PASSWORD):
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def make_client(web_app):
+    """More clients (another browser, another person) on the same server."""
+    return web_app.test_client
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@contextlib.contextmanager
+def count_queries(engine):
+    """Count the SQL statements run inside the block: `with count_queries(db.engine) as n: ...; n()`."""
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield lambda: len(statements)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)

@@ -20,7 +20,8 @@
     if (event.submitter && event.submitter.name) { data.append(event.submitter.name, event.submitter.value); }
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
-    fetch(form.action, { method: "POST", body: data, headers: { "Accept": "application/json" }, credentials: "same-origin" })
+    // getAttribute: a field named "action" shadows the form.action property.
+    fetch(form.getAttribute("action") || window.location.href, { method: "POST", body: data, headers: { "Accept": "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         return response.json().then(function (body) { return { status: response.status, body: body }; });
       })

@@ -43,6 +43,12 @@ bp = Blueprint("roster", __name__, url_prefix="/roster")
 managers = roles_required(Role.COORDINATOR)
 
 
+@bp.app_template_filter("hhmm")
+def hhmm_filter(value: dt.datetime) -> str:
+    """Local 24-hour time (19:00), as patrol rosters are written in both languages."""
+    return service.hhmm(value)
+
+
 def teams_coordinated_by(user) -> list[PatrolTeam]:
     """The teams a user may manage: all for an admin, their own for a coordinator."""
     query = sa.select(PatrolTeam).order_by(PatrolTeam.code)
@@ -175,7 +181,7 @@ def _handle_post(render_page):
         shift = db.session.get(Shift, shift_id)
         row, availability = queries.shift_detail(shift)
         macro = get_template_attribute("roster/_macros.html", "shift_row")
-        html = macro(row, availability, show_all, request.full_path, True)
+        html = macro(row, availability, show_all, request.full_path.rstrip("?"), request.endpoint == "roster.shift")
         return jsonify(ok=True, message=message, html=str(html))
     flash(message, "success")
     return redirect(request.full_path, code=303)

@@ -397,3 +397,17 @@ def test_roster_and_dashboard_run_a_constant_number_of_queries(app, web_app, cli
     _grow(3, coordinator, days=3)
     assert _count(web_app, client, "/roster/coverage?days=30") == admin_before
     assert admin.id
+
+
+def test_coverage_is_paginated(app, client, auth):
+    make_user(Role.ADMIN, email="admin@test.example")
+    for n in range(45):
+        make_team(code=f"P{n:03d}")
+    db.session.commit()
+    auth.login("admin@test.example")
+    page = client.get("/roster/coverage?sort=code&lang=en").get_data(as_text=True)
+    assert ">P000<" in page and ">P039<" in page and ">P040<" not in page
+    assert "Page 1 of 2" in page and 'rel="next"' in page
+    page = client.get("/roster/coverage?sort=code&page=2&lang=en").get_data(as_text=True)
+    assert ">P040<" in page and ">P044<" in page and 'rel="prev"' in page
+    assert client.get("/roster/coverage?page=99").status_code == 200  # clamped to the last page

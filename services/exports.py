@@ -5,7 +5,6 @@ import csv
 import io
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from models import Assignment, AssignmentStatus, PatrolTeam, Shift, db
@@ -46,7 +45,7 @@ def roster_csv(team: PatrolTeam, year: int, month: int) -> str:
         base = [shift.local_date.isoformat(), hhmm(shift.starts_at), hhmm(shift.ends_at), team.code,
                 shift.area_zh or shift.area_en, shift.min_volunteers, shift.max_volunteers, len(people[shift.id])]
         if shift.status.value == "cancelled":
-            writer.writerow(base + ["", "", _("cancelled"), "0"])
+            writer.writerow(base + ["", "", "cancelled", "0"])
             continue
         if not people[shift.id]:
             writer.writerow(base + ["", "", "", "0"])

@@ -60,3 +60,16 @@ def remove_unavailability(user: User, unavailability_id: int) -> None:
         record(user, "unavailability.remove", "unavailability", unavailability_id)
 
     in_transaction(work)
+
+
+def set_weekly_limit(user: User, hours: int | None) -> None:
+    """At most this many hours of shifts a week (None: no limit). Existing assignments stay."""
+    if hours is not None and not 1 <= hours <= 168:
+        raise RuleViolation(_("Choose between 1 and 168 hours, or leave it empty for no limit."), "bad_input", 400)
+
+    def work():
+        target = db.session.get(User, user.id)
+        target.weekly_hours_limit = hours
+        record(user, "user.weekly_hours_limit", "user", user.id, hours=hours)
+
+    in_transaction(work)

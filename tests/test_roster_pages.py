@@ -411,3 +411,42 @@ def test_coverage_is_paginated(app, client, auth):
     page = client.get("/roster/coverage?sort=code&page=2&lang=en").get_data(as_text=True)
     assert ">P040<" in page and ">P044<" in page and 'rel="prev"' in page
     assert client.get("/roster/coverage?page=99").status_code == 200  # clamped to the last page
+
+
+def test_volunteer_sets_a_weekly_hours_limit(setup, client, auth, app):
+    auth.login("wang@test.example")
+    response = client.post("/me/availability", data={"action": "limit", "limit-hours": "6"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(type(setup.wang), setup.wang.id).weekly_hours_limit == 6
+    assert 'value="6"' in client.get("/me/availability").get_data(as_text=True)
+    assert client.post("/me/availability", data={"action": "limit", "limit-hours": "500"}).status_code == 400
+    assert client.post("/me/availability", data={"action": "limit", "limit-hours": ""}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(type(setup.wang), setup.wang.id).weekly_hours_limit is None
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_every_roster_page_renders_in_both_languages(setup, client, make_client, auth, app, lang):
+    past = make_shift(setup.team_a, dt.datetime.now(LOCAL_TZ) - dt.timedelta(hours=5), hours=3)
+    make_assignment(past, setup.wang, attendance=Attendance.PRESENT, hours_credited=3)
+    make_assignment(setup.shift_a, setup.zhao)
+    make_user(Role.ADMIN, email="admin@test.example")
+    db.session.add(Unavailability(user_id=setup.wang.id, weekday=4))
+    db.session.commit()
+    month = setup.shift_a.local_date.strftime("%Y-%m")
+    auth.login("coord-a@test.example")
+    for path in ("/roster/", f"/roster/team/TA?start={setup.monday}", f"/roster/team/TA?view=month&month={month}",
+                 f"/roster/shift/{setup.shift_a.id}?show=all", f"/roster/shift/{past.id}", "/roster/team/TA/bulk",
+                 "/roster/team/TA/hours", f"/roster/team/TA/print?month={month}", "/roster/coverage?days=30"):
+        response = client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        assert response.status_code == 200, path
+    volunteer = make_client()
+    volunteer.post("/login", data={"email": "wang@test.example", "password": "correct horse battery"})
+    for path in ("/me/", "/me/open", "/me/availability"):
+        assert volunteer.get(f"{path}?lang={lang}").status_code == 200, path
+    admin = make_client()
+    admin.post("/login", data={"email": "admin@test.example", "password": "correct horse battery"})
+    for path in ("/admin/people/teams", "/admin/people/users", "/admin/people/import",
+                 f"/admin/people/users/{setup.wang.id}/password"):
+        assert admin.get(f"{path}?lang={lang}").status_code == 200, path

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import Length, Optional
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import Length, NumberRange, Optional
 
 from models import Role, utcnow
 from services import assignments as service
@@ -125,12 +125,34 @@ class UnavailableForm(FlaskForm):
     submit = SubmitField(_l("Add"))
 
 
+class LimitForm(FlaskForm):
+    hours = IntegerField(_l("At most this many hours of shifts a week (empty: no limit)"),
+                         validators=[Optional(), NumberRange(min=1, max=168)])
+    save = SubmitField(_l("Save limit"))
+
+
 @bp.route("/availability", methods=["GET", "POST"])
 @volunteers
 def availability():
     form = UnavailableForm()
+    limit_form = LimitForm(prefix="limit")
     status = 200
-    if request.method == "POST" and request.form.get("action") == "remove":
+    if request.method == "GET":
+        limit_form.hours.data = current_user.weekly_hours_limit
+    if request.method == "POST" and request.form.get("action") == "limit":
+        if limit_form.validate_on_submit():
+            def save():
+                availability_service.set_weekly_limit(current_user, limit_form.hours.data)
+                return _("Saved.")
+
+            outcome = _run(save)
+            if outcome is None:
+                return redirect(url_for(".availability"), code=303)
+            flash(outcome.message, "error")
+            status = outcome.status
+        else:
+            status = 400
+    elif request.method == "POST" and request.form.get("action") == "remove":
         def remove():
             availability_service.remove_unavailability(current_user, _int_field("id"))
             return _("Removed.")
@@ -159,7 +181,8 @@ def availability():
     elif request.method == "POST":
         status = 400
     rows = availability_service.my_unavailability(current_user.id)
-    return render_template("volunteer/availability.html", form=form, rows=rows, weekday_name=weekday_name), status
+    return render_template("volunteer/availability.html", form=form, limit_form=limit_form, rows=rows,
+                           weekday_name=weekday_name), status
 
 
 def weekday_name(weekday: int) -> str:

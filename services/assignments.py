@@ -43,7 +43,7 @@ from models import (
     record,
     utcnow,
 )
-from timeutil import LOCAL_TZ, to_local
+from timeutil import to_local
 
 from .errors import RuleViolation
 

@@ -99,7 +99,7 @@ def _load_slots(summary, now: dt.datetime) -> None:
             sa.select(ClinicSlot.occurrence_id, ClinicSlot.starts_at).where(
                 ClinicSlot.occurrence_id.in_([o.id for o in sessions])
             )
-        ).tuples()
+        ).all()
     )
     rows = [
         {"occurrence_id": o.id, "starts_at": start, "ends_at": end, "capacity": capacity, "booked_count": 0}
@@ -142,7 +142,7 @@ def _load_suggestions(summary, rng: random.Random, now: dt.datetime) -> None:
     present = set(db.session.scalars(sa.select(Suggestion.tracking_number).where(Suggestion.tracking_number.in_(numbers))))
     if len(present) == len(numbers):
         return
-    bureaus = dict(db.session.execute(sa.select(Bureau.slug, Bureau.id)).tuples().all())
+    bureaus = dict(db.session.execute(sa.select(Bureau.slug, Bureau.id)).all())
     # Recent sessions first (suggestions come from sessions that took place), else upcoming ones.
     contact = (
         sa.select(Occurrence.id)

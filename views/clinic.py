@@ -45,8 +45,10 @@ def _too_long(label, maximum):
 class BookingForm(FlaskForm):
     slot = RadioField(_l("Time"), coerce=int, validate_choice=False,
                       validators=[InputRequired(message=_l("Please choose a time."))])
-    name = StringField(_l("Your name"), validators=[_required(_l("Your name")), _too_long(_l("Your name"), 100)])
+    name = StringField(_l("Your name"), validators=[_required(_l("Your name")), _too_long(_l("Your name"), 100)],
+                       render_kw={"autocomplete": "name", "maxlength": 100})
     phone = TelField(_l("Phone number"), validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)],
+                     render_kw={"autocomplete": "tel", "maxlength": 32},
                      description=_l("Used only to confirm or change your booking; seen only by clinic staff."))
     language = SelectField(_l("Language of the consultation"))
     topic = TextAreaField(_l("What would you like advice on?"),
@@ -57,9 +59,11 @@ class BookingForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reference = StringField(_l("Reference code"),
-                            validators=[_required(_l("Reference code")), _too_long(_l("Reference code"), 40)])
+                            validators=[_required(_l("Reference code")), _too_long(_l("Reference code"), 40)],
+                            render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
     phone = TelField(_l("Phone number used for the booking"),
-                     validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)])
+                     validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)],
+                     render_kw={"autocomplete": "tel"})
     submit = SubmitField(_l("Cancel the booking"))
 
 

@@ -39,7 +39,8 @@ class SuggestionForm(FlaskForm):
         validators=[DataRequired(message=_l("Please fill in: %(field)s.", field=_l("Your suggestion"))),
                     _too_long(_l("Your suggestion"), service.CONTENT_MAX)],
     )
-    name = StringField(_l("Your name (optional)"), validators=[_too_long(_l("Your name"), service.NAME_MAX)])
+    name = StringField(_l("Your name (optional)"), validators=[_too_long(_l("Your name"), service.NAME_MAX)],
+                       render_kw={"autocomplete": "name"})
     contact = StringField(
         _l("Phone or email (optional)"),
         validators=[_too_long(_l("Phone or email"), service.CONTACT_MAX)],

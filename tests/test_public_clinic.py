@@ -345,3 +345,30 @@ def test_no_slot_is_booked_in_the_past_even_if_the_clock_moves_between_check_and
     with pytest.raises(RuleViolation):
         clinic.book(slot.id, "张三", "13812345678", now=slot.starts_at + dt.timedelta(seconds=1))
     assert utcnow() < slot.starts_at
+
+
+def test_booking_and_cancelling_posts_are_rate_limited(app, database_url):
+    """Ten attempts a minute per address: enough for a person, too few to guess reference codes."""
+    from app import create_app
+    from extensions import limiter
+    from tests.conftest import base_config
+
+    session = pb.clinic_session()
+    slot = clinic.ensure_slots(session)[0]
+    db.session.commit()
+    limited = create_app(base_config(database_url, RATELIMIT_ENABLED=True))
+    try:
+        client = limited.test_client()
+        cancels = [client.post("/legal-clinic/book/cancel?lang=en",
+                               data={"reference": "ABCDEFGHJK", "phone": "13812345678"}).status_code
+                   for _ in range(11)]
+        assert cancels == [404] * 10 + [429]
+        bookings = [client.post(f"/legal-clinic/book/{session.id}", data=form(slot, phone="1")).status_code
+                    for _ in range(11)]
+        assert bookings == [400] * 10 + [429]
+        assert client.get(f"/legal-clinic/book/{session.id}").status_code == 200  # reading is not limited
+    finally:
+        limiter.reset()
+        limiter.enabled = False  # the limiter is one object shared by every app in this process
+        with limited.app_context():
+            db.engine.dispose()

@@ -222,3 +222,22 @@ def test_report_page(app, client, auth, staff):
     html = client.get("/suggestions/manage/report?lang=en").get_data(as_text=True)
     assert "Transport Bureau" in html and "answered within 15 days" in html
     assert '<li id="share-15"><strong>50 %</strong>' in html
+
+
+def test_suggestion_posts_are_rate_limited(app, database_url):
+    from app import create_app
+    from extensions import limiter
+    from tests.conftest import base_config
+
+    session = pb.contact_day()
+    db.session.commit()
+    limited = create_app(base_config(database_url, RATELIMIT_ENABLED=True))
+    try:
+        client = limited.test_client()
+        statuses = [client.post(f"/suggestions/new/{session.id}", data={"content": ""}).status_code for _ in range(11)]
+        assert statuses == [400] * 10 + [429]
+    finally:
+        limiter.reset()
+        limiter.enabled = False  # the limiter is one object shared by every app in this process
+        with limited.app_context():
+            db.engine.dispose()

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from models import BookingStatus, ClinicBooking, ClinicSlot, OccurrenceStatus, Role, db, utcnow
 from services import clinic
@@ -69,7 +70,7 @@ def test_book_gives_an_unguessable_reference_and_counts_the_place(app):
 def test_a_full_slot_is_refused_with_a_clear_message(app):
     slot = pb.single_slot(pb.clinic_session(), capacity=1)
     clinic.book(slot.id, "张三", "13812345678")
-    with pytest.raises(RuleViolation) as refused:
+    with force_locale("en"), pytest.raises(RuleViolation) as refused:
         clinic.book(slot.id, "李四", "13812345679")
     assert refused.value.code == "slot_full" and refused.value.status == 409
     assert "fully booked" in refused.value.message
@@ -79,7 +80,7 @@ def test_a_full_slot_is_refused_with_a_clear_message(app):
 def test_a_past_slot_is_refused(app):
     session = pb.clinic_session(day=dt.date(2026, 1, 3))  # a Saturday long gone
     slot = pb.single_slot(session, capacity=2)
-    with pytest.raises(RuleViolation) as refused:
+    with force_locale("en"), pytest.raises(RuleViolation) as refused:
         clinic.book(slot.id, "张三", "13812345678")
     assert refused.value.code == "slot_past" and "already passed" in refused.value.message
 

@@ -61,8 +61,8 @@ def update() -> None:
     for locale in LOCALES:
         path = po_path(locale)
         catalog = load(path, locale) if path.exists() else Catalog(locale=locale)
-        # Babel inserts the template's own Message objects for new entries: give each locale a copy,
-        # or the Chinese strings set for zh_Hans_CN would also land in the English catalogue.
+        # Catalog.update inserts the template's own Message objects for new strings: a copy per
+        # locale keeps the Chinese filled in below out of the English catalogue.
         catalog.update(copy.deepcopy(template), no_fuzzy_matching=True)
         for message in catalog:
             if not message.id:

@@ -131,6 +131,8 @@ def start_in_process(app: Flask) -> BackgroundScheduler:
     """
     lock = _lock_for(app)
     scheduler = BackgroundScheduler(timezone=LOCAL_TZ, daemon=True)
+    # The migration run before this configured logging at WARNING; job outcomes are worth seeing.
+    logging.getLogger("scheduler").setLevel(logging.INFO)
 
     def lost() -> None:
         scheduler.shutdown(wait=False)

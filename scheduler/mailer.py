@@ -94,7 +94,8 @@ class Mailer:
         message["Message-ID"] = mail.message_id
         message.set_content(mail.body)
         if self.settings is None:
-            log.info("SMTP_URL is not set; email not sent:\nTo: %s\nSubject: %s\n\n%s", mail.to, mail.subject, mail.body)
+            log.info("SMTP_URL is not set; email not sent: To: %s, Subject: %s", mail.to, mail.subject)
+            log.debug("body of the email not sent:\n%s", mail.body)
             return
         try:
             if self._smtp is None:

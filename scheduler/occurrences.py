@@ -10,6 +10,7 @@ cancelling it: reconciliation after a series edit never changes those again.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -35,7 +36,9 @@ from timeutil import local_today, span_utc, to_local
 
 from .dbutil import chunked, insert_ignoring_conflicts
 from .holiday_calendar import CalendarView, calendar_for
-from .rules import CALENDAR_MARGIN, Planned, plan
+from .rules import CALENDAR_MARGIN, Planned, RuleError, plan
+
+log = logging.getLogger(__name__)
 
 # Fields whose change a calendar client or a reader must see (they bump SEQUENCE).
 VISIBLE_FIELDS = (
@@ -55,6 +58,7 @@ class OccurrenceResult:
     reinstated: int = 0
     # Rule dates on a public holiday among the new occurrences: (date, holiday name), once per date.
     flagged: list[tuple[dt.date, str]] = field(default_factory=list)
+    broken_series: list[int] = field(default_factory=list)  # series skipped: their rule cannot be used
 
 
 def _in_both_languages(render) -> tuple[str, str]:
@@ -139,7 +143,12 @@ def generate_occurrences(start: dt.date, until: dt.date, series_ids=None) -> Occ
         sites = [site for site in series.sites if site.active]
         if not sites:
             continue
-        planned = plan(series, start, until, calendar)
+        try:
+            planned = plan(series, start, until, calendar)
+        except RuleError as exc:  # one broken rule must not stop the others (forms refuse such rules)
+            log.error("series %s has an unusable rule %r: %s", series.id, series.rrule, exc)
+            result.broken_series.append(series.id)
+            continue
         if not planned:
             continue
         existing = {
@@ -260,7 +269,12 @@ def reconcile_all(actor=None, from_day: dt.date | None = None) -> OccurrenceResu
     """Reconcile every series, e.g. after the holiday calendar changed."""
     total = OccurrenceResult()
     for series in _load_series():
-        part = reconcile_series(series, actor, from_day=from_day)
+        try:
+            part = reconcile_series(series, actor, from_day=from_day)
+        except RuleError as exc:
+            log.error("series %s has an unusable rule %r: %s", series.id, series.rrule, exc)
+            total.broken_series.append(series.id)
+            continue
         for name in ("created", "skipped", "updated", "cancelled", "reinstated"):
             setattr(total, name, getattr(total, name) + getattr(part, name))
         total.flagged = sorted(set(total.flagged) | set(part.flagged))

@@ -123,6 +123,14 @@ def test_court_and_clinic_sessions_on_court_days_only(app):
     assert [o.bilingual for o in national_day] == [True, False] and national_day[0].capacity == 40
 
 
+def test_a_broken_rule_does_not_stop_the_other_series(app):
+    broken = contact_day_series(sites=1)
+    broken.rrule = "FREQ=SECONDLY"  # the forms refuse this; data from elsewhere might not
+    good = contact_day_series(sites=1)
+    result = generate_occurrences(D(2026, 1, 1), D(2026, 3, 31))
+    assert result.broken_series == [broken.id] and len(occurrences(good)) == 3 and occurrences(broken) == []
+
+
 def test_series_dates_bound_generation(app):
     series = contact_day_series(sites=1, starts_on=D(2026, 3, 1), ends_on=D(2026, 5, 31))
     generate_occurrences(D(2026, 1, 1), D(2026, 12, 31))

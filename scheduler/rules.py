@@ -19,7 +19,11 @@ CALENDAR_MARGIN = dt.timedelta(weeks=NEXT_SUNDAY_LOOKAHEAD_WEEKS + 1)
 
 
 class RuleError(ValueError):
-    """A recurrence rule that cannot be used; the message says why (English, for logs and forms)."""
+    """A recurrence rule that cannot be used. `code` says why (forms translate it); the text is for logs."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code = code  # "one_line", "invalid" or "frequency"
 
 
 def normalise_rrule(text: str) -> str:
@@ -34,15 +38,15 @@ def parse_rrule(text: str, starts_on: dt.date) -> du_rrule.rrule:
     """Parse one RFC 5545 RRULE anchored at `starts_on`; refuse what generation cannot use."""
     value = normalise_rrule(text)
     if not value or "\n" in value or "DTSTART" in value:
-        raise RuleError("one RRULE line, e.g. FREQ=MONTHLY;BYDAY=2SU")
+        raise RuleError("one_line", "one RRULE line, e.g. FREQ=MONTHLY;BYDAY=2SU")
     try:
         rule = du_rrule.rrulestr(value, dtstart=dt.datetime.combine(starts_on, dt.time()))
     except (ValueError, TypeError) as exc:
-        raise RuleError(f"not a valid RRULE: {exc}") from None
+        raise RuleError("invalid", f"not a valid RRULE: {exc}") from None
     if not isinstance(rule, du_rrule.rrule):
-        raise RuleError("one RRULE line, e.g. FREQ=MONTHLY;BYDAY=2SU")
+        raise RuleError("one_line", "one RRULE line, e.g. FREQ=MONTHLY;BYDAY=2SU")
     if rule._freq not in ALLOWED_FREQUENCIES:  # dateutil keeps the frequency only here
-        raise RuleError("the frequency must be DAILY, WEEKLY, MONTHLY or YEARLY")
+        raise RuleError("frequency", "the frequency must be DAILY, WEEKLY, MONTHLY or YEARLY")
     return rule
 
 

@@ -89,8 +89,9 @@ def test_create_series_then_a_site_generates_occurrences(app, client, admin):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"rrule": "FREQ=SECONDLY"}, "frequency"),
-    ({"rrule": "not a rule"}, "Not a usable rule"),
+    ({"rrule": "FREQ=SECONDLY"}, "frequency must be"),
+    ({"rrule": "not a rule"}, "Not a valid recurrence rule"),
+    ({"rrule": "DTSTART:20260101\nRRULE:FREQ=DAILY"}, "without a DTSTART"),
     ({"rrule": ""}, "required"),
     ({"ends_on": "2020-01-01"}, "end date"),
     ({"starts_on": "2026-02-30"}, "Not a valid date"),

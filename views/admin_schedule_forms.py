@@ -36,6 +36,13 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+RULE_ERRORS = {
+    "one_line": _l("Write one rule without a DTSTART, e.g. FREQ=MONTHLY;BYDAY=2SU."),
+    "invalid": _l("Not a valid recurrence rule (RFC 5545), e.g. FREQ=MONTHLY;BYDAY=2SU."),
+    "frequency": _l("The frequency must be DAILY, WEEKLY, MONTHLY or YEARLY."),
+}
+
+
 def _ends_after(start_field: str):
     def check(form, field):
         start = getattr(form, start_field).data
@@ -79,7 +86,7 @@ class SeriesForm(FlaskForm):
         try:
             parse_rrule(field.data, self.starts_on.data or dt.date.today())
         except RuleError as exc:
-            raise ValidationError(_l("Not a usable rule: %(reason)s", reason=str(exc))) from None
+            raise ValidationError(RULE_ERRORS.get(exc.code, RULE_ERRORS["invalid"])) from None
 
 
 class SiteForm(FlaskForm):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import threading
 from collections.abc import Callable
 
@@ -114,10 +115,16 @@ def run_forever(app: Flask, echo: Callable[[str], None] = print) -> None:
         scheduler.shutdown(wait=False)
 
     add_jobs(scheduler, JobRunner(app, lock, lost))
+
+    def stop(signum, frame):  # a deploy or `systemctl stop`: finish the running job, then leave
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        pass
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
     finally:
         lock.release()
     echo("Scheduler stopped.")

@@ -41,6 +41,7 @@ def load_config(instance_path: str) -> dict:
         "SCHEDULE_HORIZON_DAYS": int(os.environ.get("SCHEDULE_HORIZON_DAYS", "90")),
         "DROP_CUTOFF_HOURS": int(os.environ.get("DROP_CUTOFF_HOURS", "24")),
         "SHIFT_REMINDER_HOURS": int(os.environ.get("SHIFT_REMINDER_HOURS", "24")),
+        "CONTACT_DAY_REMINDER_HOURS": int(os.environ.get("CONTACT_DAY_REMINDER_HOURS", "72")),
         "RUN_SCHEDULER_IN_PROCESS": _bool("RUN_SCHEDULER_IN_PROCESS", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

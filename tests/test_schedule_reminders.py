@@ -1,0 +1,242 @@
+"""Reminders by email against a real SMTP server (aiosmtpd): each sent exactly once, also across restarts."""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import logging
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from models import (
+    AssignmentStatus,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Role,
+    db,
+    occurrence_officials,
+    utcnow,
+)
+from scheduler import reminders
+from scheduler.occurrences import generate_occurrences
+from tests.factories import make_team, make_user
+from tests.schedule_builders import contact_day_series, make_shift, staff
+from timeutil import to_local
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Collect:
+    def __init__(self):
+        self.messages: list[email.message.Message] = []
+        self.refuse = False
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            return "451 Try again later"
+        message = email.message_from_bytes(envelope.content)
+        message["X-Rcpt"] = ",".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{controller.port}"
+    handler.url = app.config["SMTP_URL"]
+    yield handler
+    controller.stop()
+
+
+def soon(hours: float) -> tuple[dt.date, dt.time, dt.time]:
+    start = to_local(utcnow() + dt.timedelta(hours=hours)).replace(second=0, microsecond=0)
+    end = start + dt.timedelta(hours=2)
+    return start.date(), start.time(), end.time()
+
+
+def assigned_shift_soon(hours: float = 3, **kw):
+    volunteer = make_user(Role.VOLUNTEER, email=kw.pop("email", None), locale=kw.pop("locale", "zh_CN"))
+    team = make_team(members=[volunteer])
+    shift = make_shift(team, *soon(hours), min_volunteers=kw.pop("min_volunteers", 1), **kw)
+    assignment = staff(shift, volunteer)
+    return volunteer, shift, assignment
+
+
+def test_shift_reminder_is_sent_once(app, smtp):
+    volunteer, shift, assignment = assigned_shift_soon(3, locale="en", email="ann@test.example")
+    assigned_shift_soon(30)  # outside the 24-hour window: not yet
+    db.session.commit()
+    first = reminders.send_due_reminders()
+    assert (first.sent, first.failed) == (1, 0)
+    [message] = smtp.messages
+    assert message["To"] == "ann@test.example" and message["Subject"].startswith("Patrol shift reminder")
+    assert message["Message-ID"] == f"<shift_reminder.{assignment.id}.{volunteer.id}@sip-schedule.example>"
+    assert shift.team.name_en in message.get_payload(decode=True).decode()
+    assert reminders.send_due_reminders().sent == 0
+    assert len(smtp.messages) == 1
+    note = db.session.scalar(sa.select(Notification))
+    assert (note.kind, note.subject_id, note.recipient_id, note.status, note.attempts) == (
+        NotificationKind.SHIFT_REMINDER, assignment.id, volunteer.id, NotificationStatus.SENT, 1)
+
+
+def test_reminder_in_the_volunteers_language(app, smtp):
+    _, shift, _ = assigned_shift_soon(3, locale="zh_CN")
+    db.session.commit()
+    reminders.send_due_reminders()
+    [message] = smtp.messages
+    body = message.get_payload(decode=True).decode()
+    assert shift.team.name_zh in body and shift.team.name_en not in body and shift.area_zh in body
+
+
+def test_failed_send_is_retried_then_sent_once(app, smtp):
+    assigned_shift_soon(3)
+    db.session.commit()
+    smtp.refuse = True
+    assert reminders.send_due_reminders().failed == 1
+    note = db.session.scalar(sa.select(Notification))
+    assert note.status is NotificationStatus.FAILED and "451" in note.last_error
+    smtp.refuse = False
+    assert reminders.send_due_reminders().sent == 1
+    assert reminders.send_due_reminders().sent == 0
+    assert len(smtp.messages) == 1
+    db.session.refresh(note)
+    assert note.status is NotificationStatus.SENT and note.attempts == 2
+
+
+def test_a_missed_reminder_is_sent_late_not_lost(app, smtp):
+    """The scheduler was down when the reminder fell due: it goes out while the shift is still ahead."""
+    assigned_shift_soon(0.5)
+    db.session.commit()
+    assert reminders.send_due_reminders().sent == 1
+
+
+def test_dropped_assignments_get_no_reminder(app, smtp):
+    _, shift, assignment = assigned_shift_soon(3)
+    assignment.status = AssignmentStatus.DROPPED
+    shift.assigned_count = 0
+    db.session.commit()
+    assert reminders.send_due_reminders().sent == 0 and smtp.messages == []
+
+
+def test_contact_day_reminder_to_each_official_once(app, smtp):
+    officials = [make_user(Role.OFFICIAL, locale="en"), make_user(Role.OFFICIAL)]
+    day = (utcnow() + dt.timedelta(days=2)).date()
+    series = contact_day_series(sites=1, officials=officials, starts_on=day - dt.timedelta(days=40))
+    series.rrule = "FREQ=DAILY"  # a session two days ahead, inside the 72-hour window
+    generate_occurrences(day, day)
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(occurrence_officials)) == 2
+    assert reminders.send_due_reminders().sent == 2
+    assert sorted(m["To"] for m in smtp.messages) == sorted(o.email for o in officials)
+    assert reminders.send_due_reminders().sent == 0 and len(smtp.messages) == 2
+
+
+def test_understaffed_alert_one_digest_per_coordinator(app, smtp):
+    coordinator = make_user(Role.COORDINATOR, email="coord@test.example", locale="en")
+    team = make_team(coordinator=coordinator)
+    for hours in (5, 20, 40, 60):  # the last is beyond 48 hours
+        make_shift(team, *soon(hours), min_volunteers=2)
+    full = make_shift(team, *soon(10), min_volunteers=1)
+    staff(full)
+    other = make_team(coordinator=make_user(Role.COORDINATOR))
+    make_shift(other, *soon(8), min_volunteers=3)
+    db.session.commit()
+    result = reminders.alert_understaffed()
+    assert result.sent == 4  # three shifts for one coordinator, one for the other
+    assert len(smtp.messages) == 2
+    mine = next(m for m in smtp.messages if m["To"] == "coord@test.example")
+    assert mine["Subject"].startswith("3 patrol shifts below their minimum")
+    assert reminders.alert_understaffed().sent == 0 and len(smtp.messages) == 2
+    assert db.session.scalar(sa.select(sa.func.count()).where(Notification.kind == NotificationKind.UNDERSTAFFED_ALERT)) == 4
+
+
+def test_without_smtp_url_reminders_are_logged(app, caplog):
+    # Alembic's fileConfig (run by migration tests) disables loggers that existed before it.
+    logging.getLogger("scheduler.mailer").disabled = False
+    app.config["SMTP_URL"] = ""
+    assigned_shift_soon(3)
+    db.session.commit()
+    with caplog.at_level("INFO", logger="scheduler.mailer"):
+        assert reminders.send_due_reminders().sent == 1
+    assert "SMTP_URL is not set" in caplog.text
+
+
+# --- a real scheduler process, stopped and started again ---------------------------------------
+
+
+class Process:
+    """`flask --app app scheduler run` in a subprocess, with its output read line by line."""
+
+    def __init__(self, database_url: str, smtp_url: str = ""):
+        env = dict(os.environ, DATABASE_URL=database_url, SMTP_URL=smtp_url, PYTHONUNBUFFERED="1",
+                   SECRET_KEY="test-secret")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "scheduler", "run"], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 30) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.seen):
+                return True
+            try:
+                self.seen.append(self.lines.get(timeout=0.2))
+            except queue.Empty:
+                if self.proc.poll() is not None and self.lines.empty():
+                    return any(text in line for line in self.seen)
+        return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.mark.slow
+def test_scheduler_process_restart_sends_nothing_twice(app, smtp, database_url):
+    assigned_shift_soon(3)
+    db.session.commit()
+    db.session.remove()
+    first = Process(database_url, smtp.url)
+    try:
+        assert first.wait_for("job send_reminders done"), "".join(first.seen)
+    finally:
+        first.stop()
+    assert len(smtp.messages) == 1
+    second = Process(database_url, smtp.url)
+    try:
+        assert second.wait_for("job send_reminders done"), "".join(second.seen)
+    finally:
+        second.stop()
+    assert len(smtp.messages) == 1
+    assert db.session.scalar(sa.select(Notification.status)) is NotificationStatus.SENT

@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 import cli
+import ops
 from config import load_config
 from extensions import babel, csrf, limiter, login_manager, migrate
 from i18n import remember_language, select_locale
@@ -20,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    ops.init_app(app)
     configure_extensions(app)
     configure_blueprints(app)
     configure_templates(app)

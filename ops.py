@@ -8,7 +8,8 @@ import re
 import sys
 import time
 
-from flask import Flask, current_app, g, request
+from flask import Flask, abort, current_app, g, request
+from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 ACCESS_LOGGER = "sip.access"
@@ -110,6 +111,20 @@ def _log_request(response):
     return response
 
 
+def _refuse_nul_bytes():
+    """PostgreSQL text cannot hold NUL; such input is never meaningful, so it is a 400 for every form."""
+    fields = [request.args]
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        fields.append(request.form)
+    pairs = [(key, value) for multidict in fields for key, values in multidict.lists() for value in values]
+    pairs += [(key, value) for key, value in (request.view_args or {}).items() if isinstance(value, str)]
+    if any("\x00" in key or "\x00" in value for key, value in pairs):
+        abort(400, description=_("The request contains a character that is not allowed (NUL)."))
+
+
 def _security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -124,6 +139,7 @@ def init_app(app: Flask) -> None:
     if proxies > 0:
         # Only as many hops as there are proxies of ours: a client cannot forge its address past them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
+    app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)
     if app.config.get("LOG_REQUESTS"):
         app.before_request(_start_timer)

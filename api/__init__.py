@@ -15,7 +15,14 @@ csrf.exempt(bp)
 
 
 @bp.before_request
-def check_language():
+def check_query():
+    """Only documented query parameters: a mistyped filter must not silently return everything."""
+    from .openapi import query_parameters
+
+    if request.url_rule is not None:
+        unknown = sorted(set(request.args) - query_parameters(request.url_rule.rule, request.method))
+        if unknown:
+            raise ApiError(400, "unknown_parameter", _("Unknown parameter: %(names)s.", names=", ".join(unknown)))
     lang = request.args.get("lang")
     if lang is not None and lang not in LANGUAGES:
         raise ApiError(400, "invalid_parameter", _("lang must be one of: %(choices)s.", choices=", ".join(LANGUAGES)))

@@ -6,6 +6,8 @@ tests/test_prod_api_fuzz.py runs schemathesis against it, so a drift between the
 from __future__ import annotations
 
 import copy
+import functools
+import re
 
 from flask import jsonify
 
@@ -420,6 +422,19 @@ DOCUMENT = {
 
 def document() -> dict:
     return copy.deepcopy(DOCUMENT)
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule in OpenAPI's spelling: /teams/<int:team_id>/shifts -> /teams/{team_id}/shifts."""
+    return re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+@functools.cache
+def query_parameters(rule: str, method: str) -> frozenset[str]:
+    """The query parameters the document declares for a route (HEAD as GET)."""
+    method = "get" if method == "HEAD" else method.lower()
+    operation = DOCUMENT["paths"].get(openapi_path(rule), {}).get(method, {})
+    return frozenset(p["name"] for p in operation.get("parameters", []) if p["in"] == "query")
 
 
 @bp.route("/openapi.json")

@@ -230,3 +230,11 @@ def test_wsgi_entry_point_and_gunicorn_config(monkeypatch):
     assert conf.wsgi_app == "wsgi:app"
     assert conf.workers >= 2 and conf.timeout > 0 and conf.accesslog is None
     assert conf.logconfig_dict["formatters"]["json"]["()"] == "ops.JsonFormatter"
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(client):
+    """PostgreSQL cannot store NUL in text; found by the form fuzzing (test_prod_forms_fuzz.py)."""
+    assert client.post("/login", data={"email": "a\x00@b", "password": "x"}).status_code == 400
+    assert client.get("/communities/east%00").status_code == 400
+    response = client.get("/api/v1/occurrences?community=%00")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_request"

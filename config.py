@@ -81,6 +81,9 @@ def load_config(instance_path: str) -> dict:
         # memory:// counts per worker process; several workers or hosts share redis://HOST:6379.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # If the shared store is down, count per process rather than refuse logins with a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # How many reverse proxies (nginx, a load balancer) sit in front and set X-Forwarded-*.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # json: one JSON object per line (production); text: human-readable (development).

@@ -22,13 +22,19 @@ max_requests_jitter = 200
 # access log would print the raw path, token included.
 accesslog = None
 errorlog = "-"
+# gunicorn's runtime control socket sits at one path per user: two servers on a host would clash.
+control_socket_disable = True
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "ops.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    # gunicorn merges this over its defaults key by key: every logger must name handlers defined here.
+    # The root logger gets its handler from the application (ops.configure_logging), once.
+    "root": {"level": loglevel.upper(), "handlers": []},
     "loggers": {
         "gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": loglevel.upper(), "propagate": False},
     },
 }

@@ -238,3 +238,12 @@ def test_nul_characters_are_refused_before_they_reach_the_database(client):
     assert client.get("/communities/east%00").status_code == 400
     response = client.get("/api/v1/occurrences?community=%00")
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_request"
+
+
+def test_login_still_works_when_the_rate_limit_store_is_down(database_url, app):
+    make_user(Role.VOLUNTEER, email="vol@test.example")
+    db.session.commit()
+    # Nothing listens on this loopback port: the shared store is "down"; the configured fallback counts in memory.
+    client = create_app(base_config(database_url, RATELIMIT_ENABLED=True,
+                                    RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")).test_client()
+    assert client.post("/login", data={"email": "vol@test.example", "password": PASSWORD}).status_code == 302

@@ -110,7 +110,7 @@ def _service_message(call) -> RuleViolation:
     raise AssertionError("the service allowed what the API refused")
 
 
-def test_rule_violations_carry_the_services_status_code_and_message(client, teams):
+def test_rule_violations_carry_the_services_status_code_and_message(client, teams, app):
     from services import assignments
 
     shift = teams["shifts"][0]
@@ -126,7 +126,8 @@ def test_rule_violations_carry_the_services_status_code_and_message(client, team
         (teams["other_shift"].id, volunteers[2].id),  # not this coordinator's team
     ]
     for shift_id, volunteer_id in cases:
-        expected = _service_message(lambda: assignments.assign(teams["coordinator"], shift_id, volunteer_id))
+        with app.test_request_context("/?lang=en"):  # the page's language, as the API request's
+            expected = _service_message(lambda: assignments.assign(teams["coordinator"], shift_id, volunteer_id))
         response = client.post(f"/api/v1/shifts/{shift_id}/assignments?lang=en",
                                json={"volunteer_id": volunteer_id}, headers=headers)
         assert response.status_code == expected.status, (shift_id, volunteer_id)

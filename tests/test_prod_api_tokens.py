@@ -80,3 +80,13 @@ def test_a_logged_in_browser_session_is_not_an_api_credential(client, auth, app)
     db.session.commit()
     auth.login("admin@test.example")
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_patrol_shifts_are_never_served_without_a_token(client, app):
+    """Published patrol times would tell thieves when streets are unwatched."""
+    team = make_team()
+    db.session.commit()
+    for path in (f"/api/v1/teams/{team.id}/shifts", f"/api/v1/teams/{team.id}/shifts?from=2031-01-01"):
+        response = client.get(path)
+        assert response.status_code == 401
+        assert "items" not in response.get_json()

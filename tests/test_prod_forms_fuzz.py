@@ -5,6 +5,7 @@ renders, so forms added by any part of the service are fuzzed without listing th
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -12,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import create_app
-from models import Role, db
+from models import Assignment, Occurrence, Programme, ProgrammeKind, Role, Shift, db
 from tests.conftest import base_config
 from tests.factories import make_community, make_team, make_user, make_venue
+from timeutil import local_to_utc, local_today
 
 MAX_EXAMPLES = 25
 # The JSON API has its own fuzzing against its OpenAPI document (test_prod_api_fuzz.py).
@@ -80,14 +82,28 @@ def form_data(names: list[str]):
 
 
 def seed_people():
-    admin = make_user(Role.ADMIN, email="admin@test.example")
-    coordinator = make_user(Role.COORDINATOR, email="coord@test.example")
-    volunteer = make_user(Role.VOLUNTEER, email="vol@test.example")
+    """One of each role, and rows with ids 1..3 that the forms' URLs point at (teams, shifts, sessions)."""
+    people = {role.value: make_user(role, email=f"{role.value}@test.example") for role in Role}
     community = make_community(slug="east")
-    make_venue(community=community)
-    make_team(coordinator=coordinator, members=[volunteer], code="t0001")
+    venue = make_venue(community=community)
+    team = make_team(coordinator=people["coordinator"], members=[people["volunteer"]], code="t0001")
+    make_team(coordinator=people["coordinator"], code="t0002")
+    today = local_today()
+    for n in range(3):
+        start = local_to_utc(today + dt.timedelta(days=n + 2), dt.time(19))
+        shift = Shift(team_id=team.id, local_date=today + dt.timedelta(days=n + 2), starts_at=start,
+                      ends_at=start + dt.timedelta(hours=3), max_volunteers=3)
+        db.session.add(shift)
+    db.session.flush()
+    db.session.add(Assignment(shift_id=shift.id, volunteer_id=people["volunteer"].id, starts_at=shift.starts_at,
+                              ends_at=shift.ends_at))
+    shift.assigned_count = 1
+    programme = Programme(slug="contact-days", kind=ProgrammeKind.CONTACT_DAY, name_zh="联系日", name_en="Contact day")
+    start = local_to_utc(today + dt.timedelta(days=5), dt.time(9))
+    db.session.add(Occurrence(programme=programme, community=community, venue=venue, starts_at=start,
+                              ends_at=start + dt.timedelta(hours=2)))
     db.session.commit()
-    return {"admin": admin, "coordinator": coordinator, "volunteer": volunteer}
+    return people
 
 
 def login_as(client, user) -> None:
@@ -99,7 +115,7 @@ def login_as(client, user) -> None:
 POST_RULES = post_rules()
 
 
-@pytest.mark.parametrize("who", ["anonymous", "volunteer", "coordinator", "admin"])
+@pytest.mark.parametrize("who", ["anonymous", "volunteer", "coordinator", "staff", "admin"])
 @pytest.mark.parametrize("rule, endpoint", POST_RULES, ids=[endpoint for _, endpoint in POST_RULES])
 def test_random_form_input_never_causes_a_server_error(app, web_app, rule, endpoint, who):
     people = seed_people()

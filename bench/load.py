@@ -8,8 +8,10 @@ One command, from a fresh clone with the requirements installed and PostgreSQL r
 2. starts gunicorn (gunicorn.conf.py, 4 workers) on a free loopback port, in production mode;
 3. measures a bare route of the same server (no database, no template) for the floor;
 4. replays for --duration seconds a mix of whatever the service offers, found in its URL map:
-   calendar-feed polls with If-None-Match (as calendar apps poll), public pages, API reads, and
-   coordinators' assignments through the API;
+   calendar-feed polls with If-None-Match (each client a subscriber polling its few feeds), public
+   pages, API reads, volunteers' sign-ups on their open-shifts page (logged in, with CSRF tokens)
+   and coordinators' assignments through the API; shifts for two weeks are made from the demo
+   teams' templates if the scheduler's generator is not there;
 5. prints throughput, p50/p95/p99 latency, the error count and the ratio to the bare route, and
    exits non-zero if any request failed. Everything it started is stopped, also on Ctrl-C.
 
@@ -26,6 +28,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import secrets
 import signal
 import socket
@@ -34,13 +37,15 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+SIGNUP_ENDPOINT = "volunteer.open_shifts"  # the volunteers' page listing open shifts, with a sign-up form each
 # Relative weights of the mix; a kind the service does not offer drops out.
-MIX = {"feed": 45, "page": 25, "api": 20, "write": 10}
+MIX = {"feed": 45, "page": 25, "api": 15, "signup": 10, "write": 5}
 
 
 # ---------------------------------------------------------------- setup
@@ -98,6 +103,7 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
 
     from api.tokens import issue_token
     from app import create_app
+    from demo import DEMO_PASSWORD
     from models import (
         Community,
         FeedKind,
@@ -105,11 +111,13 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
         MembershipRole,
         PatrolTeam,
         Shift,
+        ShiftTemplate,
         TeamMembership,
         User,
         db,
         utcnow,
     )
+    from timeutil import local_today, span_utc
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     targets: dict[str, list[dict]] = collections.defaultdict(list)
@@ -171,6 +179,28 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
             {"method": "GET", "path": "/api/v1/programmes?lang=en", "kind": "api"},
         ]
 
+        # Shifts for the sample teams' next two weeks, unless the scheduler's generator made them.
+        if not db.session.scalar(sa.select(Shift.id).where(Shift.team_id.in_(teams)).limit(1)):
+            today = local_today()
+            for template in db.session.scalars(sa.select(ShiftTemplate).where(ShiftTemplate.team_id.in_(teams))):
+                for offset in range(1, 15):
+                    day = today + dt.timedelta(days=offset)
+                    starts_at, ends_at = span_utc(day, template.local_start, template.local_end)
+                    db.session.add(Shift(team_id=template.team_id, template_id=template.id, local_date=day,
+                                         starts_at=starts_at, ends_at=ends_at, area_zh=template.area_zh,
+                                         area_en=template.area_en, min_volunteers=template.min_volunteers,
+                                         max_volunteers=template.max_volunteers))
+            db.session.flush()
+
+        # Sign-ups through the volunteers' own page, when the service has one.
+        endpoints = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+        signup = endpoints.get(SIGNUP_ENDPOINT)
+        if signup is not None and "POST" in signup.methods and "auth.login" in endpoints:
+            emails = list(db.session.scalars(sa.select(User.email).where(User.id.in_(volunteers)).order_by(User.id)))
+            targets["signup"] = [{"kind": "signup", "path": adapter.build(SIGNUP_ENDPOINT, {"lang": "en"}),
+                                  "login": adapter.build("auth.login"), "volunteers": emails,
+                                  "password": DEMO_PASSWORD}]
+
         # Writes: coordinators put their own volunteers on their own teams' coming shifts.
         shifts = db.session.execute(
             sa.select(Shift.id, Shift.team_id).where(Shift.team_id.in_(teams), Shift.starts_at > utcnow()
@@ -204,7 +234,12 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
 # ---------------------------------------------------------------- load
 
 
-EXPECTED = {"GET": {200, 304}, "POST": {201, 409, 422}}  # 409/422: a rule said no (shift full, overlap)
+# A rule that says no (shift full, overlap, cut-off) is an answer, not an error.
+EXPECTED = {"GET": {200, 304}, "POST": {201, 409, 422}}
+SIGNUP_EXPECTED = {303, 403, 409, 422}
+FEEDS_PER_SUBSCRIBER = 6
+_CSRF = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*\bvalue="([^"]+)"')
+_SHIFT_ID = re.compile(r'name="shift_id" value="([0-9]+)"')
 
 
 class Recorder:
@@ -222,34 +257,91 @@ class Recorder:
                 self.errors.append(f"{kind} {status} {detail}")
 
 
-def client_loop(port: int, choose, recorder: Recorder, stop: threading.Event, seed: int) -> None:
-    rng = random.Random(seed)
-    etags: dict[str, str] = {}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    while not stop.is_set():
-        target = choose(rng)
-        headers = dict(target.get("headers", {}))
-        if target["kind"] == "feed" and target["path"] in etags:
-            headers["If-None-Match"] = etags[target["path"]]
+class Client:
+    """One simulated user agent: a keep-alive connection, its cookies, the ETags of its feeds."""
+
+    def __init__(self, port: int, recorder: Recorder, seed: int):
+        self.port, self.recorder, self.seed = port, recorder, seed
+        self.rng = random.Random(seed)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookies: dict[str, str] = {}
+        self.etags: dict[str, str] = {}
+        self.subscriptions: list[dict] | None = None
+
+    def send(self, kind: str, method: str, path: str, expected: set, body: str | None = None,
+             headers: dict | None = None) -> tuple[int | None, str, http.client.HTTPResponse | None]:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         started = time.perf_counter()
         try:
-            conn.request(target["method"], target["path"], body=target.get("body"), headers=headers)
-            response = conn.getresponse()
-            response.read()
-            elapsed = time.perf_counter() - started
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
         except (OSError, http.client.HTTPException) as error:
-            recorder.add(target["kind"], type(error).__name__, time.perf_counter() - started, False, target["path"])
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            continue
-        if target["kind"] == "feed" and response.getheader("ETag"):
-            etags[target["path"]] = response.getheader("ETag")
-        ok = response.status in EXPECTED[target["method"]]
-        recorder.add(target["kind"], response.status, elapsed, ok, target["path"])
+            self.recorder.add(kind, type(error).__name__, time.perf_counter() - started, False, path)
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            return None, "", None
+        self.recorder.add(kind, response.status, time.perf_counter() - started, response.status in expected, path)
+        for cookie in response.msg.get_all("Set-Cookie") or []:
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value
         if response.getheader("Connection", "").lower() == "close":
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.close()
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        return response.status, text, response
+
+    def poll_feed(self, feeds: list[dict]) -> None:
+        """A calendar app polls the same few feeds again and again, with the ETag it got last time."""
+        if self.subscriptions is None:
+            self.subscriptions = self.rng.sample(feeds, min(FEEDS_PER_SUBSCRIBER, len(feeds)))
+        path = self.rng.choice(self.subscriptions)["path"]
+        headers = {"If-None-Match": self.etags[path]} if path in self.etags else {}
+        status, _, response = self.send("feed", "GET", path, EXPECTED["GET"], headers=headers)
+        if status == 200 and response.getheader("ETag"):
+            self.etags[path] = response.getheader("ETag")
+
+    def sign_up(self, target: dict) -> None:
+        """A volunteer logs in once, opens the open-shifts page and signs up for a listed shift."""
+        if "session" not in self.cookies:
+            email = target["volunteers"][self.seed % len(target["volunteers"])]
+            status, page, _ = self.send("signup", "GET", target["login"], {200})
+            token = _CSRF.search(page) if status == 200 else None
+            if token is None:
+                return
+            form = urllib.parse.urlencode({"email": email, "password": target["password"], "csrf_token": token[1]})
+            self.send("signup", "POST", target["login"], {302}, form,
+                      {"Content-Type": "application/x-www-form-urlencoded"})
+            return
+        status, page, _ = self.send("signup", "GET", target["path"], {200})
+        token, shifts = _CSRF.search(page), _SHIFT_ID.findall(page)
+        if status != 200 or token is None or not shifts:
+            return
+        form = urllib.parse.urlencode({"shift_id": self.rng.choice(shifts), "csrf_token": token[1]})
+        self.send("signup", "POST", target["path"], SIGNUP_EXPECTED, form,
+                  {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def step(self, kind: str, targets: list[dict]) -> None:
+        if kind == "feed":
+            self.poll_feed(targets)
+        elif kind == "signup":
+            self.sign_up(targets[0])
+        else:
+            target = self.rng.choice(targets)
+            self.send(kind, target["method"], target["path"], EXPECTED[target["method"]], target.get("body"),
+                      target.get("headers"))
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def client_loop(port: int, choose, recorder: Recorder, stop: threading.Event, seed: int) -> None:
+    client = Client(port, recorder, seed)
+    while not stop.is_set():
+        kind, targets = choose(client.rng)
+        client.step(kind, targets)
+    client.close()
 
 
 def run_load(port: int, choose, seconds: float, clients: int) -> tuple[Recorder, float]:
@@ -350,7 +442,7 @@ def main() -> int:
         usable: dict[str, list[dict]] = {}
         for kind, items in targets.items():
             kept = []
-            for target in items if kind != "write" else []:
+            for target in items if kind in ("feed", "page", "api") else []:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 conn.request(target["method"], target["path"], headers=target.get("headers", {}))
                 status = conn.getresponse().status
@@ -359,25 +451,35 @@ def main() -> int:
                     kept.append(target)
                 else:
                     print(f"  left out of the mix: GET {target['path']} -> {status}")
-            usable[kind] = kept if kind != "write" else items
+            usable[kind] = kept if kind in ("feed", "page", "api") else items
+        if usable.get("write"):
+            probe = usable["write"][0]
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", probe["path"], body=probe["body"], headers=probe["headers"])
+            status = conn.getresponse().status
+            conn.close()
+            if status not in EXPECTED["POST"]:
+                print(f"  left out of the mix: POST {probe['path']} -> {status} (API writes need services.assignments)")
+                usable["write"] = []
         weights = {kind: weight for kind, weight in MIX.items() if usable.get(kind)}
         kinds, kind_weights = list(weights), list(weights.values())
 
-        def choose(r: random.Random) -> dict:
-            return r.choice(usable[r.choices(kinds, kind_weights)[0]])
+        def choose(r: random.Random) -> tuple[str, list[dict]]:
+            kind = r.choices(kinds, kind_weights)[0]
+            return kind, usable[kind]
 
         print(f"gunicorn: {args.workers} workers x {os.environ.get('GUNICORN_THREADS', '2')} threads on "
               f"127.0.0.1:{port}; {args.clients} client connections on loopback")
-        print("mix: " + ", ".join(f"{kind} {weight}% ({len(usable[kind])} distinct requests)"
+        print("mix: " + ", ".join(f"{kind} {weight:.0f}% ({len(usable[kind])} distinct requests)"
                                   for kind, weight in zip(kinds, [100 * w / sum(kind_weights) for w in kind_weights])))
         missing = sorted(set(MIX) - set(weights))
         if missing:
             print("not offered by this build, left out: " + ", ".join(missing))
 
-        run_load(port, lambda r: {"method": "GET", "path": "/_bench/bare", "kind": "bare"}, 3, args.clients)
+        bare_route = ("bare", [{"method": "GET", "path": "/_bench/bare"}])
+        run_load(port, lambda r: bare_route, 3, args.clients)  # warm-up: workers import, connect, cache
         print(f"bare route for {args.bare_duration:.0f} s ...", flush=True)
-        bare, bare_elapsed = run_load(port, lambda r: {"method": "GET", "path": "/_bench/bare", "kind": "bare"},
-                                      args.bare_duration, args.clients)
+        bare, bare_elapsed = run_load(port, lambda r: bare_route, args.bare_duration, args.clients)
         print(f"mixed load for {args.duration:.0f} s ...", flush=True)
         mixed, mixed_elapsed = run_load(port, choose, args.duration, args.clients)
     finally:

@@ -468,6 +468,7 @@ def main() -> int:
             kind = r.choices(kinds, kind_weights)[0]
             return kind, usable[kind]
 
+        load_before = os.getloadavg()[0]
         print(f"gunicorn: {args.workers} workers x {os.environ.get('GUNICORN_THREADS', '2')} threads on "
               f"127.0.0.1:{port}; {args.clients} client connections on loopback")
         print("mix: " + ", ".join(f"{kind} {weight:.0f}% ({len(usable[kind])} distinct requests)"
@@ -502,6 +503,8 @@ def main() -> int:
                 f"{stats['p95_ms']:>8.1f} {stats['p99_ms']:>8.1f}")
 
     print()
+    print(f"machine: {os.cpu_count()} cores; load average {load_before:.1f} before the run, "
+          f"{os.getloadavg()[0]:.1f} after (server, database and load generator share the cores)")
     print(f"{'':<12} {'requests':>8} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     print(row("bare route", bare_stats))
     print(row("mix (all)", mixed_stats))
@@ -520,6 +523,7 @@ def main() -> int:
         "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "workers": args.workers, "clients": args.clients, "duration_s": args.duration,
+        "cores": os.cpu_count(), "load_average_before": load_before,
         "bare": bare_stats, "mix": mixed_stats,
         "by_kind": {kind: summary(mixed.latency[kind], mixed_elapsed) for kind in kinds},
         "statuses": {f"{kind} {status}": n for (kind, status), n in mixed.statuses.items()},

@@ -88,6 +88,28 @@ def configure_logging(app: Flask) -> None:
     logging.getLogger(ACCESS_LOGGER).setLevel(level)
 
 
+def discard_transaction() -> None:
+    """Roll back the session's transaction; if the database has cut the connection, drop it instead.
+
+    A ROLLBACK on a connection the server terminated (restart, failover) raises; raising again from an
+    error handler or a teardown would turn a finished response into a bare 500. Invalidating needs no
+    round trip, and the pool opens a fresh connection next time (pool_pre_ping).
+    """
+    import sqlalchemy as sa
+
+    from models import db
+
+    try:
+        db.session.rollback()
+    except sa.exc.DBAPIError:
+        db.session().invalidate()  # scoped_session does not proxy invalidate()
+
+
+def release_session(exc: BaseException | None = None) -> None:
+    """Teardown, run before Flask-SQLAlchemy's own: end the request's transaction without raising."""
+    discard_transaction()
+
+
 def _start_timer() -> None:
     g.request_started = time.perf_counter()
 

@@ -64,7 +64,7 @@ def request(url: str, method: str = "GET", body: bytes | None = None, headers: d
 
 @pytest.fixture
 def seeded(app):
-    community = make_community(slug="east")
+    make_community(slug="east")
     coordinator = make_user(Role.COORDINATOR, email="coord@test.example")
     volunteers = [make_user(Role.VOLUNTEER) for _ in range(40)]
     team = make_team(coordinator=coordinator, members=volunteers)
@@ -78,9 +78,11 @@ def seeded(app):
         db.session.add(shift)
         shifts.append(shift)
     token = issue_token(coordinator)
+    db.session.flush()
+    seeded = {"token": token, "shift_ids": [s.id for s in shifts], "volunteer_ids": [v.id for v in volunteers]}
     db.session.commit()
-    return {"community": community, "token": token, "shift_ids": [s.id for s in shifts],
-            "volunteer_ids": [v.id for v in volunteers]}
+    db.session.close()  # hold no connection across the restart
+    return seeded
 
 
 @pytest.fixture
@@ -178,7 +180,7 @@ def test_postgres_restart_during_requests(server, seeded, app):
         assert status == 200, path
 
     # Nothing half-written: every shift's count matches its active assignments, none over capacity.
-    db.session.expire_all()
+    db.session.close()  # a pooled connection of this process may have been cut too; the pool replaces it
     active = dict(db.session.execute(
         sa.select(Assignment.shift_id, sa.func.count(Assignment.id))
         .where(Assignment.status == AssignmentStatus.ASSIGNED).group_by(Assignment.shift_id)

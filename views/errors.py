@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from models import db
+from ops import discard_transaction
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +107,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(sa.exc.InterfaceError)
     def database_unavailable(error):
         # The database went away (restart, failover, network): say so, and let the client retry.
-        try:
-            db.session.rollback()
-        except sa.exc.SQLAlchemyError:
-            db.session.remove()  # the connection is gone; the pool replaces it (pool_pre_ping)
+        discard_transaction()
         log.warning("database unavailable during %s %s: %s", request.method, request.path, type(error.orig).__name__)
         if _wants_json():
             response, status = json_error(503)
@@ -122,5 +119,5 @@ def register(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(error):
         # The failed request may have left the session mid-transaction.
-        db.session.rollback()
+        discard_transaction()
         return render(500, "errors/500.html")

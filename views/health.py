@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify
 
 from extensions import limiter
 from models import db
+from ops import discard_transaction
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ def healthz():
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as error:
-        db.session.rollback()
+        discard_transaction()
         log.warning("health check: database unreachable: %s", type(error).__name__)
         response = jsonify(status="unavailable", database="unreachable")
         response.status_code = 503

@@ -52,13 +52,10 @@ def _schema(database_url):
 
 
 def clean_tables() -> None:
-    tables = list(reversed(db.metadata.sorted_tables))
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
+    """Empty every table. DELETE, child tables first: on the few rows a test writes it is far
+    cheaper than PostgreSQL's TRUNCATE, which rewrites every table's files."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
     db.session.commit()
 
 

@@ -7,10 +7,13 @@ import itertools
 from werkzeug.security import generate_password_hash
 
 from models import (
+    Assignment,
+    AssignmentStatus,
     Community,
     MembershipRole,
     PatrolTeam,
     Role,
+    Shift,
     Subdistrict,
     TeamKind,
     TeamMembership,
@@ -108,3 +111,39 @@ def make_team(kind: TeamKind = TeamKind.PUBLIC_SECURITY, coordinator: User | Non
 def aware(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
     """A UTC datetime, for brevity in tests."""
     return dt.datetime(year, month, day, hour, minute, tzinfo=dt.timezone.utc)
+
+
+def make_shift(team: PatrolTeam, starts_at: dt.datetime, hours: float = 3, **kw) -> Shift:
+    """A shift starting at an aware datetime; `local_date` is its local (Asia/Shanghai) date."""
+    from timeutil import to_local
+
+    shift = Shift(
+        team_id=team.id,
+        local_date=kw.pop("local_date", to_local(starts_at).date()),
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=hours),
+        min_volunteers=kw.pop("min_volunteers", 2),
+        max_volunteers=kw.pop("max_volunteers", 6),
+        **kw,
+    )
+    db.session.add(shift)
+    db.session.flush()
+    return shift
+
+
+def make_assignment(shift: Shift, volunteer: User, **kw) -> Assignment:
+    """An active assignment written directly (no rules), keeping the shift's count in step."""
+    assignment = Assignment(shift_id=shift.id, volunteer_id=volunteer.id, starts_at=shift.starts_at,
+                            ends_at=shift.ends_at, **kw)
+    db.session.add(assignment)
+    if assignment.status in (None, AssignmentStatus.ASSIGNED):
+        shift.assigned_count += 1
+    db.session.flush()
+    return assignment
+
+
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    """An aware Asia/Shanghai datetime, for shifts described in local wall-clock time."""
+    from timeutil import LOCAL_TZ
+
+    return dt.datetime(year, month, day, hour, minute, tzinfo=LOCAL_TZ)

@@ -9,6 +9,7 @@ string to itself so that a missing entry is visible as a test failure, not a sil
 """
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from pathlib import Path
@@ -60,7 +61,9 @@ def update() -> None:
     for locale in LOCALES:
         path = po_path(locale)
         catalog = load(path, locale) if path.exists() else Catalog(locale=locale)
-        catalog.update(template, no_fuzzy_matching=True)
+        # Catalog.update inserts the template's own Message objects for new strings: a copy per
+        # locale keeps the Chinese filled in below out of the English catalogue.
+        catalog.update(copy.deepcopy(template), no_fuzzy_matching=True)
         for message in catalog:
             if not message.id:
                 continue

@@ -1,6 +1,201 @@
-"""Legal-clinic bookings by residents (issue 6)."""
+"""Legal-clinic bookings by residents, and the bookings list for clinic staff (issue 6)."""
 from __future__ import annotations
 
-from flask import Blueprint
+import sqlalchemy as sa
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import orm
+from wtforms import RadioField, SelectField, StringField, SubmitField, TelField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from extensions import limiter
+from i18n import current_language
+from models import (
+    BookingStatus,
+    ClinicBooking,
+    ClinicSlot,
+    Occurrence,
+    OccurrenceStatus,
+    Programme,
+    ProgrammeKind,
+    Role,
+    db,
+    utcnow,
+)
+from services import clinic
+from services.errors import RuleViolation
+
+from .access import roles_required
 
 bp = Blueprint("clinic", __name__, url_prefix="/legal-clinic/book")
+LAST_BOOKING = "clinic_booking"
+
+
+def _required(label):
+    return DataRequired(message=_l("Please fill in: %(field)s.", field=label))
+
+
+def _too_long(label, maximum):
+    return Length(max=maximum, message=_l("%(field)s is too long: at most %(max)d characters.",
+                                          field=label, max=maximum))
+
+
+class BookingForm(FlaskForm):
+    slot = RadioField(_l("Time"), coerce=int, validate_choice=False,
+                      validators=[InputRequired(message=_l("Please choose a time."))])
+    name = StringField(_l("Your name"), validators=[_required(_l("Your name")), _too_long(_l("Your name"), 100)],
+                       render_kw={"autocomplete": "name", "maxlength": 100})
+    phone = TelField(_l("Phone number"), validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)],
+                     render_kw={"autocomplete": "tel", "maxlength": 32},
+                     description=_l("Used only to confirm or change your booking; seen only by clinic staff."))
+    language = SelectField(_l("Language of the consultation"))
+    topic = TextAreaField(_l("What would you like advice on?"),
+                          validators=[_too_long(_l("What would you like advice on?"), clinic.TOPIC_MAX)],
+                          description=_l("Optional. A few words help the lawyer prepare."))
+    submit = SubmitField(_l("Book this time"))
+
+
+class CancelForm(FlaskForm):
+    reference = StringField(_l("Reference code"),
+                            validators=[_required(_l("Reference code")), _too_long(_l("Reference code"), 40)],
+                            render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
+    phone = TelField(_l("Phone number used for the booking"),
+                     validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)],
+                     render_kw={"autocomplete": "tel"})
+    submit = SubmitField(_l("Cancel the booking"))
+
+
+def _clinic_session(occurrence_id: int) -> Occurrence:
+    occurrence = db.session.scalar(
+        sa.select(Occurrence)
+        .join(Programme)
+        .where(Occurrence.id == occurrence_id, Programme.kind == ProgrammeKind.LEGAL_CLINIC)
+        .options(orm.joinedload(Occurrence.venue))
+    )
+    if occurrence is None:
+        abort(404)
+    return occurrence
+
+
+def _language_choices(occurrence: Occurrence) -> list[tuple[str, str]]:
+    choices = [("zh_CN", _("Chinese"))]
+    if occurrence.bilingual:
+        choices.append(("en", _("English")))
+    return choices
+
+
+@bp.route("/")
+def index():
+    return redirect(url_for("public.legal_clinic"))
+
+
+@bp.route("/<int:occurrence_id>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def book(occurrence_id: int):
+    occurrence = _clinic_session(occurrence_id)
+    form = BookingForm()
+    form.language.choices = _language_choices(occurrence)
+    if request.method == "GET":
+        form.language.data = "en" if occurrence.bilingual and current_language() == "en" else "zh_CN"
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            booking = clinic.book(form.slot.data, form.name.data, form.phone.data, form.topic.data or "",
+                                  form.language.data, occurrence_id=occurrence.id)
+            db.session.commit()
+        except RuleViolation as violation:
+            db.session.rollback()
+            error, status = violation.message, violation.status
+        else:
+            session[LAST_BOOKING] = booking.reference
+            return redirect(url_for(".confirmation"))
+    elif request.method == "POST":
+        status = 400
+    slots = []
+    if occurrence.status is OccurrenceStatus.SCHEDULED:
+        slots = clinic.bookable_slots(occurrence)
+        db.session.commit()  # slots are created on first view of a session
+    return render_template("clinic/book.html", occurrence=occurrence, form=form, slots=slots, error=error,
+                           is_past=occurrence.ends_at <= utcnow()), status
+
+
+@bp.route("/confirmation")
+def confirmation():
+    reference = session.get(LAST_BOOKING)
+    booking = None
+    if reference:
+        booking = db.session.scalar(
+            sa.select(ClinicBooking)
+            .where(ClinicBooking.reference == reference)
+            .options(orm.joinedload(ClinicBooking.slot).joinedload(ClinicSlot.occurrence).joinedload(Occurrence.venue))
+        )
+    if booking is None:
+        return redirect(url_for("public.legal_clinic"))
+    return render_template("clinic/confirmation.html", booking=booking)
+
+
+@bp.route("/cancel", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def cancel():
+    form = CancelForm()
+    if request.method == "GET" and request.args.get("reference"):
+        form.reference.data = request.args["reference"][:40]
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            booking = clinic.cancel(form.reference.data, form.phone.data)
+            db.session.commit()
+        except RuleViolation as violation:
+            db.session.rollback()
+            error, status = violation.message, violation.status
+        else:
+            session.pop(LAST_BOOKING, None)
+            return render_template("clinic/cancelled.html", booking=booking)
+    elif request.method == "POST":
+        status = 400
+    return render_template("clinic/cancel.html", form=form, error=error), status
+
+
+# ---------------------------------------------------------------- clinic staff
+
+@bp.after_request
+def _no_store_for_staff(response):
+    if request.endpoint and request.endpoint.startswith("clinic.manage"):
+        response.headers["Cache-Control"] = "no-store"  # names and phone numbers
+    return response
+
+
+@bp.route("/manage")
+@roles_required(Role.STAFF)
+def manage():
+    page = db.paginate(
+        sa.select(Occurrence)
+        .join(Programme)
+        .where(Programme.kind == ProgrammeKind.LEGAL_CLINIC, Occurrence.ends_at >= utcnow())
+        .options(orm.joinedload(Occurrence.venue))
+        .order_by(Occurrence.starts_at, Occurrence.id),
+        per_page=30,
+    )
+    counts = {
+        occurrence_id: (booked, capacity)
+        for occurrence_id, booked, capacity in db.session.execute(
+            sa.select(ClinicSlot.occurrence_id, sa.func.sum(ClinicSlot.booked_count), sa.func.sum(ClinicSlot.capacity))
+            .where(ClinicSlot.occurrence_id.in_([o.id for o in page.items]))
+            .group_by(ClinicSlot.occurrence_id)
+        )
+    }
+    return render_template("clinic/manage.html", page=page, counts=counts)
+
+
+@bp.route("/manage/<int:occurrence_id>")
+@roles_required(Role.STAFF)
+def manage_session(occurrence_id: int):
+    occurrence = _clinic_session(occurrence_id)
+    return render_template(
+        "clinic/manage_session.html",
+        occurrence=occurrence,
+        bookings=clinic.bookings_for(occurrence),
+        booked=BookingStatus.BOOKED,
+    )

@@ -1,63 +1,373 @@
-"""Public pages for residents (no login). Extended by the public-pages work (issue 6)."""
+"""Public pages for residents (no login): what is next, calendars, hearings, clinics, communities, search."""
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+import re
+
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, make_response, render_template, request
+from flask_babel import format_date
+from flask_babel import gettext as _
 from sqlalchemy import orm
 
-from models import Community, Occurrence, OccurrenceStatus, Programme, ProgrammeKind, db, utcnow
+from i18n import current_language
+from models import (
+    Community,
+    HearingNotice,
+    Occurrence,
+    OccurrenceStatus,
+    Programme,
+    ProgrammeKind,
+    SeriesSite,
+    Subdistrict,
+    Venue,
+    db,
+    utcnow,
+)
+from timeutil import LOCAL_TZ, local_today, to_local
 
 bp = Blueprint("public", __name__)
 
+COMMUNITY_COOKIE = "community"
+PER_PAGE = 20
+SEARCH_MAX = 100
+PUBLIC_KINDS = (ProgrammeKind.CONTACT_DAY, ProgrammeKind.HOLIDAY_COURT, ProgrammeKind.LEGAL_CLINIC)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
-def upcoming(kind: ProgrammeKind, limit: int = 10, community_id: int | None = None) -> list[Occurrence]:
-    query = (
+
+# ---------------------------------------------------------------- template helpers
+
+@bp.app_template_filter("date_words")
+def date_words(value: dt.datetime | dt.date) -> str:
+    """"Sunday 10 January" / "1月10日星期日"; the year is added when it is not this year."""
+    day = to_local(value).date() if isinstance(value, dt.datetime) else value
+    same_year = day.year == local_today().year
+    if current_language() == "en":
+        pattern = "EEEE d MMMM" if same_year else "EEEE d MMMM y"
+    else:
+        pattern = "M月d日EEEE" if same_year else "y年M月d日EEEE"
+    return format_date(day, pattern)
+
+
+@bp.app_template_filter("hours")
+def hours(item) -> str:
+    """Local wall-clock span of anything with starts_at/ends_at: "09:00–11:30"."""
+    return f"{to_local(item.starts_at):%H:%M}–{to_local(item.ends_at):%H:%M}"
+
+
+@bp.app_template_filter("local_day")
+def local_day(value: dt.datetime) -> dt.date:
+    return to_local(value).date()
+
+
+def officials_of(occurrence: Occurrence) -> list:
+    """Who is expected: the session's own list, else its site's standing list."""
+    if occurrence.officials:
+        return list(occurrence.officials)
+    return list(occurrence.site.officials) if occurrence.site is not None else []
+
+
+@bp.app_context_processor
+def public_helpers():
+    return {"officials_of": officials_of}
+
+
+# ---------------------------------------------------------------- queries
+
+def occurrence_query(kind: ProgrammeKind) -> sa.Select:
+    return (
         sa.select(Occurrence)
         .join(Programme)
-        .where(
-            Programme.kind == kind,
-            Occurrence.ends_at >= utcnow(),
-            Occurrence.status == OccurrenceStatus.SCHEDULED,
+        .where(Programme.kind == kind)
+        .options(
+            orm.joinedload(Occurrence.venue),
+            orm.joinedload(Occurrence.community).joinedload(Community.subdistrict),
+            orm.selectinload(Occurrence.officials),
+            orm.selectinload(Occurrence.site).selectinload(SeriesSite.officials),
         )
-        .options(orm.joinedload(Occurrence.venue), orm.joinedload(Occurrence.community))
         .order_by(Occurrence.starts_at, Occurrence.id)
-        .limit(limit)
     )
+
+
+def upcoming_query(kind: ProgrammeKind, community_id: int | None = None, subdistrict_id: int | None = None,
+                   include_cancelled: bool = True) -> sa.Select:
+    """Sessions not yet over. Cancelled ones stay listed (marked), so nobody travels for nothing."""
+    query = occurrence_query(kind).where(Occurrence.ends_at >= utcnow())
+    if not include_cancelled:
+        query = query.where(Occurrence.status == OccurrenceStatus.SCHEDULED)
     if community_id is not None:
         query = query.where(Occurrence.community_id == community_id)
-    return list(db.session.scalars(query))
+    if subdistrict_id is not None:
+        query = query.where(Occurrence.community_id.in_(
+            sa.select(Community.id).where(Community.subdistrict_id == subdistrict_id)
+        ))
+    return query
 
+
+def upcoming(kind: ProgrammeKind, limit: int = 10, community_id: int | None = None) -> list[Occurrence]:
+    return list(db.session.scalars(upcoming_query(kind, community_id).limit(limit)))
+
+
+def next_day(kind: ProgrammeKind) -> tuple[dt.date | None, list[Occurrence]]:
+    """The next local date with a scheduled session of `kind`, and all sessions of that date."""
+    first = db.session.scalar(upcoming_query(kind, include_cancelled=False).limit(1))
+    if first is None:
+        return None, []
+    day = to_local(first.starts_at).date()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=LOCAL_TZ)
+    query = upcoming_query(kind, include_cancelled=False).where(
+        Occurrence.starts_at >= start, Occurrence.starts_at < start + dt.timedelta(days=1)
+    )
+    return day, list(db.session.scalars(query))
+
+
+def subdistricts_with_communities() -> list[Subdistrict]:
+    return list(
+        db.session.scalars(
+            sa.select(Subdistrict).options(orm.selectinload(Subdistrict.communities)).order_by(Subdistrict.id)
+        )
+    )
+
+
+def _by_slug(model, slug: str | None):
+    """A row by slug from a filter; an unknown slug is a 404 (a stale or mistyped link)."""
+    if not slug:
+        return None
+    item = db.session.scalar(sa.select(model).where(model.slug == slug))
+    if item is None:
+        abort(404)
+    return item
+
+
+def _page_number() -> int:
+    value = request.args.get("page", "1")
+    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+        abort(404)
+    return int(value)
+
+
+# ---------------------------------------------------------------- pages
 
 @bp.route("/")
 def index():
-    return render_template(
-        "public/index.html",
-        contact_days=upcoming(ProgrammeKind.CONTACT_DAY, 5),
-        court_days=upcoming(ProgrammeKind.HOLIDAY_COURT, 5),
-        clinic_days=upcoming(ProgrammeKind.LEGAL_CLINIC, 5),
+    chosen_slug = request.args.get("community") or request.cookies.get(COMMUNITY_COOKIE)
+    chosen = None
+    if chosen_slug:
+        chosen = db.session.scalar(sa.select(Community).where(Community.slug == chosen_slug))
+        if chosen is None and request.args.get("community"):
+            abort(404)
+    next_in_community = None
+    if chosen is not None:
+        next_in_community = db.session.scalar(
+            upcoming_query(ProgrammeKind.CONTACT_DAY, community_id=chosen.id, include_cancelled=False).limit(1)
+        )
+    contact_day, contact_sessions = next_day(ProgrammeKind.CONTACT_DAY)
+    court_day, court_sessions = next_day(ProgrammeKind.HOLIDAY_COURT)
+    clinic_day, clinic_sessions = next_day(ProgrammeKind.LEGAL_CLINIC)
+    response = make_response(
+        render_template(
+            "public/index.html",
+            subdistricts=subdistricts_with_communities(),
+            chosen=chosen,
+            next_in_community=next_in_community,
+            contact_day=contact_day,
+            contact_count=len(contact_sessions),
+            court_day=court_day,
+            court_sessions=court_sessions,
+            clinic_day=clinic_day,
+            clinic_sessions=clinic_sessions,
+        )
     )
+    if chosen is not None and request.args.get("community"):
+        # "My community" is remembered like the language, so the home page opens on it next time.
+        response.set_cookie(COMMUNITY_COOKIE, chosen.slug, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
 
 
 @bp.route("/contact-days")
 def contact_days():
-    return render_template("public/list.html", kind="contact_day", occurrences=upcoming(ProgrammeKind.CONTACT_DAY, 50))
+    subdistrict = _by_slug(Subdistrict, request.args.get("subdistrict"))
+    community = _by_slug(Community, request.args.get("community"))
+    view = request.args.get("view", "list")
+    if view not in ("list", "month"):
+        abort(404)
+    context = {
+        "subdistricts": subdistricts_with_communities(),
+        "subdistrict": subdistrict,
+        "community": community,
+        "view": view,
+        "filter_args": {k: v.slug for k, v in (("subdistrict", subdistrict), ("community", community)) if v},
+        "subscribe_feed": {"endpoint": "feeds.contact_days", "kwargs": {}, "title": _("Contact days")},
+    }
+    if community is not None:
+        context["subscribe_feed"] = {
+            "endpoint": "feeds.community", "kwargs": {"slug": community.slug}, "title": community.name,
+        }
+    if view == "month":
+        return _month_view(context, subdistrict, community)
+    page = db.paginate(
+        upcoming_query(
+            ProgrammeKind.CONTACT_DAY,
+            community_id=community.id if community else None,
+            subdistrict_id=subdistrict.id if subdistrict else None,
+        ),
+        page=_page_number(),
+        per_page=PER_PAGE,
+    )
+    return render_template("public/contact_days.html", page=page, **context)
+
+
+def _month_view(context: dict, subdistrict, community):
+    month_arg = request.args.get("month")
+    if month_arg:
+        match = _MONTH.match(month_arg)
+        if not match or not 2000 <= int(match[1]) <= 2100 or not 1 <= int(match[2]) <= 12:
+            return render_template(
+                "public/contact_days.html",
+                error=_("Please give the month as year and month, e.g. 2027-01."),
+                page=None,
+                **context,
+            ), 400
+        first = dt.date(int(match[1]), int(match[2]), 1)
+    else:
+        first = local_today().replace(day=1)
+    last = dt.date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=LOCAL_TZ)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL_TZ)
+    query = occurrence_query(ProgrammeKind.CONTACT_DAY).where(Occurrence.starts_at >= start, Occurrence.starts_at < end)
+    if community is not None:
+        query = query.where(Occurrence.community_id == community.id)
+    if subdistrict is not None:
+        query = query.where(Occurrence.community_id.in_(
+            sa.select(Community.id).where(Community.subdistrict_id == subdistrict.id)
+        ))
+    by_day: dict[dt.date, list[Occurrence]] = {}
+    for occurrence in db.session.scalars(query):
+        by_day.setdefault(to_local(occurrence.starts_at).date(), []).append(occurrence)
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    previous = (first - dt.timedelta(days=1)).replace(day=1)
+    following = last + dt.timedelta(days=1)
+    return render_template(
+        "public/contact_days.html",
+        page=None,
+        month=first,
+        month_title=format_date(first, "LLLL y" if current_language() == "en" else "y年M月"),
+        weekdays=weeks[0],
+        weeks=weeks,
+        by_day=by_day,
+        previous_month=f"{previous:%Y-%m}",
+        next_month=f"{following:%Y-%m}",
+        today=local_today(),
+        **context,
+    )
 
 
 @bp.route("/holiday-court")
 def holiday_court():
-    return render_template("public/list.html", kind="holiday_court", occurrences=upcoming(ProgrammeKind.HOLIDAY_COURT, 50))
+    notices = db.paginate(
+        sa.select(HearingNotice)
+        .where(HearingNotice.ends_at >= utcnow())
+        .options(orm.joinedload(HearingNotice.courtroom), orm.joinedload(HearingNotice.occurrence))
+        .order_by(HearingNotice.starts_at, HearingNotice.id),
+        page=_page_number(),
+        per_page=25,
+    )
+    return render_template(
+        "public/holiday_court.html",
+        notices=notices,
+        sittings=upcoming(ProgrammeKind.HOLIDAY_COURT, 8),
+        subscribe_feed={"endpoint": "feeds.holiday_court", "kwargs": {}, "title": _("Holiday court")},
+    )
 
 
 @bp.route("/legal-clinic")
 def legal_clinic():
-    return render_template("public/list.html", kind="legal_clinic", occurrences=upcoming(ProgrammeKind.LEGAL_CLINIC, 50))
+    page = db.paginate(upcoming_query(ProgrammeKind.LEGAL_CLINIC), page=_page_number(), per_page=PER_PAGE)
+    return render_template(
+        "public/legal_clinic.html",
+        page=page,
+        subscribe_feed={"endpoint": "feeds.legal_clinic", "kwargs": {}, "title": _("Legal clinic")},
+    )
+
+
+@bp.route("/sessions/<int:occurrence_id>")
+def session(occurrence_id: int):
+    occurrence = db.session.scalar(
+        sa.select(Occurrence)
+        .join(Programme)
+        .where(Occurrence.id == occurrence_id, Programme.kind.in_(PUBLIC_KINDS))
+        .options(orm.joinedload(Occurrence.venue), orm.joinedload(Occurrence.community))
+    )
+    if occurrence is None:  # patrol shifts and unknown ids alike: nothing to see here
+        abort(404)
+    notices = []
+    if occurrence.programme.kind is ProgrammeKind.HOLIDAY_COURT:
+        notices = list(
+            db.session.scalars(
+                sa.select(HearingNotice)
+                .where(HearingNotice.occurrence_id == occurrence.id)
+                .order_by(HearingNotice.starts_at, HearingNotice.id)
+            )
+        )
+    return render_template(
+        "public/session.html",
+        occurrence=occurrence,
+        notices=notices,
+        is_past=occurrence.ends_at < utcnow(),
+    )
+
+
+@bp.route("/communities")
+def communities():
+    return render_template("public/communities.html", subdistricts=subdistricts_with_communities())
 
 
 @bp.route("/communities/<slug>")
 def community(slug: str):
-    item = db.first_or_404(sa.select(Community).where(Community.slug == slug))
+    item = db.first_or_404(
+        sa.select(Community).where(Community.slug == slug).options(orm.selectinload(Community.venues))
+    )
     return render_template(
         "public/community.html",
         community=item,
-        contact_days=upcoming(ProgrammeKind.CONTACT_DAY, 12, community_id=item.id),
+        contact_days=upcoming(ProgrammeKind.CONTACT_DAY, 6, community_id=item.id),
+        subscribe_feed={"endpoint": "feeds.community", "kwargs": {"slug": item.slug}, "title": item.name},
     )
+
+
+@bp.route("/search")
+def search():
+    q = (request.args.get("q") or "").strip()
+    if len(q) > SEARCH_MAX:
+        return render_template(
+            "public/search.html",
+            q=q[:SEARCH_MAX],
+            error=_("Please search with at most %(max)d characters.", max=SEARCH_MAX),
+            communities=[],
+            venues=None,
+        ), 400
+    found_communities: list[Community] = []
+    venues = None
+    if q:
+        found_communities = list(
+            db.session.scalars(
+                sa.select(Community)
+                .where(sa.or_(Community.name_zh.icontains(q, autoescape=True),
+                              Community.name_en.icontains(q, autoescape=True),
+                              Community.slug.icontains(q, autoescape=True)))
+                .options(orm.joinedload(Community.subdistrict))
+                .order_by(Community.slug)
+                .limit(50)
+            )
+        )
+        venues = db.paginate(
+            sa.select(Venue)
+            .where(sa.or_(*(column.icontains(q, autoescape=True)
+                            for column in (Venue.name_zh, Venue.name_en, Venue.address_zh, Venue.address_en))))
+            .options(orm.joinedload(Venue.community))
+            .order_by(Venue.slug),
+            page=_page_number(),
+            per_page=PER_PAGE,
+        )
+    return render_template("public/search.html", q=q, communities=found_communities, venues=venues, error=None)

@@ -1,15 +1,52 @@
-"""Coordinators' rosters for their own teams. Built out by the roster work (issue 5)."""
+"""Coordinators' rosters for their own teams: week and month grids, a shift's page, bulk actions,
+attendance, hours, exports, and the coverage dashboard of all teams.
+
+Every form works without JavaScript (POST, then redirect back; a refusal re-renders the page
+with the reason and a 4xx status). static/roster.js sends the same forms with fetch and swaps
+in the re-rendered shift row, so a coordinator can staff a week without page loads.
+"""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, render_template
-from flask_login import current_user
+import datetime as dt
 
-from models import MembershipRole, PatrolTeam, Role, TeamMembership, db
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    get_template_attribute,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, SubmitField, widgets
+from wtforms.validators import DataRequired
+
+from models import MembershipRole, PatrolTeam, Role, Shift, TeamMembership, db
+from services import assignments as service
+from services import exports, roster_bulk
+from services import roster as queries
+from services.errors import RuleViolation
+from timeutil import local_today
 
 from .access import roles_required
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
+
+managers = roles_required(Role.COORDINATOR)
+
+
+@bp.app_template_filter("hhmm")
+def hhmm_filter(value: dt.datetime) -> str:
+    """Local 24-hour time (19:00), as patrol rosters are written in both languages."""
+    return service.hhmm(value)
 
 
 def teams_coordinated_by(user) -> list[PatrolTeam]:
@@ -22,7 +59,270 @@ def teams_coordinated_by(user) -> list[PatrolTeam]:
     return list(db.session.scalars(query))
 
 
+# --- request parsing -------------------------------------------------------------------------
+
+def _team_or_403(code: str) -> PatrolTeam:
+    team = db.first_or_404(sa.select(PatrolTeam).where(PatrolTeam.code == code))
+    if not service.can_manage_team(current_user, team.id):
+        abort(403)
+    return team
+
+
+def _int_field(name: str) -> int:
+    value = request.form.get(name, "")
+    if not value.isdigit():
+        abort(400, description=_("A required field is missing."))
+    return int(value)
+
+
+def _date_arg(name: str, default: dt.date) -> dt.date:
+    value = request.args.get(name)
+    if not value:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        abort(400, description=_("Dates are written YYYY-MM-DD."))
+
+
+def _month_arg(default: dt.date) -> tuple[int, int]:
+    value = request.args.get("month")
+    if not value:
+        return default.year, default.month
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        dt.date(year, month, 1)
+    except ValueError:
+        abort(400, description=_("Months are written YYYY-MM."))
+    return year, month
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _page_arg() -> int:
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
+# --- index -----------------------------------------------------------------------------------
+
 @bp.route("/")
-@roles_required(Role.COORDINATOR)
+@managers
 def index():
-    return render_template("roster/index.html", teams=teams_coordinated_by(current_user))
+    query = queries.managed_teams_query(current_user).order_by(PatrolTeam.code)
+    page = db.paginate(query, page=_page_arg(), per_page=40, error_out=False)
+    return render_template("roster/index.html", page=page, teams=page.items, today=local_today())
+
+
+# --- the team roster: week and month ---------------------------------------------------------
+
+def _roster_context(team: PatrolTeam):
+    view = request.args.get("view", "week")
+    show_all = request.args.get("show") == "all"
+    today = local_today()
+    if view == "month":
+        year, month = _month_arg(today)
+        first, last = queries.month_bounds(year, month)
+        roster = queries.team_roster(team, first, last, with_availability=False)
+        prev_month = first - dt.timedelta(days=1)
+        next_month = last + dt.timedelta(days=1)
+        nav = {
+            "prev": url_for(".team", code=team.code, view="month", month=f"{prev_month:%Y-%m}"),
+            "next": url_for(".team", code=team.code, view="month", month=f"{next_month:%Y-%m}"),
+            "today": url_for(".team", code=team.code, view="month"),
+        }
+        return dict(view="month", roster=roster, nav=nav, month=f"{year}-{month:02d}", show_all=show_all)
+    start = _date_arg("start", today)
+    first = start - dt.timedelta(days=start.weekday())
+    last = first + dt.timedelta(days=6)
+    roster = queries.team_roster(team, first, last, with_availability=True)
+    nav = {
+        "prev": url_for(".team", code=team.code, start=(first - dt.timedelta(days=7)).isoformat(),
+                        **({"show": "all"} if show_all else {})),
+        "next": url_for(".team", code=team.code, start=(first + dt.timedelta(days=7)).isoformat(),
+                        **({"show": "all"} if show_all else {})),
+        "today": url_for(".team", code=team.code),
+    }
+    return dict(view="week", roster=roster, nav=nav, month=f"{first:%Y-%m}", show_all=show_all)
+
+
+def _perform(action: str) -> tuple[str, int]:
+    """Run one roster form action through the service; returns (message, shift id)."""
+    if action == "assign":
+        shift_id = _int_field("shift_id")
+        assignment = service.assign(current_user, shift_id, _int_field("volunteer_id"))
+        return _("%(name)s is now on this shift.", name=assignment.volunteer.display_name), shift_id
+    if action == "unassign":
+        assignment = service.unassign(current_user, _int_field("assignment_id"))
+        return _("%(name)s was taken off this shift.", name=assignment.volunteer.display_name), assignment.shift_id
+    if action in ("present", "no_show"):
+        assignment = service.mark_attendance(current_user, _int_field("assignment_id"), action == "present")
+        message = (_("%(name)s: present.", name=assignment.volunteer.display_name) if action == "present"
+                   else _("%(name)s: no-show.", name=assignment.volunteer.display_name))
+        return message, assignment.shift_id
+    abort(400, description=_("Unknown action."))
+
+
+def _handle_post(render_page):
+    """POST of a roster form: JSON for fetch() callers, else redirect back or re-render with the reason."""
+    action = request.form.get("action", "")
+    show_all = request.args.get("show") == "all"
+    try:
+        message, shift_id = _perform(action)
+    except RuleViolation as exc:
+        if exc.status == 403:
+            abort(403)
+        if _wants_json():
+            return jsonify(ok=False, message=exc.message, code=exc.code), exc.status
+        return render_page(error=exc.message, status=exc.status)
+    if _wants_json():
+        shift = db.session.get(Shift, shift_id)
+        row, availability = queries.shift_detail(shift)
+        macro = get_template_attribute("roster/_macros.html", "shift_row")
+        html = macro(row, availability, show_all, request.full_path.rstrip("?"), request.endpoint == "roster.shift")
+        return jsonify(ok=True, message=message, html=str(html))
+    flash(message, "success")
+    return redirect(request.full_path, code=303)
+
+
+@bp.route("/team/<code>", methods=["GET", "POST"])
+@managers
+def team(code: str):
+    item = _team_or_403(code)
+
+    def render_page(error: str | None = None, status: int = 200):
+        return render_template("roster/team.html", team=item, error=error, **_roster_context(item)), status
+
+    if request.method == "POST":
+        return _handle_post(render_page)
+    return render_page()
+
+
+@bp.route("/shift/<int:shift_id>", methods=["GET", "POST"])
+@managers
+def shift(shift_id: int):
+    item = db.get_or_404(Shift, shift_id)
+    if not service.can_manage_team(current_user, item.team_id):
+        abort(403)
+
+    def render_page(error: str | None = None, status: int = 200):
+        row, availability = queries.shift_detail(item)
+        return render_template("roster/shift.html", row=row, availability=availability, team=item.team,
+                               show_all=request.args.get("show") == "all", error=error), status
+
+    if request.method == "POST":
+        return _handle_post(render_page)
+    return render_page()
+
+
+# --- bulk actions ----------------------------------------------------------------------------
+
+WEEKDAY_CHOICES = [SelectChoice(n, label) for n, label in enumerate(
+    [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday")])]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class BulkForm(FlaskForm):
+    action = SelectField(_l("What to do"), choices=[
+        SelectChoice("fill_min", _l("Fill from the usual volunteers, up to each shift's minimum")),
+        SelectChoice("fill_max", _l("Fill from the usual volunteers, up to each shift's maximum")),
+        SelectChoice("assign", _l("Put one volunteer on every matching shift")),
+        SelectChoice("unassign", _l("Take one volunteer off every matching shift")),
+    ])
+    first = DateField(_l("From"), validators=[DataRequired()])
+    last = DateField(_l("To (inclusive)"), validators=[DataRequired()])
+    weekdays = MultiCheckboxField(_l("Only on these weekdays (none ticked: every day)"), coerce=int,
+                                  choices=WEEKDAY_CHOICES, validate_choice=True)
+    start_time = SelectField(_l("Only the shift starting at"), choices=[])
+    volunteer = SelectField(_l("Volunteer (for putting on or taking off)"), choices=[])
+    submit = SubmitField(_l("Apply"))
+
+
+@bp.route("/team/<code>/bulk", methods=["GET", "POST"])
+@managers
+def bulk(code: str):
+    item = _team_or_403(code)
+    form = BulkForm()
+    members = queries.team_members(item.id)
+    form.volunteer.choices = [SelectChoice("", "—")] + [SelectChoice(str(m.id), m.display_name) for m in members]
+    times = db.session.scalars(sa.select(Shift.starts_at).where(
+        Shift.team_id == item.id, Shift.local_date >= local_today()).order_by(Shift.starts_at).limit(200)).all()
+    form.start_time.choices = [SelectChoice("", _("Every shift"))] + [
+        SelectChoice(t) for t in sorted({service.hhmm(v) for v in times})]
+    if request.method == "GET":
+        today = local_today()
+        form.first.data = _date_arg("first", today + dt.timedelta(days=7 - today.weekday()))
+        form.last.data = _date_arg("last", form.first.data + dt.timedelta(days=27))
+    result = None
+    status = 200
+    if form.validate_on_submit():
+        volunteer_id = int(form.volunteer.data) if form.volunteer.data else None
+        weekdays = set(form.weekdays.data or [])
+        args = dict(first=form.first.data, last=form.last.data, weekdays=weekdays,
+                    start_time=form.start_time.data or None)
+        try:
+            if form.action.data in ("assign", "unassign"):
+                if volunteer_id is None:
+                    raise RuleViolation(_("Choose the volunteer."), "bad_input", 400)
+                call = roster_bulk.bulk_assign if form.action.data == "assign" else roster_bulk.bulk_unassign
+                result = call(current_user, item.id, volunteer_id, **args)
+            else:
+                result = roster_bulk.fill_from_usual(current_user, item.id,
+                                                     up_to="min" if form.action.data == "fill_min" else "max", **args)
+        except RuleViolation as exc:
+            if exc.status == 403:
+                abort(403)
+            flash(exc.message, "error")
+            status = exc.status
+    elif request.method == "POST":
+        status = 400
+    return render_template("roster/bulk.html", team=item, form=form, result=result), status
+
+
+# --- hours, exports, printing ----------------------------------------------------------------
+
+@bp.route("/team/<code>/hours")
+@managers
+def hours(code: str):
+    item = _team_or_403(code)
+    value = request.args.get("year", "")
+    year = int(value) if value.isdigit() and 2000 <= int(value) <= 2100 else local_today().year
+    return render_template("roster/hours.html", team=item, table=queries.team_hours(item.id, year))
+
+
+@bp.route("/team/<code>/export.csv")
+@managers
+def export_csv(code: str):
+    item = _team_or_403(code)
+    year, month = _month_arg(local_today())
+    body = exports.roster_csv(item, year, month)
+    filename = f"roster-{item.code}-{year}-{month:02d}.csv"
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/team/<code>/print")
+@managers
+def print_roster(code: str):
+    item = _team_or_403(code)
+    year, month = _month_arg(local_today())
+    first, last = queries.month_bounds(year, month)
+    roster = queries.team_roster(item, first, last, with_availability=False)
+    return render_template("roster/print.html", team=item, roster=roster, month=f"{year}-{month:02d}")
+
+
+# --- coverage of all teams -------------------------------------------------------------------
+
+@bp.route("/coverage")
+@managers
+def coverage():
+    days = 30 if request.args.get("days") == "30" else 7
+    sort = request.args.get("sort", "gaps")
+    data = queries.coverage(current_user, days, sort=sort, page=_page_arg())
+    return render_template("roster/coverage.html", data=data)

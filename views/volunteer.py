@@ -1,16 +1,190 @@
-"""A volunteer's own pages. Built out by the roster work (issue 5)."""
+"""A volunteer's own pages: my shifts, open shifts of my teams, swaps, availability, my hours."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import datetime as dt
 
-from models import Role
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import Length, NumberRange, Optional
+
+from models import Role, utcnow
+from services import assignments as service
+from services import availability as availability_service
+from services import roster as queries
+from services.errors import RuleViolation
+from timeutil import local_today
 
 from .access import roles_required
 
 bp = Blueprint("volunteer", __name__, url_prefix="/me")
 
+volunteers = roles_required(Role.VOLUNTEER, Role.COORDINATOR)
+OPEN_DAYS = 30
 
-@bp.route("/")
-@roles_required(Role.VOLUNTEER, Role.COORDINATOR)
+
+def _int_field(name: str) -> int:
+    value = request.form.get(name, "")
+    if not value.isdigit():
+        abort(400, description=_("A required field is missing."))
+    return int(value)
+
+
+def _run(action):
+    """Run a service call for the form just posted: redirect with a note, or say why not (4xx)."""
+    try:
+        message = action()
+    except RuleViolation as exc:
+        if exc.status == 403:
+            abort(403)
+        return exc
+    flash(message, "success")
+    return None
+
+
+def _my_shift_action(action: str) -> str:
+    """One of the forms on "My shifts"; returns what to tell the volunteer."""
+    if action == "drop":
+        service.drop(current_user, _int_field("assignment_id"))
+        return _("You have dropped the shift.")
+    if action == "swap":
+        service.request_swap(current_user, _int_field("assignment_id"), _int_field("to_user_id"))
+        return _("Swap request sent; the shift stays yours until it is accepted.")
+    if action in ("accept", "decline"):
+        service.answer_swap(current_user, _int_field("swap_id"), action == "accept")
+        return _("You have taken over the shift.") if action == "accept" else _("You have declined the swap.")
+    if action == "cancel_swap":
+        service.cancel_swap(current_user, _int_field("swap_id"))
+        return _("Swap request withdrawn.")
+    abort(400, description=_("Unknown action."))
+
+
+@bp.route("/", methods=["GET", "POST"])
+@volunteers
 def index():
-    return render_template("volunteer/index.html")
+    error = None
+    status = 200
+    if request.method == "POST":
+        outcome = _run(lambda: _my_shift_action(request.form.get("action", "")))
+        if outcome is None:
+            return redirect(url_for(".index"), code=303)
+        error, status = outcome.message, outcome.status
+
+    upcoming = queries.upcoming_assignments(current_user.id)
+    incoming, outgoing = queries.pending_swaps(current_user.id)
+    pending_for = {swap.assignment_id: swap for swap in outgoing}
+    year = local_today().year
+    return render_template(
+        "volunteer/index.html",
+        upcoming=upcoming,
+        incoming=incoming,
+        outgoing=outgoing,
+        pending_for=pending_for,
+        teammates=queries.teammates(current_user.id),
+        can_drop=service.can_still_drop,
+        cutoff_hours=int(service.drop_cutoff().total_seconds() // 3600),
+        hours=queries.volunteer_hours(current_user.id, year),
+        year=year,
+        now=utcnow(),
+        error=error,
+    ), status
+
+
+@bp.route("/open", methods=["GET", "POST"])
+@volunteers
+def open_shifts():
+    error = None
+    status = 200
+    if request.method == "POST":
+        def sign_up():
+            assignment = service.sign_up(current_user, _int_field("shift_id"))
+            return _("You are on the %(times)s shift of %(date)s.", times=service.shift_times(assignment.shift),
+                     date=format_date(assignment.shift.local_date, "medium"))
+
+        outcome = _run(sign_up)
+        if outcome is None:
+            return redirect(request.full_path.rstrip("?"), code=303)
+        error, status = outcome.message, outcome.status
+    page = request.args.get("page", "1")
+    shifts, pager = queries.open_shifts(current_user, OPEN_DAYS, int(page) if page.isdigit() else 1)
+    return render_template("volunteer/open.html", shifts=shifts, page=pager, days=OPEN_DAYS, error=error), status
+
+
+WEEKDAYS = [SelectChoice("", _l("— a date instead —"))] + [SelectChoice(str(n), label) for n, label in enumerate(
+    [_l("Mondays"), _l("Tuesdays"), _l("Wednesdays"), _l("Thursdays"), _l("Fridays"), _l("Saturdays"), _l("Sundays")])]
+
+
+class UnavailableForm(FlaskForm):
+    weekday = SelectField(_l("Every week on"), choices=WEEKDAYS, validators=[Optional()])
+    day = DateField(_l("Or on this date"), validators=[Optional()])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Add"))
+
+
+class LimitForm(FlaskForm):
+    hours = IntegerField(_l("At most this many hours of shifts a week (empty: no limit)"),
+                         validators=[Optional(), NumberRange(min=1, max=168)])
+    save = SubmitField(_l("Save limit"))
+
+
+@bp.route("/availability", methods=["GET", "POST"])
+@volunteers
+def availability():
+    form = UnavailableForm()
+    limit_form = LimitForm(prefix="limit")
+    status = 200
+    if request.method == "GET":
+        limit_form.hours.data = current_user.weekly_hours_limit
+    if request.method == "POST" and request.form.get("action") == "limit":
+        if limit_form.validate_on_submit():
+            def save():
+                availability_service.set_weekly_limit(current_user, limit_form.hours.data)
+                return _("Saved.")
+
+            outcome = _run(save)
+            if outcome is None:
+                return redirect(url_for(".availability"), code=303)
+            flash(outcome.message, "error")
+            status = outcome.status
+        else:
+            status = 400
+    elif request.method == "POST" and request.form.get("action") == "remove":
+        def remove():
+            availability_service.remove_unavailability(current_user, _int_field("id"))
+            return _("Removed.")
+
+        outcome = _run(remove)
+        if outcome is None:
+            return redirect(url_for(".availability"), code=303)
+        flash(outcome.message, "error")
+        status = outcome.status
+    elif form.validate_on_submit():
+        weekday = int(form.weekday.data) if form.weekday.data else None
+        day = form.day.data
+        if day is not None and day < local_today():
+            form.day.errors.append(_("Choose a date that has not passed."))
+            status = 400
+        else:
+            def add():
+                availability_service.add_unavailability(current_user, weekday=weekday, day=day, note=form.note.data)
+                return _("Saved. Coordinators will not be offered you then.")
+
+            outcome = _run(add)
+            if outcome is None:
+                return redirect(url_for(".availability"), code=303)
+            flash(outcome.message, "error")
+            status = outcome.status
+    elif request.method == "POST":
+        status = 400
+    rows = availability_service.my_unavailability(current_user.id)
+    return render_template("volunteer/availability.html", form=form, limit_form=limit_form, rows=rows,
+                           weekday_name=weekday_name), status
+
+
+def weekday_name(weekday: int) -> str:
+    """The reader's name of a weekday (0 = Monday); 2024-01-01 was a Monday."""
+    return format_date(dt.date(2024, 1, 1) + dt.timedelta(days=weekday), "EEEE")

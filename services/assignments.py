@@ -1,0 +1,588 @@
+"""Who is on which patrol shift: every rule in one place, every change in one transaction.
+
+Each public function commits its own transaction and rolls it back when a rule says no, so
+callers (pages, the JSON API, the CLI) get either the whole change or none of it, plus a
+RuleViolation whose message a person can read.
+
+Concurrency (PostgreSQL, READ COMMITTED, several web workers):
+- a volunteer's bookings are serialised by locking their User row (SELECT ... FOR UPDATE),
+  so two requests cannot both find "no overlap" and both book;
+- a shift's maximum is kept by one atomic `UPDATE ... SET assigned_count = assigned_count + 1
+  WHERE assigned_count < max_volunteers`, backed by the CHECK constraint on the table;
+- locks are always taken in the order users (by id), assignment, shift, so no deadlock cycle.
+SQLite has one writer at a time; the first statement of each change is a write, which takes
+the write lock at once (BEGIN IMMEDIATE semantics) instead of failing on a lock upgrade.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Callable, TypeVar
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from models import (
+    Assignment,
+    AssignmentStatus,
+    Attendance,
+    MembershipRole,
+    PatrolTeam,
+    Role,
+    Shift,
+    ShiftStatus,
+    SwapRequest,
+    SwapStatus,
+    TeamMembership,
+    Unavailability,
+    User,
+    db,
+    record,
+    utcnow,
+)
+from timeutil import to_local
+
+from .errors import RuleViolation
+
+T = TypeVar("T")
+_ATTEMPTS = 3
+
+
+# --- permissions -----------------------------------------------------------------------------
+
+def can_manage_team(user, team_id: int) -> bool:
+    """Admins manage every team; a coordinator only the teams they coordinate."""
+    if user is None or not getattr(user, "is_authenticated", True) or not user.active:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    if user.role is not Role.COORDINATOR:
+        return False
+    return db.session.scalar(
+        sa.select(TeamMembership.id).where(
+            TeamMembership.team_id == team_id,
+            TeamMembership.user_id == user.id,
+            TeamMembership.role == MembershipRole.COORDINATOR,
+        )
+    ) is not None
+
+
+def is_member(user_id: int, team_id: int) -> bool:
+    """Whether someone belongs to a team (as member or coordinator)."""
+    return db.session.scalar(
+        sa.select(TeamMembership.id).where(TeamMembership.team_id == team_id, TeamMembership.user_id == user_id)
+    ) is not None
+
+
+def forbidden(message: str | None = None) -> RuleViolation:
+    return RuleViolation(message or _("You may not change this team's roster."), "forbidden", 403)
+
+
+def not_found(message: str) -> RuleViolation:
+    return RuleViolation(message, "not_found", 404)
+
+
+# --- labels for messages ---------------------------------------------------------------------
+
+def hhmm(value: dt.datetime) -> str:
+    return to_local(value).strftime("%H:%M")
+
+
+def shift_times(shift) -> str:
+    return f"{hhmm(shift.starts_at)}–{hhmm(shift.ends_at)}"
+
+
+def _team_label(team: PatrolTeam) -> str:
+    return f"{team.name} ({team.code})"
+
+
+def _date_label(day: dt.date) -> str:
+    return format_date(day, "medium")
+
+
+def _name(user: User) -> str:
+    return user.display_name
+
+
+# --- transactions and locks ------------------------------------------------------------------
+
+def _transient(exc: OperationalError) -> bool:
+    """A lock wait that gave up (SQLite) or a deadlock/serialisation failure (PostgreSQL): retry."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return "database is locked" in text or code in {"40001", "40P01"}
+
+
+def in_transaction(work: Callable[[], T]) -> T:
+    """Run `work` and commit; roll back on any failure so nothing is half done."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except RuleViolation:
+            db.session.rollback()
+            raise
+        except IntegrityError as exc:
+            db.session.rollback()
+            raise _integrity_violation(exc) from exc
+        except OperationalError as exc:
+            db.session.rollback()
+            if attempt == _ATTEMPTS or not _transient(exc):
+                raise
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _integrity_violation(exc: IntegrityError) -> RuleViolation:
+    """The database refused what the checks above should already have caught (a race): say why."""
+    text = str(exc.orig).lower()
+    if "assigned_within_capacity" in text or "check constraint" in text and "assigned_count" in text:
+        return RuleViolation(_("This shift is already full."), "shift_full")
+    if "uq_assignments_active_shift_volunteer" in text or "unique" in text:
+        return RuleViolation(_("This volunteer is already on this shift."), "already_assigned")
+    return RuleViolation(_("The change conflicts with other data; please reload and try again."), "conflict")
+
+
+def lock_users(*user_ids: int) -> None:
+    """Serialise everything that books these people, until the transaction ends."""
+    ids = sorted({i for i in user_ids if i is not None})
+    if not ids:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+    else:
+        # SQLite: a write takes the database's single write lock for the rest of the transaction.
+        # (A non-key column: rewriting the key would make SQLite check every foreign key to users.)
+        db.session.execute(sa.text("UPDATE users SET active = active WHERE id IN :ids").bindparams(
+            sa.bindparam("ids", expanding=True)), {"ids": ids})
+
+
+def _touch_shift(shift_id: int, delta: int = 0) -> bool:
+    """Bump the shift's SEQUENCE and LAST-MODIFIED (calendar feeds follow them) and its count.
+
+    With delta=+1 the update only happens while there is a free place: that single statement
+    is what keeps the maximum under concurrent sign-ups.
+    """
+    table = Shift.__table__
+    stmt = (
+        sa.update(table)
+        .where(table.c.id == shift_id)
+        .values(
+            sequence=table.c.sequence + 1,
+            last_modified=utcnow(),
+            assigned_count=table.c.assigned_count + delta,
+        )
+    )
+    if delta > 0:
+        stmt = stmt.where(
+            table.c.assigned_count + delta <= table.c.max_volunteers,
+            table.c.status == ShiftStatus.SCHEDULED.value,
+        )
+    result = db.session.execute(stmt)
+    shift = db.session.identity_map.get(db.session.identity_key(Shift, shift_id))
+    if shift is not None:
+        db.session.expire(shift)
+    return result.rowcount == 1
+
+
+def _fresh_shift(shift_id: int) -> Shift:
+    shift = db.session.get(Shift, shift_id, populate_existing=True)
+    if shift is None:
+        raise not_found(_("This shift does not exist."))
+    return shift
+
+
+def _fresh_assignment(assignment_id: int) -> Assignment:
+    assignment = db.session.get(Assignment, assignment_id, populate_existing=True)
+    if assignment is None:
+        raise not_found(_("This assignment does not exist."))
+    return assignment
+
+
+def _volunteer(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise not_found(_("This person does not exist."))
+    return user
+
+
+# --- the booking rules -----------------------------------------------------------------------
+
+def overlapping_assignment(volunteer_id: int, starts_at: dt.datetime, ends_at: dt.datetime,
+                           exclude_assignment_id: int | None = None) -> Assignment | None:
+    """An active assignment of this volunteer that overlaps the span, in any team."""
+    query = (
+        sa.select(Assignment)
+        .where(
+            Assignment.volunteer_id == volunteer_id,
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            Assignment.starts_at < ends_at,
+            Assignment.ends_at > starts_at,
+        )
+        .order_by(Assignment.starts_at)
+        .limit(1)
+    )
+    if exclude_assignment_id is not None:
+        query = query.where(Assignment.id != exclude_assignment_id)
+    return db.session.scalar(query)
+
+
+def week_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    """Monday and the next Monday of the (local) week a date is in."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday, monday + dt.timedelta(days=7)
+
+
+def hours_in_week(volunteer_id: int, day: dt.date) -> float:
+    """Hours of active assignments whose shift falls in the week of `day` (by the shift's date)."""
+    monday, next_monday = week_bounds(day)
+    rows = db.session.execute(
+        sa.select(Assignment.starts_at, Assignment.ends_at)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .where(
+            Assignment.volunteer_id == volunteer_id,
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            Shift.local_date >= monday,
+            Shift.local_date < next_monday,
+        )
+    ).all()
+    return sum((end - start).total_seconds() for start, end in rows) / 3600
+
+
+def unavailable_reason(volunteer: User, day: dt.date) -> str | None:
+    """Why this volunteer said they cannot do this date, or None."""
+    rows = db.session.scalars(
+        sa.select(Unavailability).where(
+            Unavailability.user_id == volunteer.id,
+            sa.or_(Unavailability.weekday == day.weekday(), Unavailability.day == day),
+        )
+    ).all()
+    if not rows:
+        return None
+    row = rows[0]
+    if row.day is not None:
+        return _("%(name)s said they cannot do %(date)s.", name=_name(volunteer), date=_date_label(day))
+    return _("%(name)s said they cannot do %(weekday)s.", name=_name(volunteer),
+             weekday=format_date(day, "EEEE"))
+
+
+def _check_bookable(shift: Shift, volunteer: User, *, self_service: bool,
+                    exclude_assignment_id: int | None = None) -> None:
+    """Every rule a new booking must pass; raises the first one it breaks."""
+    now = utcnow()
+    if shift.status is not ShiftStatus.SCHEDULED:
+        raise RuleViolation(_("This shift has been cancelled."), "shift_cancelled")
+    if self_service and shift.starts_at <= now:
+        raise RuleViolation(_("This shift has already started."), "shift_started")
+    if shift.ends_at <= now:
+        raise RuleViolation(_("This shift is over."), "shift_over")
+    if not volunteer.active:
+        raise RuleViolation(_("%(name)s's account is deactivated.", name=_name(volunteer)), "inactive")
+    if not is_member(volunteer.id, shift.team_id):
+        if self_service:
+            raise forbidden(_("You can only sign up for shifts of your own teams."))
+        raise RuleViolation(
+            _("%(name)s is not a member of %(team)s.", name=_name(volunteer), team=_team_label(shift.team)),
+            "not_member",
+        )
+    other = overlapping_assignment(volunteer.id, shift.starts_at, shift.ends_at, exclude_assignment_id)
+    if other is not None:
+        if other.shift_id == shift.id:
+            raise RuleViolation(_("%(name)s is already on this shift.", name=_name(volunteer)), "already_assigned")
+        raise RuleViolation(
+            _("%(name)s is already on the %(times)s shift of %(team)s on %(date)s.",
+              name=_name(volunteer), times=shift_times(other.shift), team=_team_label(other.shift.team),
+              date=_date_label(other.shift.local_date)),
+            "overlap",
+        )
+    if not self_service:
+        reason = unavailable_reason(volunteer, shift.local_date)
+        if reason:
+            raise RuleViolation(reason, "unavailable")
+    limit = volunteer.weekly_hours_limit
+    if limit is not None:
+        hours = hours_in_week(volunteer.id, shift.local_date) + shift.duration.total_seconds() / 3600
+        if hours > limit:
+            raise RuleViolation(
+                _("%(name)s would have %(hours)s hours in the week of %(date)s, above the limit of %(limit)s hours.",
+                  name=_name(volunteer), hours=f"{hours:g}", limit=limit,
+                  date=_date_label(week_bounds(shift.local_date)[0])),
+                "weekly_limit",
+            )
+
+
+def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) -> Assignment:
+    lock_users(volunteer_id)
+    shift = _fresh_shift(shift_id)
+    volunteer = _volunteer(volunteer_id)
+    _check_bookable(shift, volunteer, self_service=self_service)
+    if not _touch_shift(shift.id, +1):
+        raise RuleViolation(
+            _("This shift is full: all %(max)s places are taken.", max=shift.max_volunteers), "shift_full"
+        )
+    assignment = Assignment(
+        shift_id=shift.id,
+        volunteer_id=volunteer.id,
+        starts_at=shift.starts_at,
+        ends_at=shift.ends_at,
+        assigned_by_id=actor.id,
+    )
+    db.session.add(assignment)
+    db.session.flush()
+    record(actor, "assignment.signup" if self_service else "assignment.assign", "assignment", assignment.id,
+           shift_id=shift.id, team_id=shift.team_id, volunteer_id=volunteer.id)
+    return assignment
+
+
+# --- the interface ---------------------------------------------------------------------------
+
+def assign(actor: User, shift_id: int, volunteer_id: int) -> Assignment:
+    """A coordinator (of the shift's team) or an admin puts a volunteer on a shift."""
+
+    def work():
+        shift = db.session.get(Shift, shift_id)
+        if shift is None:
+            raise not_found(_("This shift does not exist."))
+        if not can_manage_team(actor, shift.team_id):
+            raise forbidden()
+        return _book(actor, shift_id, volunteer_id, self_service=False)
+
+    return in_transaction(work)
+
+
+def sign_up(volunteer: User, shift_id: int) -> Assignment:
+    """A volunteer takes an open place on a shift of one of their own teams."""
+
+    def work():
+        shift = db.session.get(Shift, shift_id)
+        if shift is None:
+            raise not_found(_("This shift does not exist."))
+        if not is_member(volunteer.id, shift.team_id):
+            raise forbidden(_("You can only sign up for shifts of your own teams."))
+        return _book(volunteer, shift_id, volunteer.id, self_service=True)
+
+    return in_transaction(work)
+
+
+def drop_cutoff() -> dt.timedelta:
+    return dt.timedelta(hours=current_app.config.get("DROP_CUTOFF_HOURS", 24))
+
+
+def can_still_drop(assignment: Assignment, now: dt.datetime | None = None) -> bool:
+    return (now or utcnow()) < assignment.starts_at - drop_cutoff()
+
+
+def _end(actor: User, assignment_id: int, status: AssignmentStatus, action: str) -> Assignment:
+    """Take a volunteer off a shift (already checked allowed): one place frees up."""
+    table = Assignment.__table__
+    result = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == assignment_id, table.c.status == AssignmentStatus.ASSIGNED.value)
+        .values(status=status.value, updated_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise RuleViolation(_("This assignment has already ended."), "not_active")
+    assignment = _fresh_assignment(assignment_id)
+    _touch_shift(assignment.shift_id, -1)
+    _cancel_pending_swaps(assignment_id)
+    record(actor, action, "assignment", assignment.id, shift_id=assignment.shift_id,
+           team_id=assignment.shift.team_id, volunteer_id=assignment.volunteer_id)
+    return assignment
+
+
+def drop(actor: User, assignment_id: int) -> Assignment:
+    """A volunteer drops their own shift, until the cut-off before it starts."""
+
+    def work():
+        assignment = db.session.get(Assignment, assignment_id)
+        if assignment is None:
+            raise not_found(_("This assignment does not exist."))
+        if assignment.volunteer_id != actor.id:
+            raise forbidden(_("You can only drop your own shifts."))
+        lock_users(actor.id)
+        assignment = _fresh_assignment(assignment_id)
+        if assignment.status is not AssignmentStatus.ASSIGNED:
+            raise RuleViolation(_("This assignment has already ended."), "not_active")
+        if not can_still_drop(assignment):
+            hours = int(drop_cutoff().total_seconds() // 3600)
+            raise RuleViolation(
+                _("Shifts can be dropped until %(hours)s hours before they start. "
+                  "Ask a teammate to swap, or ask your coordinator.", hours=hours),
+                "drop_cutoff",
+            )
+        return _end(actor, assignment_id, AssignmentStatus.DROPPED, "assignment.drop")
+
+    return in_transaction(work)
+
+
+def unassign(actor: User, assignment_id: int) -> Assignment:
+    """A coordinator or admin takes a volunteer off a shift that has not ended."""
+
+    def work():
+        assignment = db.session.get(Assignment, assignment_id)
+        if assignment is None:
+            raise not_found(_("This assignment does not exist."))
+        if not can_manage_team(actor, assignment.shift.team_id):
+            raise forbidden()
+        lock_users(assignment.volunteer_id)
+        assignment = _fresh_assignment(assignment_id)
+        if assignment.shift.ends_at <= utcnow():
+            raise RuleViolation(_("This shift is over: record attendance instead."), "shift_over")
+        return _end(actor, assignment_id, AssignmentStatus.REMOVED, "assignment.unassign")
+
+    return in_transaction(work)
+
+
+def _cancel_pending_swaps(assignment_id: int) -> None:
+    table = SwapRequest.__table__
+    db.session.execute(
+        sa.update(table)
+        .where(table.c.assignment_id == assignment_id, table.c.status == SwapStatus.PENDING.value)
+        .values(status=SwapStatus.CANCELLED.value, decided_at=utcnow(), updated_at=utcnow())
+    )
+
+
+def request_swap(actor: User, assignment_id: int, to_user_id: int) -> SwapRequest:
+    """Ask a named teammate to take over one of my shifts; nothing moves until they accept."""
+
+    def work():
+        assignment = db.session.get(Assignment, assignment_id)
+        if assignment is None:
+            raise not_found(_("This assignment does not exist."))
+        if assignment.volunteer_id != actor.id:
+            raise forbidden(_("You can only offer your own shifts."))
+        if to_user_id == actor.id:
+            raise RuleViolation(_("Choose a teammate other than yourself."), "same_person")
+        lock_users(actor.id)
+        assignment = _fresh_assignment(assignment_id)
+        if assignment.status is not AssignmentStatus.ASSIGNED:
+            raise RuleViolation(_("This assignment has already ended."), "not_active")
+        shift = assignment.shift
+        if shift.starts_at <= utcnow():
+            raise RuleViolation(_("This shift has already started."), "shift_started")
+        to_user = _volunteer(to_user_id)
+        if not to_user.active or not is_member(to_user.id, shift.team_id):
+            raise RuleViolation(
+                _("%(name)s is not a member of %(team)s.", name=_name(to_user), team=_team_label(shift.team)),
+                "not_member",
+            )
+        pending = db.session.scalar(
+            sa.select(SwapRequest).where(
+                SwapRequest.assignment_id == assignment.id, SwapRequest.status == SwapStatus.PENDING
+            )
+        )
+        if pending is not None:
+            raise RuleViolation(
+                _("You have already asked %(name)s to take this shift; cancel that request first.",
+                  name=_name(pending.to_user)),
+                "swap_pending",
+            )
+        # Checked now so the request is not pointless; checked again, under lock, on acceptance.
+        _check_bookable(shift, to_user, self_service=True)
+        swap = SwapRequest(assignment_id=assignment.id, from_user_id=actor.id, to_user_id=to_user.id)
+        db.session.add(swap)
+        db.session.flush()
+        record(actor, "swap.request", "swap_request", swap.id, assignment_id=assignment.id,
+               shift_id=shift.id, team_id=shift.team_id, to_user_id=to_user.id)
+        return swap
+
+    return in_transaction(work)
+
+
+def cancel_swap(actor: User, swap_id: int) -> SwapRequest:
+    """The asker withdraws a request that has not been answered."""
+
+    def work():
+        swap = db.session.get(SwapRequest, swap_id, populate_existing=True)
+        if swap is None:
+            raise not_found(_("This swap request does not exist."))
+        if swap.from_user_id != actor.id:
+            raise forbidden(_("Only the person who asked can cancel this request."))
+        if swap.status is not SwapStatus.PENDING:
+            raise RuleViolation(_("This swap request has already been answered."), "swap_answered")
+        swap.status = SwapStatus.CANCELLED
+        swap.decided_at = utcnow()
+        record(actor, "swap.cancel", "swap_request", swap.id, assignment_id=swap.assignment_id)
+        return swap
+
+    return in_transaction(work)
+
+
+def answer_swap(actor: User, swap_id: int, accept: bool) -> SwapRequest:
+    """The named teammate accepts (the shift moves to them) or declines. Both move, or neither."""
+
+    def work():
+        swap = db.session.get(SwapRequest, swap_id)
+        if swap is None:
+            raise not_found(_("This swap request does not exist."))
+        if swap.to_user_id != actor.id:
+            raise forbidden(_("This swap request was sent to someone else."))
+        lock_users(swap.from_user_id, swap.to_user_id)
+        swap = db.session.get(SwapRequest, swap_id, populate_existing=True)
+        if swap.status is not SwapStatus.PENDING:
+            raise RuleViolation(_("This swap request has already been answered."), "swap_answered")
+        swap.decided_at = utcnow()
+        if not accept:
+            swap.status = SwapStatus.DECLINED
+            record(actor, "swap.decline", "swap_request", swap.id, assignment_id=swap.assignment_id)
+            return swap
+        old = _fresh_assignment(swap.assignment_id)
+        if old.status is not AssignmentStatus.ASSIGNED or old.volunteer_id != swap.from_user_id:
+            raise RuleViolation(_("This shift is no longer %(name)s's to give.", name=_name(swap.from_user)),
+                                "not_active")
+        shift = _fresh_shift(old.shift_id)
+        _check_bookable(shift, actor, self_service=True)
+        table = Assignment.__table__
+        moved = db.session.execute(
+            sa.update(table)
+            .where(table.c.id == old.id, table.c.status == AssignmentStatus.ASSIGNED.value)
+            .values(status=AssignmentStatus.SWAPPED.value, updated_at=utcnow())
+        )
+        if moved.rowcount != 1:
+            raise RuleViolation(_("This shift is no longer %(name)s's to give.", name=_name(swap.from_user)),
+                                "not_active")
+        new = Assignment(shift_id=shift.id, volunteer_id=actor.id, starts_at=shift.starts_at,
+                         ends_at=shift.ends_at, assigned_by_id=swap.from_user_id)
+        db.session.add(new)
+        swap.status = SwapStatus.ACCEPTED
+        _touch_shift(shift.id, 0)  # same head count, different person
+        db.session.flush()
+        record(actor, "swap.accept", "swap_request", swap.id, assignment_id=old.id, new_assignment_id=new.id,
+               shift_id=shift.id, team_id=shift.team_id, from_user_id=swap.from_user_id, to_user_id=actor.id)
+        return swap
+
+    return in_transaction(work)
+
+
+def mark_attendance(actor: User, assignment_id: int, present: bool) -> Assignment:
+    """After a shift has started, the coordinator records present (hours credited) or no-show."""
+
+    def work():
+        assignment = db.session.get(Assignment, assignment_id)
+        if assignment is None:
+            raise not_found(_("This assignment does not exist."))
+        if not can_manage_team(actor, assignment.shift.team_id):
+            raise forbidden()
+        assignment = _fresh_assignment(assignment_id)
+        if assignment.status is not AssignmentStatus.ASSIGNED:
+            raise RuleViolation(_("This volunteer is no longer on this shift."), "not_active")
+        if assignment.starts_at > utcnow():
+            raise RuleViolation(_("Attendance can be recorded once the shift has started."), "not_started")
+        hours = Decimal(int((assignment.ends_at - assignment.starts_at).total_seconds())) / Decimal(3600)
+        assignment.attendance = Attendance.PRESENT if present else Attendance.NO_SHOW
+        assignment.hours_credited = hours.quantize(Decimal("0.01")) if present else Decimal(0)
+        assignment.checked_in_at = utcnow() if present else None
+        _touch_shift(assignment.shift_id, 0)
+        record(actor, "assignment.attendance", "assignment", assignment.id, shift_id=assignment.shift_id,
+               volunteer_id=assignment.volunteer_id, attendance=assignment.attendance.value,
+               hours=str(assignment.hours_credited))
+        return assignment
+
+    return in_transaction(work)
+

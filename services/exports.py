@@ -1,0 +1,60 @@
+"""A team's month roster as CSV: one line per person per shift, attendance and hours included."""
+from __future__ import annotations
+
+import csv
+import io
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from models import Assignment, AssignmentStatus, PatrolTeam, Shift, db
+
+from .assignments import hhmm
+from .roster import month_bounds
+
+# Machine-readable column names, stable across languages (spreadsheets and scripts rely on them).
+COLUMNS = ["date", "start", "end", "team", "area", "min", "max", "filled", "volunteer", "volunteer_en",
+           "attendance", "hours"]
+
+
+def roster_csv(team: PatrolTeam, year: int, month: int) -> str:
+    """The month's shifts of a team; a shift nobody is on still gets a line (with an empty name).
+
+    Starts with a UTF-8 byte-order mark so that spreadsheet programs read the Chinese names.
+    """
+    first, last = month_bounds(year, month)
+    shifts = db.session.scalars(
+        sa.select(Shift)
+        .where(Shift.team_id == team.id, Shift.local_date >= first, Shift.local_date <= last)
+        .order_by(Shift.starts_at, Shift.id)
+    ).all()
+    people: dict[int, list[Assignment]] = {s.id: [] for s in shifts}
+    if shifts:
+        for assignment in db.session.scalars(
+            sa.select(Assignment)
+            .where(Assignment.shift_id.in_(list(people)), Assignment.status == AssignmentStatus.ASSIGNED)
+            .options(orm.joinedload(Assignment.volunteer))
+            .order_by(Assignment.id)
+        ):
+            people[assignment.shift_id].append(assignment)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for shift in shifts:
+        base = [shift.local_date.isoformat(), hhmm(shift.starts_at), hhmm(shift.ends_at), team.code,
+                shift.area_zh or shift.area_en, shift.min_volunteers, shift.max_volunteers, len(people[shift.id])]
+        if shift.status.value == "cancelled":
+            writer.writerow(base + ["", "", "cancelled", "0"])
+            continue
+        if not people[shift.id]:
+            writer.writerow(base + ["", "", "", "0"])
+        for assignment in people[shift.id]:
+            writer.writerow(base + [_safe(assignment.volunteer.name), _safe(assignment.volunteer.name_en),
+                                    assignment.attendance.value, f"{assignment.hours_credited:.2f}"])
+    return out.getvalue()
+
+
+def _safe(value: str) -> str:
+    """Keep a spreadsheet from running a name as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,321 @@
+"""CSV imports of patrol teams and volunteers: every row is checked first, every bad row is
+reported with its line number, and only a file without errors is written, in one transaction.
+
+teams.csv       code, name_zh, name_en, kind, subdistrict, police_station_zh, police_station_en
+volunteers.csv  email, name, name_en, phone, teams, role, weekly_hours_limit
+
+The first line names the columns (English names as above, or the Chinese ones in ALIASES);
+`teams` lists team codes separated by ";" (or "," or spaces); `role` is volunteer (default)
+or coordinator. Rows whose key (team code, email) already exists update that row, and team
+memberships are added, never removed. New accounts get no usable password: an admin sets one.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from werkzeug.security import generate_password_hash
+
+from models import MembershipRole, PatrolTeam, Role, Subdistrict, TeamKind, TeamMembership, User, db, record
+
+MAX_ROWS = 20000
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+PHONE_RE = re.compile(r"^[0-9+()\- ]{3,32}$")
+
+TEAM_COLUMNS = ["code", "name_zh", "name_en", "kind", "subdistrict", "police_station_zh", "police_station_en"]
+VOLUNTEER_COLUMNS = ["email", "name", "name_en", "phone", "teams", "role", "weekly_hours_limit"]
+REQUIRED = {"teams": {"code", "name_zh", "kind"}, "volunteers": {"email", "name", "teams"}}
+
+# Column names a Chinese spreadsheet is likely to use.
+ALIASES = {
+    "队伍编号": "code", "编号": "code", "中文名称": "name_zh", "队名": "name_zh", "英文名称": "name_en",
+    "类型": "kind", "街道": "subdistrict", "派出所": "police_station_zh", "派出所英文": "police_station_en",
+    "邮箱": "email", "电子邮箱": "email", "姓名": "name", "英文名": "name_en", "拼音": "name_en", "电话": "phone",
+    "手机": "phone", "队伍": "teams", "所属队伍": "teams", "角色": "role", "每周时长上限": "weekly_hours_limit",
+}
+KIND_WORDS = {
+    "public_security": TeamKind.PUBLIC_SECURITY, "治安义工": TeamKind.PUBLIC_SECURITY,
+    "anti_pickpocket": TeamKind.ANTI_PICKPOCKET, "反扒志愿者": TeamKind.ANTI_PICKPOCKET,
+    "joint_patrol": TeamKind.JOINT_PATROL, "保安联防巡逻队": TeamKind.JOINT_PATROL,
+    "other": TeamKind.OTHER, "其他": TeamKind.OTHER,
+}
+ROLE_WORDS = {"": None, "volunteer": Role.VOLUNTEER, "志愿者": Role.VOLUNTEER, "member": Role.VOLUNTEER,
+              "coordinator": Role.COORDINATOR, "协调员": Role.COORDINATOR}
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    created: int = 0
+    updated: int = 0
+    memberships: int = 0
+
+    def summary(self) -> str:
+        if self.kind == "teams":
+            return _("Teams imported: %(created)s new, %(updated)s updated.", created=self.created,
+                     updated=self.updated)
+        return _("Volunteers imported: %(created)s new, %(updated)s updated, %(memberships)s team memberships added.",
+                 created=self.created, updated=self.updated, memberships=self.memberships)
+
+
+@dataclass
+class ImportFailed(Exception):
+    """Nothing was written. `errors` are (line number, message); line 1 is the header."""
+
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(format_error(line, message) for line, message in self.errors)
+
+
+def format_error(line: int, message: str) -> str:
+    return _("line %(line)s: %(message)s", line=line, message=message) if line else message
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without the byte-order mark Excel writes), else GB18030 (Chinese Excel)."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFailed([(0, _("The file is neither UTF-8 nor GB18030 text; save it as CSV (UTF-8)."))])
+
+
+def _rows(text: str, kind: str) -> list[tuple[int, dict[str, str]]]:
+    """Parsed rows with their line numbers; the header is checked for the required columns."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFailed([(0, _("The file is empty."))]) from None
+    except csv.Error as exc:
+        raise ImportFailed([(1, str(exc))]) from None
+    known = TEAM_COLUMNS if kind == "teams" else VOLUNTEER_COLUMNS
+    columns = []
+    for name in header:
+        name = name.strip().lower()
+        columns.append(ALIASES.get(name, name))
+    unknown = [c for c in columns if c and c not in known]
+    missing = sorted(REQUIRED[kind] - set(columns))
+    errors = []
+    if missing:
+        errors.append((1, _("missing columns: %(columns)s", columns=", ".join(missing))))
+    if unknown:
+        errors.append((1, _("unknown columns: %(columns)s (expected: %(expected)s)", columns=", ".join(unknown),
+                            expected=", ".join(known))))
+    if errors:
+        raise ImportFailed(errors)
+    rows = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise ImportFailed([(reader.line_num, _("more than %(max)s rows; split the file.", max=MAX_ROWS))])
+            row = {column: (values[i].strip() if i < len(values) else "") for i, column in enumerate(columns)}
+            if len(values) > len(columns) and any(v.strip() for v in values[len(columns):]):
+                row["__extra__"] = "1"
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise ImportFailed([(reader.line_num, str(exc))]) from None
+    if not rows:
+        raise ImportFailed([(0, _("The file has a header but no rows."))])
+    return rows
+
+
+def _subdistricts() -> dict[str, int]:
+    lookup = {}
+    for sub in db.session.scalars(sa.select(Subdistrict)):
+        for key in (sub.slug, sub.name_zh, sub.name_en, sub.name_zh.removesuffix("街道")):
+            lookup[key.lower()] = sub.id
+    return lookup
+
+
+def import_teams(text: str, actor=None) -> ImportResult:
+    rows = _rows(text, "teams")
+    subdistricts = _subdistricts()
+    errors: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    clean = []
+    for line, row in rows:
+        problems = []
+        if "__extra__" in row:
+            problems.append(_("more values than columns"))
+        code = row.get("code", "")
+        if not CODE_RE.match(code):
+            problems.append(_("code “%(code)s” must be 1–32 letters, digits, - or _", code=code))
+        elif code.upper() in seen:
+            problems.append(_("code %(code)s is also on line %(other)s", code=code, other=seen[code.upper()]))
+        else:
+            seen[code.upper()] = line
+        name_zh = row.get("name_zh", "")
+        if not name_zh:
+            problems.append(_("name_zh is empty"))
+        name_en = row.get("name_en", "") or name_zh
+        for column, value in (("name_zh", name_zh), ("name_en", name_en)):
+            if len(value) > 200:
+                problems.append(_("%(column)s is longer than %(max)s characters", column=column, max=200))
+        kind = KIND_WORDS.get(row.get("kind", "").lower())
+        if kind is None:
+            problems.append(_("kind “%(kind)s” is not one of %(choices)s", kind=row.get("kind", ""),
+                              choices="public_security, anti_pickpocket, joint_patrol, other"))
+        subdistrict_id = None
+        if row.get("subdistrict"):
+            subdistrict_id = subdistricts.get(row["subdistrict"].lower())
+            if subdistrict_id is None:
+                problems.append(_("subdistrict “%(name)s” is unknown", name=row["subdistrict"]))
+        for column in ("police_station_zh", "police_station_en"):
+            if len(row.get(column, "")) > 120:
+                problems.append(_("%(column)s is longer than %(max)s characters", column=column, max=120))
+        if problems:
+            errors.append((line, "; ".join(problems)))
+            continue
+        clean.append(dict(code=code, name_zh=name_zh, name_en=name_en, kind=kind, subdistrict_id=subdistrict_id,
+                          police_station_zh=row.get("police_station_zh", ""),
+                          police_station_en=row.get("police_station_en", "")))
+    if errors:
+        raise ImportFailed(errors)
+
+    result = ImportResult("teams")
+    try:
+        existing = {t.code.upper(): t for t in db.session.scalars(
+            sa.select(PatrolTeam).where(sa.func.upper(PatrolTeam.code).in_([c["code"].upper() for c in clean])))}
+        for values in clean:
+            team = existing.get(values["code"].upper())
+            if team is None:
+                db.session.add(PatrolTeam(**values))
+                result.created += 1
+            else:
+                for key, value in values.items():
+                    if key != "code" and (value or key in ("name_zh", "name_en", "kind")):
+                        setattr(team, key, value)
+                result.updated += 1
+        record(actor, "import.teams", "patrol_team", None, created=result.created, updated=result.updated)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return result
+
+
+def import_volunteers(text: str, actor=None) -> ImportResult:
+    rows = _rows(text, "volunteers")
+    teams = {code.upper(): team_id for code, team_id in db.session.execute(sa.select(PatrolTeam.code, PatrolTeam.id))}
+    users = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(
+        [row.get("email", "").lower() for _line, row in rows])))}
+    errors: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    clean = []
+    for line, row in rows:
+        problems = []
+        if "__extra__" in row:
+            problems.append(_("more values than columns"))
+        email = row.get("email", "").lower()
+        try:
+            email = validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            problems.append(_("“%(email)s” is not an email address", email=row.get("email", "")))
+        else:
+            if email in seen:
+                problems.append(_("%(email)s is also on line %(other)s", email=email, other=seen[email]))
+            seen.setdefault(email, line)
+        name = row.get("name", "")
+        if not name:
+            problems.append(_("name is empty"))
+        elif len(name) > 100:
+            problems.append(_("%(column)s is longer than %(max)s characters", column="name", max=100))
+        if len(row.get("name_en", "")) > 100:
+            problems.append(_("%(column)s is longer than %(max)s characters", column="name_en", max=100))
+        phone = row.get("phone", "")
+        if phone and not PHONE_RE.match(phone):
+            problems.append(_("phone “%(phone)s” is not a phone number", phone=phone))
+        codes = [c for c in re.split(r"[;,\s]+", row.get("teams", "")) if c]
+        if not codes:
+            problems.append(_("teams is empty"))
+        unknown = [c for c in codes if c.upper() not in teams]
+        if unknown:
+            problems.append(_("unknown team codes: %(codes)s", codes=", ".join(unknown)))
+        role_word = row.get("role", "").lower()
+        if role_word not in ROLE_WORDS:
+            problems.append(_("role “%(role)s” is not volunteer or coordinator", role=row.get("role", "")))
+        role = ROLE_WORDS.get(role_word)
+        limit = None
+        if row.get("weekly_hours_limit"):
+            value = row["weekly_hours_limit"]
+            if not value.isdigit() or not 1 <= int(value) <= 168:
+                problems.append(_("weekly_hours_limit “%(value)s” must be a whole number of hours from 1 to 168",
+                                  value=value))
+            else:
+                limit = int(value)
+        existing = users.get(email)
+        if existing is not None and existing.role not in (Role.VOLUNTEER, Role.COORDINATOR):
+            problems.append(_("%(email)s already belongs to an account of another kind (%(role)s)", email=email,
+                              role=existing.role.value))
+        if problems:
+            errors.append((line, "; ".join(problems)))
+            continue
+        clean.append(dict(email=email, name=name, name_en=row.get("name_en", ""), phone=phone,
+                          team_ids=[teams[c.upper()] for c in codes], role=role, limit=limit,
+                          has_limit="weekly_hours_limit" in row))
+    if errors:
+        raise ImportFailed(errors)
+
+    result = ImportResult("volunteers")
+    try:
+        unusable = generate_password_hash(secrets.token_urlsafe(32))
+        memberships = {(m.team_id, m.user_id): m for m in db.session.scalars(
+            sa.select(TeamMembership).where(TeamMembership.user_id.in_([u.id for u in users.values()])))} \
+            if users else {}
+        for values in clean:
+            user = users.get(values["email"])
+            if user is None:
+                user = User(email=values["email"], name=values["name"], name_en=values["name_en"],
+                            phone=values["phone"], role=values["role"] or Role.VOLUNTEER, password_hash=unusable,
+                            weekly_hours_limit=values["limit"])
+                db.session.add(user)
+                db.session.flush()
+                result.created += 1
+            else:
+                user.name = values["name"]
+                if values["name_en"]:
+                    user.name_en = values["name_en"]
+                if values["phone"]:
+                    user.phone = values["phone"]
+                if values["role"] is not None:
+                    user.role = values["role"]
+                if values["has_limit"]:
+                    user.weekly_hours_limit = values["limit"]
+                result.updated += 1
+            member_role = MembershipRole.COORDINATOR if user.role is Role.COORDINATOR else MembershipRole.MEMBER
+            for team_id in dict.fromkeys(values["team_ids"]):
+                membership = memberships.get((team_id, user.id))
+                if membership is None:
+                    membership = TeamMembership(team_id=team_id, user_id=user.id, role=member_role)
+                    db.session.add(membership)
+                    memberships[(team_id, user.id)] = membership
+                    result.memberships += 1
+                elif values["role"] is not None:
+                    membership.role = member_role
+        record(actor, "import.volunteers", "user", None, created=result.created, updated=result.updated,
+               memberships=result.memberships)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return result
+
+
+def import_file(kind: str, data: bytes, actor=None) -> ImportResult:
+    text = decode(data)
+    if kind == "teams":
+        return import_teams(text, actor)
+    if kind == "volunteers":
+        return import_volunteers(text, actor)
+    raise ValueError(kind)

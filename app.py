@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 import cli
+import ops
 from config import load_config
 from extensions import babel, csrf, limiter, login_manager, migrate
 from i18n import remember_language, select_locale
@@ -20,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    ops.init_app(app)
     configure_extensions(app)
     configure_blueprints(app)
     configure_templates(app)
@@ -29,6 +31,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 def configure_extensions(app: Flask) -> None:
     db.init_app(app)
+    # Registered after db.init_app, so it runs first: a connection cut by a database restart
+    # must not fail the request in Flask-SQLAlchemy's session.remove().
+    app.teardown_appcontext(ops.release_session)
     migrate.init_app(
         app,
         db,

@@ -50,6 +50,9 @@ def create_admin(email: str, name: str, password: str | None) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    from api.tokens import register_cli as register_api_token_cli
+
+    register_api_token_cli(users_cli)
     # Each domain owns its command group (schedule/scheduler, feeds, import/export).
     from feeds.cli import register_cli as register_feeds_cli
     from scheduler.cli import register_cli as register_scheduler_cli

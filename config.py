@@ -16,6 +16,28 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+MIN_SECRET_LENGTH = 16
+
+
+def engine_options(database_url: str) -> dict:
+    """Connection-pool settings; PostgreSQL gets a connect timeout so an outage fails fast (503)."""
+    options: dict = {"pool_pre_ping": True}  # a connection killed by a database restart is replaced
+    if database_url.startswith("postgresql"):
+        options["pool_recycle"] = 1800
+        options["connect_args"] = {"connect_timeout": _int("DB_CONNECT_TIMEOUT", 5)}
+    return options
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = os.environ.get("APP_ENV", "development")
@@ -25,12 +47,16 @@ def load_config(instance_path: str) -> dict:
             raise ConfigError("SECRET_KEY must be set when APP_ENV=production")
         # Development: a per-process random key; sessions end on restart, which is fine locally.
         secret = secrets.token_hex(32)
+    elif env == "production" and len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"SECRET_KEY must have at least {MIN_SECRET_LENGTH} characters when APP_ENV=production")
     default_db = "sqlite:///" + os.path.join(instance_path, "sip.sqlite3")
+    database_url = os.environ.get("DATABASE_URL", default_db)
+    production = env == "production"
     return {
         "APP_ENV": env,
         "SECRET_KEY": secret,
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", default_db),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "SMTP_URL": os.environ.get("SMTP_URL", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "noreply@sip-schedule.example"),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
@@ -45,9 +71,25 @@ def load_config(instance_path: str) -> dict:
         "RUN_SCHEDULER_IN_PROCESS": _bool("RUN_SCHEDULER_IN_PROCESS", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env == "production",
-        "REMEMBER_COOKIE_SECURE": env == "production",
-        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", env == "production"),
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Strict-Transport-Security: only where every request arrives over https.
+        "HSTS_ENABLED": _bool("HSTS_ENABLED", production),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", production),
+        # memory:// counts per worker process; several workers or hosts share redis://HOST:6379.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # If the shared store is down, count per process rather than refuse logins with a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # How many reverse proxies (nginx, a load balancer) sit in front and set X-Forwarded-*.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # json: one JSON object per line (production); text: human-readable (development).
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json" if production else "text"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        "LOG_REQUESTS": _bool("LOG_REQUESTS", production),
         "WTF_CSRF_TIME_LIMIT": None,
     }

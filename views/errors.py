@@ -1,44 +1,123 @@
-"""Error pages that speak the reader's language and never leak a stack trace."""
+"""Error pages that speak the reader's language and never leak a stack trace.
+
+Under /api/ every error is the same JSON body: {"error": {"status", "code", "message"}}.
+"""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
-from flask_wtf.csrf import CSRFError
+import logging
 
-from models import db
+import sqlalchemy as sa
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ops import discard_transaction
+
+log = logging.getLogger(__name__)
+
+# Machine-readable codes of the API's error bodies, by HTTP status.
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
+    503: "unavailable",
+}
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _default_message(code: int) -> str:
+    messages = {
+        400: _("The request is not valid."),
+        401: _("Authentication is required: send a valid API token."),
+        403: _("You are not allowed to do this."),
+        404: _("Not found."),
+        405: _("This method is not allowed here."),
+        429: _("Too many requests: please wait a minute before trying again."),
+        500: _("Something went wrong on our side."),
+        503: _("The service is briefly unavailable; please try again in a moment."),
+    }
+    return messages.get(code, "")
+
+
+def json_error(status: int, message: str | None = None, code: str | None = None):
+    body = {
+        "status": status,
+        "code": code or ERROR_CODES.get(status, "error"),
+        "message": message or _default_message(status),
+    }
+    return jsonify(error=body), status
+
+
+def _described(error) -> str | None:
+    """The description given to abort(), but not Werkzeug's English default text."""
+    description = getattr(error, "description", None)
+    if not description or description == type(error).description:
+        return None
+    return str(description)
+
+
 def register(app: Flask) -> None:
-    def render(code: int, template: str, **context):
+    def render(code: int, template: str, error=None, **context):
         if _wants_json():
-            return jsonify(error={"status": code, "message": context.get("message", "")}), code
+            return json_error(code, _described(error) if error is not None else None)
         return render_template(template, **context), code
 
     @app.errorhandler(400)
     def bad_request(error):
-        return render(400, "errors/400.html", message=getattr(error, "description", ""))
+        return render(400, "errors/400.html", error, message=getattr(error, "description", ""))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render(400, "errors/400.html", message=error.description, csrf=True)
+        return render(400, "errors/400.html", error, message=error.description, csrf=True)
 
     @app.errorhandler(403)
     def forbidden(error):
-        return render(403, "errors/403.html")
+        return render(403, "errors/403.html", error)
 
     @app.errorhandler(404)
     def not_found(error):
-        return render(404, "errors/404.html")
+        return render(404, "errors/404.html", error)
 
     @app.errorhandler(429)
     def too_many(error):
         return render(429, "errors/429.html")
 
+    @app.errorhandler(HTTPException)
+    def other_http_error(error):
+        # 401, 405, 413, ...: JSON under /api/, Werkzeug's plain page elsewhere.
+        if _wants_json():
+            response, status = json_error(error.code or 500, _described(error))
+            if error.code == 405 and getattr(error, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(error.valid_methods)
+            return response, status
+        return error
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def database_unavailable(error):
+        # The database went away (restart, failover, network): say so, and let the client retry.
+        discard_transaction()
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, type(error.orig).__name__)
+        if _wants_json():
+            response, status = json_error(503)
+        else:
+            # A page of its own: base.html would ask the (unreachable) database who is logged in.
+            response, status = render_template("errors/503.html"), 503
+        return response, status, {"Retry-After": "5"}
+
     @app.errorhandler(500)
     def server_error(error):
         # The failed request may have left the session mid-transaction.
-        db.session.rollback()
+        discard_transaction()
         return render(500, "errors/500.html")

@@ -1,0 +1,165 @@
+"""Authenticated endpoints: a coordinator lists and assigns their teams' shifts, by the rules of the web pages.
+
+The rules live in services.assignments; these views only translate HTTP to service calls and back.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Response, g, jsonify, request
+from flask_babel import gettext as _
+from sqlalchemy import orm
+
+from models import Assignment, AssignmentStatus, MembershipRole, PatrolTeam, Shift, TeamMembership, db
+from services.errors import RuleViolation
+
+from . import bp
+from .common import MAX_ID, ApiError, check_id, date_range, local_iso, paginated
+from .tokens import token_required
+
+
+def _private(response, status: int = 200):
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def assignment_json(assignment: Assignment) -> dict:
+    return {
+        "id": assignment.id,
+        "shift_id": assignment.shift_id,
+        "volunteer_id": assignment.volunteer_id,
+        "volunteer_name": assignment.volunteer.display_name,
+        "status": assignment.status.value,
+        "attendance": assignment.attendance.value,
+    }
+
+
+def shift_json(shift: Shift, assignments: list[Assignment]) -> dict:
+    return {
+        "id": shift.id,
+        "team_id": shift.team_id,
+        "local_date": shift.local_date.isoformat(),
+        "starts_at": local_iso(shift.starts_at),
+        "ends_at": local_iso(shift.ends_at),
+        "area": shift.area,
+        "min_volunteers": shift.min_volunteers,
+        "max_volunteers": shift.max_volunteers,
+        "assigned_count": shift.assigned_count,
+        "status": shift.status.value,
+        "assignments": [assignment_json(a) for a in assignments],
+    }
+
+
+@bp.route("/me")
+@token_required
+def me():
+    user = g.api_user
+    rows = db.session.execute(
+        sa.select(PatrolTeam, TeamMembership.role)
+        .join(TeamMembership, TeamMembership.team_id == PatrolTeam.id)
+        .where(TeamMembership.user_id == user.id)
+        .order_by(PatrolTeam.code)
+    ).all()
+    return _private(
+        jsonify(
+            id=user.id,
+            email=user.email,
+            name=user.display_name,
+            role=user.role.value,
+            teams=[{"id": team.id, "code": team.code, "name": team.name, "role": role.value} for team, role in rows],
+        )
+    )
+
+
+def _require_manager(team_id: int) -> PatrolTeam:
+    from services.assignments import can_manage_team  # lives in the rosters work; imported when first used
+
+    team = db.session.get(PatrolTeam, check_id(team_id))
+    if team is None:
+        raise ApiError(404, "not_found", _("There is no such team."))
+    if not can_manage_team(g.api_user, team.id):
+        raise ApiError(403, "not_your_team", _("You can only manage the shifts of your own teams."))
+    return team
+
+
+@bp.route("/teams/<int:team_id>/shifts")
+@token_required
+def team_shifts(team_id: int):
+    """A team's shifts by local date (`from`, `to` inclusive; from today by default), with who is on each."""
+    from timeutil import local_today
+
+    team = _require_manager(team_id)
+    start, end = date_range(default_from=local_today())
+    query = sa.select(Shift).where(Shift.team_id == team.id)
+    if start is not None:
+        query = query.where(Shift.local_date >= start)
+    if end is not None:
+        query = query.where(Shift.local_date <= end)
+    query = query.order_by(Shift.starts_at, Shift.id)
+
+    page = paginated(query, lambda shift: shift)
+    shifts = page["items"]
+    active: dict[int, list[Assignment]] = {shift.id: [] for shift in shifts}
+    if shifts:
+        for assignment in db.session.scalars(
+            sa.select(Assignment)
+            .where(Assignment.shift_id.in_(active), Assignment.status == AssignmentStatus.ASSIGNED)
+            .options(orm.joinedload(Assignment.volunteer))
+            .order_by(Assignment.id)
+        ):
+            active[assignment.shift_id].append(assignment)
+    page["items"] = [shift_json(shift, active[shift.id]) for shift in shifts]
+    return _private(jsonify(page))
+
+
+def _volunteer_id_from_body() -> int:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", _('Send a JSON object such as {"volunteer_id": 12}.'))
+    unknown = sorted(set(data) - {"volunteer_id"})
+    if unknown:
+        raise ApiError(400, "invalid_body", _("Unknown field: %(names)s.", names=", ".join(unknown)))
+    value = data.get("volunteer_id")
+    # bool is an int in Python, and 12.0 is an integer in JSON Schema.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise ApiError(400, "invalid_body", _("volunteer_id must be the id of a volunteer."))
+    return value
+
+
+def _in_transaction(action):
+    """Run a service call and commit; a rule that says no leaves nothing half-written."""
+    try:
+        result = action()
+        db.session.commit()
+        return result
+    except RuleViolation as violation:
+        db.session.rollback()
+        raise ApiError(violation.status, violation.code, violation.message) from None
+    except sa.exc.IntegrityError:
+        # A concurrent change won the race for the same row; the database kept it consistent.
+        db.session.rollback()
+        raise ApiError(409, "conflict", _("Someone changed this shift at the same moment; please try again.")) \
+            from None
+
+
+@bp.route("/shifts/<int:shift_id>/assignments", methods=["POST"])
+@token_required
+def create_assignment(shift_id: int):
+    from services.assignments import assign
+
+    check_id(shift_id)
+    volunteer_id = _volunteer_id_from_body()
+    assignment = _in_transaction(lambda: assign(g.api_user, shift_id, volunteer_id))
+    return _private(jsonify(assignment_json(assignment)), 201)
+
+
+@bp.route("/assignments/<int:assignment_id>", methods=["DELETE"])
+@token_required
+def delete_assignment(assignment_id: int):
+    from services.assignments import unassign
+
+    check_id(assignment_id)
+    _in_transaction(lambda: unassign(g.api_user, assignment_id))
+    return _private(Response(status=204), 204)

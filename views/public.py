@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template
+from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from models import Community, Occurrence, OccurrenceStatus, Programme, ProgrammeKind, db, utcnow
@@ -38,19 +39,27 @@ def index():
     )
 
 
+def _feed(endpoint: str, title: str, **kwargs) -> dict:
+    """What feeds/_public_subscribe.html needs to offer the page's calendar feed."""
+    return {"endpoint": endpoint, "kwargs": kwargs, "title": title}
+
+
 @bp.route("/contact-days")
 def contact_days():
-    return render_template("public/list.html", kind="contact_day", occurrences=upcoming(ProgrammeKind.CONTACT_DAY, 50))
+    return render_template("public/list.html", kind="contact_day", occurrences=upcoming(ProgrammeKind.CONTACT_DAY, 50),
+                           subscribe_feed=_feed("feeds.contact_days", _("Contact days")))
 
 
 @bp.route("/holiday-court")
 def holiday_court():
-    return render_template("public/list.html", kind="holiday_court", occurrences=upcoming(ProgrammeKind.HOLIDAY_COURT, 50))
+    return render_template("public/list.html", kind="holiday_court", occurrences=upcoming(ProgrammeKind.HOLIDAY_COURT, 50),
+                           subscribe_feed=_feed("feeds.holiday_court", _("Holiday court")))
 
 
 @bp.route("/legal-clinic")
 def legal_clinic():
-    return render_template("public/list.html", kind="legal_clinic", occurrences=upcoming(ProgrammeKind.LEGAL_CLINIC, 50))
+    return render_template("public/list.html", kind="legal_clinic", occurrences=upcoming(ProgrammeKind.LEGAL_CLINIC, 50),
+                           subscribe_feed=_feed("feeds.legal_clinic", _("Legal clinic")))
 
 
 @bp.route("/communities/<slug>")
@@ -60,4 +69,5 @@ def community(slug: str):
         "public/community.html",
         community=item,
         contact_days=upcoming(ProgrammeKind.CONTACT_DAY, 12, community_id=item.id),
+        subscribe_feed=_feed("feeds.community", item.name, slug=item.slug),
     )

@@ -9,6 +9,7 @@ string to itself so that a missing entry is visible as a test failure, not a sil
 """
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from pathlib import Path
@@ -60,7 +61,9 @@ def update() -> None:
     for locale in LOCALES:
         path = po_path(locale)
         catalog = load(path, locale) if path.exists() else Catalog(locale=locale)
-        catalog.update(template, no_fuzzy_matching=True)
+        # A copy per locale: Catalog.update adopts the template's Message objects, so the Chinese
+        # strings set below would otherwise land in the English catalogue too.
+        catalog.update(copy.deepcopy(template), no_fuzzy_matching=True)
         for message in catalog:
             if not message.id:
                 continue

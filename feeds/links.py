@@ -9,14 +9,28 @@ from flask import current_app, has_request_context, request, url_for
 from markupsafe import Markup
 
 
+_hosts: dict[tuple, str] = {}
+
+
 def base_url() -> str:
-    """The public address feeds link to: PUBLIC_BASE_URL, else the request's own."""
+    """The public address feeds link to: PUBLIC_BASE_URL, else the request's own.
+
+    Production should set PUBLIC_BASE_URL: otherwise each Host header a client sends is a
+    different address, with its own cached body and stored validators.
+    """
     configured = current_app.config.get("PUBLIC_BASE_URL") or ""
     if configured:
         return configured.rstrip("/") + "/"
-    if has_request_context():
-        return request.host_url
-    return "http://127.0.0.1:5000/"
+    if not has_request_context():
+        return "http://127.0.0.1:5000/"
+    environ = request.environ
+    key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"))
+    found = _hosts.get(key)
+    if found is None:  # request.host validates against TRUSTED_HOSTS; remember the answer
+        if len(_hosts) > 64:
+            _hosts.clear()
+        found = _hosts[key] = f"{request.scheme}://{request.host}/"
+    return found
 
 
 def feed_url(endpoint: str, lang: str | None = None, **values) -> str:

@@ -17,8 +17,9 @@ volunteer source shows that volunteer's own assigned shifts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app, url_for
@@ -46,9 +47,13 @@ from models import (
 from timeutil import LOCAL_TZ, local_today
 
 from .calendar import CANCELLED, CONFIRMED, FeedEvent, FeedMeta
+from .probes import ProbeStatement
 
 PUBLIC_KINDS = (ProgrammeKind.CONTACT_DAY, ProgrammeKind.HOLIDAY_COURT, ProgrammeKind.LEGAL_CLINIC)
 DAYS_BACK = 30
+# No session or shift lasts this long. Bounding start times on both sides lets every window
+# query use a (…, starts_at) index range instead of reading the whole history.
+SPAN_LIMIT = dt.timedelta(days=2)
 # Bump when the output format changes, so validators stored before a deploy stop matching.
 FORMAT_VERSION = 1
 
@@ -63,6 +68,7 @@ s = Shift.__table__
 t = PatrolTeam.__table__
 a = Assignment.__table__
 ft = FeedToken.__table__
+_public_programmes = Programme.__table__.alias("public_programmes")
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,16 @@ class Window:
 
     start: dt.datetime
     end: dt.datetime
+    params: dict = field(init=False, compare=False, repr=False)  # bind parameters of the window
+    tag: str = field(init=False, compare=False, repr=False)  # goes into every fingerprint
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", {"ws": self.start, "we": self.end, "ws_early": self.start - SPAN_LIMIT,
+                                            "we_late": self.end + SPAN_LIMIT})
+        object.__setattr__(self, "tag", f"{self.start.isoformat()}/{self.end.isoformat()}")
 
     @classmethod
+    @functools.lru_cache(maxsize=16)  # the same window all day long
     def around(cls, today: dt.date, horizon_days: int) -> "Window":
         first = today - dt.timedelta(days=DAYS_BACK)
         last = today + dt.timedelta(days=horizon_days + 1)
@@ -80,10 +94,6 @@ class Window:
             dt.datetime.combine(first, dt.time(0), tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc),
             dt.datetime.combine(last, dt.time(0), tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc),
         )
-
-    @property
-    def params(self) -> dict:
-        return {"ws": self.start, "we": self.end}
 
 
 def today() -> dt.date:
@@ -120,70 +130,66 @@ def text(lang: str, zh: str | None, en: str | None) -> str:
     return zh or en or ""
 
 
-def _fingerprint(*parts) -> str:
-    return hashlib.sha256(repr((FORMAT_VERSION, parts)).encode()).hexdigest()
+def _fingerprint(row: tuple, window: Window) -> str:
+    return hashlib.sha256(f"{FORMAT_VERSION}|{window.tag}|{row!r}".encode()).hexdigest()
 
 
-def _run_probe(statement, params: dict) -> tuple | None:
-    return tuple(db.session.execute(statement, params).one())
+# --- window conditions, shared by the probes (bind parameters) and the loads (values) ----------
+
+_ws = sa.bindparam("ws", type_=Occurrence.starts_at.type)
+_we = sa.bindparam("we", type_=Occurrence.starts_at.type)
+_ws_early = sa.bindparam("ws_early", type_=Occurrence.starts_at.type)
+_we_late = sa.bindparam("we_late", type_=Occurrence.starts_at.type)
+
+
+def _overlaps(table, start=_ws, end=_we, early=_ws_early):
+    """Rows of `table` (starts_at, ends_at) that overlap the window."""
+    return sa.and_(table.c.starts_at > early, table.c.starts_at < end, table.c.ends_at > start)
+
+
+def _overlaps_window(table, window: Window):
+    return _overlaps(table, window.start, window.end, window.start - SPAN_LIMIT)
 
 
 # --- occurrences (public) -------------------------------------------------------------------
 
-_ws = sa.bindparam("ws", type_=Occurrence.starts_at.type)
-_we = sa.bindparam("we", type_=Occurrence.starts_at.type)
+
+def _occurrence_aggregates() -> list:
+    return [
+        sa.func.count(o.c.id),
+        sa.func.sum(o.c.id),
+        sa.func.sum(o.c.sequence),
+        sa.func.max(o.c.last_modified),
+        sa.func.max(o.c.updated_at),
+        sa.func.max(v.c.updated_at),
+        sa.func.max(c.c.updated_at),
+        sa.func.max(p.c.updated_at),
+        # Which official attends which session: no timestamp changes when only that changes.
+        sa.func.sum(o.c.id * oo.c.user_id),
+        sa.func.max(u.c.updated_at),
+    ]
 
 
-def _occurrence_aggregate(*where) -> sa.Subquery:
-    joined = (
-        o.join(p, p.c.id == o.c.programme_id)
-        .outerjoin(v, v.c.id == o.c.venue_id)
-        .outerjoin(c, c.c.id == o.c.community_id)
+def _with_details(joined):
+    return (
+        joined.outerjoin(v, v.c.id == o.c.venue_id)
         .outerjoin(oo, oo.c.occurrence_id == o.c.id)
         .outerjoin(u, u.c.id == oo.c.user_id)
     )
-    return (
-        sa.select(
-            sa.func.count().label("n"),
-            sa.func.sum(o.c.id).label("ids"),
-            sa.func.sum(o.c.sequence).label("seq"),
-            sa.func.max(o.c.last_modified).label("lm"),
-            sa.func.max(o.c.updated_at).label("up"),
-            sa.func.max(v.c.updated_at).label("venue"),
-            sa.func.max(c.c.updated_at).label("community"),
-            sa.func.max(p.c.updated_at).label("programme"),
-            # Which official attends which session: no timestamp changes when that changes.
-            sa.func.sum(o.c.id * oo.c.user_id).label("officials"),
-            sa.func.max(u.c.updated_at).label("official_edit"),
-        )
-        .select_from(joined)
-        .where(o.c.ends_at > _ws, o.c.starts_at < _we, *where)
-        .subquery()
-    )
 
 
-def _hearing_aggregate() -> sa.Subquery:
-    return (
-        sa.select(
-            sa.func.count().label("hn"),
-            sa.func.sum(h.c.id).label("hids"),
-            sa.func.sum(h.c.sequence).label("hseq"),
-            sa.func.max(h.c.last_modified).label("hlm"),
-            sa.func.max(h.c.updated_at).label("hup"),
-            sa.func.max(v.c.updated_at).label("hvenue"),
-        )
-        .select_from(h.outerjoin(v, v.c.id == h.c.courtroom_id))
-        .where(h.c.ends_at > _ws, h.c.starts_at < _we)
-        .subquery()
-    )
-
-
-def _cross(owner, *subqueries) -> sa.Select:
-    joined = subqueries[0]
-    for sub in subqueries[1:]:
-        joined = joined.join(sub, sa.true())
-    columns = [col for sub in subqueries for col in sub.c]
-    return sa.select(owner.label("owner"), *columns).select_from(joined)
+def _hearing_aggregates() -> list:
+    """Scalar subqueries: they hold even when no court session is in the window."""
+    aggregates = [
+        sa.func.count(h.c.id),
+        sa.func.sum(h.c.id),
+        sa.func.sum(h.c.sequence),
+        sa.func.max(h.c.last_modified),
+        sa.func.max(h.c.updated_at),
+        sa.func.max(v.c.updated_at),
+    ]
+    joined = h.outerjoin(v, v.c.id == h.c.courtroom_id)
+    return [sa.select(agg).select_from(joined).where(_overlaps(h)).scalar_subquery() for agg in aggregates]
 
 
 def _official_titles(occurrence_ids: list[int], lang: str) -> dict[int, list[str]]:
@@ -233,7 +239,10 @@ _OCCURRENCE_COLUMNS = (
 )
 
 
-def _load_occurrences(window: Window, *where) -> list:
+def _load_occurrences(window: Window | None, *where) -> list:
+    """Occurrence rows with what an event shows; all of them matching `where` when `window` is None."""
+    if window is not None:
+        where = (_overlaps_window(o, window), *where)
     statement = (
         sa.select(*_OCCURRENCE_COLUMNS)
         .select_from(
@@ -241,7 +250,7 @@ def _load_occurrences(window: Window, *where) -> list:
             .outerjoin(v, v.c.id == o.c.venue_id)
             .outerjoin(c, c.c.id == o.c.community_id)
         )
-        .where(o.c.ends_at > window.start, o.c.starts_at < window.end, *where)
+        .where(*where)
         .order_by(o.c.starts_at, o.c.id)
     )
     return list(db.session.execute(statement))
@@ -324,7 +333,7 @@ def hearing_events(window: Window, lang: str, links: Links) -> list[FeedEvent]:
             v.c.name_zh, v.c.name_en, v.c.address_zh, v.c.address_en, v.c.is_sample,
         )
         .select_from(h.outerjoin(v, v.c.id == h.c.courtroom_id))
-        .where(h.c.ends_at > window.start, h.c.starts_at < window.end)
+        .where(_overlaps_window(h, window))
         .order_by(h.c.starts_at, h.c.id)
     )
     url = links.page("public.holiday_court")
@@ -372,11 +381,15 @@ class ProgrammeFeed:
         if kind not in PUBLIC_KINDS:
             raise ValueError(f"{kind} is not a public programme")
         self.kind = kind
-        parts = [_occurrence_aggregate(p.c.kind == kind)]
-        if kind is ProgrammeKind.HOLIDAY_COURT:
-            parts.append(_hearing_aggregate())
         meta = sa.select(sa.func.max(p.c.updated_at)).where(p.c.kind == kind).scalar_subquery()
-        self._probe = _cross(sa.literal(kind.value), *parts).add_columns(meta.label("meta"))
+        occurrences = (
+            sa.select(*_occurrence_aggregates(), meta)
+            .select_from(_with_details(o.join(p, p.c.id == o.c.programme_id).outerjoin(c, c.c.id == o.c.community_id)))
+            .where(p.c.kind == kind, _overlaps(o))
+        )
+        if kind is ProgrammeKind.HOLIDAY_COURT:
+            occurrences = occurrences.add_columns(*_hearing_aggregates())
+        self._probe = ProbeStatement(occurrences)
 
     @property
     def filename(self) -> str:
@@ -386,8 +399,12 @@ class ProgrammeFeed:
     def cache_key(self, owner) -> str:
         return f"programme:{self.kind.value}"
 
+    @property
+    def memo_key(self) -> tuple:
+        return ("programme", self.kind.value)
+
     def probe(self, window: Window) -> Probe:
-        row = _run_probe(self._probe, window.params)
+        row = self._probe.run(window.params)
         return Probe(self.kind.value, _fingerprint(row, window))
 
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
@@ -427,27 +444,37 @@ class CommunityFeed:
 
     filename = "community.ics"
 
-    _community_id = sa.select(c.c.id).where(c.c.slug == sa.bindparam("slug")).scalar_subquery()
-    _probe = _cross(
-        _community_id,
-        _occurrence_aggregate(o.c.community_id == _community_id, p.c.kind.in_(PUBLIC_KINDS)),
-    ).add_columns(
-        sa.select(c.c.updated_at).where(c.c.id == _community_id).scalar_subquery().label("meta"),
+    # One row per community (none for an unknown slug), its public occurrences in the window joined.
+    _probe = ProbeStatement(
+        sa.select(c.c.id, *_occurrence_aggregates())
+        .select_from(
+            _with_details(
+                c.outerjoin(o, sa.and_(o.c.community_id == c.c.id, _overlaps(o), o.c.programme_id.in_(
+                    sa.select(_public_programmes.c.id).where(_public_programmes.c.kind != ProgrammeKind.PATROL)
+                ))).outerjoin(p, p.c.id == o.c.programme_id)
+            )
+        )
+        .where(c.c.slug == sa.bindparam("slug"))
+        .group_by(c.c.id)
     )
 
     def cache_key(self, owner) -> str:
         return f"community:{owner}"
 
+    @property
+    def memo_key(self) -> tuple:
+        return ("community", self.slug)
+
     def probe(self, window: Window) -> Probe | None:
-        row = _run_probe(self._probe, {**window.params, "slug": self.slug})
-        if row[0] is None:
+        row = self._probe.run({**window.params, "slug": self.slug})
+        if row is None:
             return None
         return Probe(row[0], _fingerprint(row, window))
 
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         community = db.session.execute(sa.select(c.c.name_zh, c.c.name_en).where(c.c.id == owner)).one()
         name = text(lang, community.name_zh, community.name_en)
-        rows = _load_occurrences(window, o.c.community_id == owner, p.c.kind.in_(PUBLIC_KINDS))
+        rows = _load_occurrences(window, o.c.community_id == owner, p.c.kind != ProgrammeKind.PATROL)
         meta = FeedMeta(
             key=self.cache_key(owner),
             lang=lang,
@@ -458,23 +485,30 @@ class CommunityFeed:
         return meta, occurrence_events(rows, lang, links)
 
 
-def _token_owner(kind: FeedKind, column, *where) -> sa.ScalarSelect:
-    """The owner of a live token of this kind, or NULL: a revoked or unknown token is a 404."""
-    return (
-        sa.select(column)
-        .where(ft.c.token == sa.bindparam("token"), ft.c.kind == kind, ft.c.revoked_at.is_(None), *where)
-        .scalar_subquery()
-    )
+def _live_token(kind: FeedKind):
+    """Join condition: the live token of this kind named in the URL (no row: a 404)."""
+    return sa.and_(ft.c.token == sa.bindparam("token"), ft.c.kind == kind, ft.c.revoked_at.is_(None))
 
 
-def _shift_summary(lang: str, team_zh, team_en, area_zh, area_en, cancelled: bool) -> str:
-    area = text(lang, area_zh, area_en)
-    team = text(lang, team_zh, team_en)
-    summary = _("Patrol: %(area)s", area=area) if area else _("Patrol shift")
-    summary = f"{summary} · {team}"
-    if cancelled:
-        summary = _("Cancelled: %(title)s", title=summary)
-    return summary
+class _ShiftText:
+    """Per-build memo of the shift titles: a team feed repeats a few areas hundreds of times."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self._summaries: dict[tuple, str] = {}
+
+    def summary(self, team_zh, team_en, area_zh, area_en, cancelled: bool) -> str:
+        key = (team_zh, team_en, area_zh, area_en, cancelled)
+        found = self._summaries.get(key)
+        if found is None:
+            area = text(self.lang, area_zh, area_en)
+            team = text(self.lang, team_zh, team_en)
+            found = _("Patrol: %(area)s", area=area) if area else _("Patrol shift")
+            found = f"{found} · {team}"
+            if cancelled:
+                found = _("Cancelled: %(title)s", title=found)
+            self._summaries[key] = found
+        return found
 
 
 class TeamFeed:
@@ -483,20 +517,23 @@ class TeamFeed:
     private = True
     filename = "team.ics"
 
-    _team_id = _token_owner(FeedKind.TEAM, ft.c.team_id)
-    _probe = _cross(
-        _team_id,
+    _probe = ProbeStatement(
         sa.select(
-            sa.func.count().label("n"),
-            sa.func.sum(s.c.id).label("ids"),
-            sa.func.sum(s.c.sequence).label("seq"),
-            sa.func.sum(s.c.assigned_count).label("assigned"),
-            sa.func.max(s.c.last_modified).label("lm"),
-            sa.func.max(s.c.updated_at).label("up"),
+            ft.c.team_id,
+            sa.func.count(s.c.id),
+            sa.func.sum(s.c.id),
+            sa.func.sum(s.c.sequence),
+            sa.func.sum(s.c.assigned_count),
+            sa.func.max(s.c.last_modified),
+            sa.func.max(s.c.updated_at),
+            sa.func.max(t.c.updated_at),
         )
-        .where(s.c.team_id == _team_id, s.c.ends_at > _ws, s.c.starts_at < _we)
-        .subquery(),
-    ).add_columns(sa.select(t.c.updated_at).where(t.c.id == _team_id).scalar_subquery().label("meta"))
+        .select_from(
+            ft.join(t, t.c.id == ft.c.team_id).outerjoin(s, sa.and_(s.c.team_id == ft.c.team_id, _overlaps(s)))
+        )
+        .where(_live_token(FeedKind.TEAM))
+        .group_by(ft.c.team_id)
+    )
 
     def __init__(self, token: str):
         self.token = token
@@ -504,9 +541,13 @@ class TeamFeed:
     def cache_key(self, owner) -> str:
         return f"team:{owner}"
 
+    @property
+    def memo_key(self) -> tuple:
+        return ("team", self.token)
+
     def probe(self, window: Window) -> Probe | None:
-        row = _run_probe(self._probe, {**window.params, "token": self.token})
-        if row[0] is None:
+        row = self._probe.run({**window.params, "token": self.token})
+        if row is None:
             return None
         return Probe(row[0], _fingerprint(row, window))
 
@@ -520,7 +561,7 @@ class TeamFeed:
                 s.c.uid, s.c.starts_at, s.c.ends_at, s.c.area_zh, s.c.area_en, s.c.status, s.c.sequence,
                 s.c.last_modified, s.c.updated_at, s.c.min_volunteers, s.c.max_volunteers, s.c.assigned_count,
             )
-            .where(s.c.team_id == owner, s.c.ends_at > window.start, s.c.starts_at < window.end)
+            .where(s.c.team_id == owner, _overlaps_window(s, window))
             .order_by(s.c.starts_at, s.c.id)
         )
         team_name = text(lang, team.name_zh, team.name_en)
@@ -532,25 +573,24 @@ class TeamFeed:
             common.append(_("Led by: %(station)s", station=station))
         if team.is_sample:
             common.append(_("Sample data: not a real shift."))
+        titles = _ShiftText(lang)
+        staffing = _("Volunteers: %(count)s signed up (needs %(min)s to %(max)s)")  # formatted per shift below
         events = []
         for row in rows:
             cancelled = ShiftStatus(row.status) is ShiftStatus.CANCELLED
-            staffing = _(
-                "Volunteers: %(count)s signed up (needs %(min)s to %(max)s)",
-                count=row.assigned_count, min=row.min_volunteers, max=row.max_volunteers,
-            )
+            staffed = staffing % {"count": row.assigned_count, "min": row.min_volunteers, "max": row.max_volunteers}
             events.append(
                 FeedEvent(
                     uid=row.uid,
                     start=row.starts_at,
                     end=row.ends_at,
-                    summary=_shift_summary(lang, team.name_zh, team.name_en, row.area_zh, row.area_en, cancelled),
+                    summary=titles.summary(team.name_zh, team.name_en, row.area_zh, row.area_en, cancelled),
                     sequence=row.sequence,
                     # The head count changes updated_at, not last_modified: clients see it as an edit.
                     last_modified=_changed(row.last_modified, row.updated_at),
                     status=CANCELLED if cancelled else CONFIRMED,
                     location=text(lang, row.area_zh, row.area_en),
-                    description="\n".join([staffing, *common]),
+                    description="\n".join([staffed, *common]),
                     url=url,
                     categories=(category,),
                 )
@@ -565,34 +605,37 @@ class TeamFeed:
         return meta, events
 
 
+def _assigned_near(early, late) -> list:
+    """Live assignments whose copied times are near the window: the (volunteer_id, starts_at) index
+    does the work; the shift's own times then decide exactly."""
+    return [a.c.status == AssignmentStatus.ASSIGNED, a.c.starts_at > early, a.c.starts_at < late]
+
+
 class VolunteerFeed:
     """One volunteer's own assigned shifts: for whoever holds that volunteer's token."""
 
     private = True
     filename = "my-shifts.ics"
 
-    # A deactivated account's feed stops with the account.
-    _user_id = _token_owner(
-        FeedKind.VOLUNTEER, ft.c.user_id, sa.exists().where(u.c.id == ft.c.user_id, u.c.active.is_(True))
-    )
-    _probe = _cross(
-        _user_id,
+    _probe = ProbeStatement(
         sa.select(
-            sa.func.count().label("n"),
-            sa.func.sum(s.c.id).label("ids"),
-            sa.func.sum(s.c.sequence).label("seq"),
-            sa.func.max(s.c.last_modified).label("lm"),
-            sa.func.max(s.c.updated_at).label("up"),
-            sa.func.max(t.c.updated_at).label("team"),
+            ft.c.user_id,
+            sa.func.count(s.c.id),
+            sa.func.sum(s.c.id),
+            sa.func.sum(s.c.sequence),
+            sa.func.max(s.c.last_modified),
+            sa.func.max(s.c.updated_at),
+            sa.func.max(t.c.updated_at),
         )
-        .select_from(a.join(s, s.c.id == a.c.shift_id).join(t, t.c.id == s.c.team_id))
-        .where(
-            a.c.volunteer_id == _user_id,
-            a.c.status == AssignmentStatus.ASSIGNED,
-            s.c.ends_at > _ws,
-            s.c.starts_at < _we,
+        .select_from(
+            # A deactivated account's feed stops with the account.
+            ft.join(u, sa.and_(u.c.id == ft.c.user_id, u.c.active.is_(True)))
+            .outerjoin(a, sa.and_(a.c.volunteer_id == ft.c.user_id, *_assigned_near(_ws_early, _we_late)))
+            .outerjoin(s, sa.and_(s.c.id == a.c.shift_id, _overlaps(s)))
+            .outerjoin(t, t.c.id == s.c.team_id)
         )
-        .subquery(),
+        .where(_live_token(FeedKind.VOLUNTEER))
+        .group_by(ft.c.user_id)
     )
 
     def __init__(self, token: str):
@@ -601,9 +644,13 @@ class VolunteerFeed:
     def cache_key(self, owner) -> str:
         return f"volunteer:{owner}"
 
+    @property
+    def memo_key(self) -> tuple:
+        return ("volunteer", self.token)
+
     def probe(self, window: Window) -> Probe | None:
-        row = _run_probe(self._probe, {**window.params, "token": self.token})
-        if row[0] is None:
+        row = self._probe.run({**window.params, "token": self.token})
+        if row is None:
             return None
         return Probe(row[0], _fingerprint(row, window))
 
@@ -617,34 +664,38 @@ class VolunteerFeed:
             .select_from(a.join(s, s.c.id == a.c.shift_id).join(t, t.c.id == s.c.team_id))
             .where(
                 a.c.volunteer_id == owner,
-                a.c.status == AssignmentStatus.ASSIGNED,
-                s.c.ends_at > window.start,
-                s.c.starts_at < window.end,
+                *_assigned_near(window.start - SPAN_LIMIT, window.end + SPAN_LIMIT),
+                _overlaps_window(s, window),
             )
             .order_by(s.c.starts_at, s.c.id)
         )
         url = links.page("volunteer.index")
         category = _("Patrol")
+        titles = _ShiftText(lang)
+        descriptions: dict[tuple, str] = {}
         events = []
         for row in rows:
             cancelled = ShiftStatus(row.status) is ShiftStatus.CANCELLED
-            lines = [_("Team: %(team)s", team=text(lang, row.name_zh, row.name_en))]
-            station = text(lang, row.police_station_zh, row.police_station_en)
-            if station:
-                lines.append(_("Led by: %(station)s", station=station))
-            if row.is_sample:
-                lines.append(_("Sample data: not a real shift."))
+            key = (row.name_zh, row.name_en, row.police_station_zh, row.police_station_en, row.is_sample)
+            if key not in descriptions:
+                lines = [_("Team: %(team)s", team=text(lang, row.name_zh, row.name_en))]
+                station = text(lang, row.police_station_zh, row.police_station_en)
+                if station:
+                    lines.append(_("Led by: %(station)s", station=station))
+                if row.is_sample:
+                    lines.append(_("Sample data: not a real shift."))
+                descriptions[key] = "\n".join(lines)
             events.append(
                 FeedEvent(
                     uid=row.uid,
                     start=row.starts_at,
                     end=row.ends_at,
-                    summary=_shift_summary(lang, row.name_zh, row.name_en, row.area_zh, row.area_en, cancelled),
+                    summary=titles.summary(row.name_zh, row.name_en, row.area_zh, row.area_en, cancelled),
                     sequence=row.sequence,
                     last_modified=_changed(row.last_modified, row.updated_at),
                     status=CANCELLED if cancelled else CONFIRMED,
                     location=text(lang, row.area_zh, row.area_en),
-                    description="\n".join(lines),
+                    description=descriptions[key],
                     url=url,
                     categories=(category,),
                 )

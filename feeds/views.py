@@ -11,7 +11,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.http import http_date
 
 from i18n import current_language, normalise_language
 from models import (
@@ -52,6 +51,8 @@ bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
 # Clients may reuse a response this long without asking; then they revalidate (a cheap 304).
 MAX_AGE = 300
+_PUBLIC_CACHE = f"public, max-age={MAX_AGE}"
+_PRIVATE_CACHE = f"private, max-age={MAX_AGE}"
 MAX_TOKEN_LENGTH = 64
 
 _PROGRAMME_FEEDS = {kind: ProgrammeFeed(kind) for kind in PUBLIC_KINDS}
@@ -59,6 +60,8 @@ _PROGRAMME_FEEDS = {kind: ProgrammeFeed(kind) for kind in PUBLIC_KINDS}
 
 def feed_language() -> str:
     """Feeds are Chinese unless the URL says ?lang=en: one URL, one body, whatever the client sends."""
+    if not request.query_string:  # what nearly every polling client sends
+        return "zh_CN"
     return "en" if normalise_language(request.args.get("lang")) == "en" else "zh_CN"
 
 
@@ -67,13 +70,27 @@ def _not_modified_check():
 
     If-None-Match wins over If-Modified-Since (RFC 9110, 13.2.2); weak comparison for GET.
     """
-    if "If-None-Match" in request.headers:
-        tags = request.if_none_match
-        return lambda etag, changed_at: tags.contains_weak(etag)
+    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        tags = None
+
+        def matches(etag: str, changed_at) -> bool:
+            nonlocal tags
+            if if_none_match == f'"{etag}"':  # the client sends back exactly what it got
+                return True
+            if tags is None:
+                tags = request.if_none_match
+            return tags.contains_weak(etag)
+
+        return matches
     since = request.if_modified_since
     if since is not None:
         return lambda etag, changed_at: changed_at <= since
     return None
+
+
+class _NotModified(Response):
+    default_mimetype = None  # a 304 has no body, so no Content-Type
 
 
 def serve(source) -> Response:
@@ -81,24 +98,23 @@ def serve(source) -> Response:
     entry = resolve(source, sources.current_window(), feed_language(), base_url(), not_modified)
     if entry is None:
         abort(404)
-    headers = {
-        "ETag": f'"{entry.etag}"',
-        "Last-Modified": http_date(entry.changed_at),
-        "Cache-Control": f"{'private' if source.private else 'public'}, max-age={MAX_AGE}",
-    }
+    cache_control = _PRIVATE_CACHE if source.private else _PUBLIC_CACHE
+    if not_modified is not None and not_modified(entry.etag, entry.changed_at):
+        # What a cache needs to refresh its stored copy (RFC 9110, 15.4.5), and no more.
+        return _NotModified(status=304, headers=[("ETag", entry.quoted_etag), ("Cache-Control", cache_control)])
+    headers = [
+        ("ETag", entry.quoted_etag),
+        ("Last-Modified", entry.last_modified),
+        ("Cache-Control", cache_control),
+        # `inline` (or nothing) keeps browsers and phones subscribing; `attachment` makes them download.
+        ("Content-Disposition", f'inline; filename="{source.filename}"'),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
     if source.private:
         # The token is the credential: keep it out of Referer headers and search engines.
-        headers["Referrer-Policy"] = "no-referrer"
-        headers["X-Robots-Tag"] = "noindex, nofollow"
+        headers += [("Referrer-Policy", "no-referrer"), ("X-Robots-Tag", "noindex, nofollow")]
     else:
-        headers["Access-Control-Allow-Origin"] = "*"  # web calendar apps fetch from the browser
-    if not_modified is not None and not_modified(entry.etag, entry.changed_at):
-        response = Response(status=304, headers=headers)
-        del response.headers["Content-Type"]
-        return response
-    # `inline` (or nothing) keeps browsers and phones subscribing; `attachment` makes them download.
-    headers["Content-Disposition"] = f'inline; filename="{source.filename}"'
-    headers["X-Content-Type-Options"] = "nosniff"
+        headers.append(("Access-Control-Allow-Origin", "*"))  # web calendar apps fetch from the browser
     return Response(entry.body, status=200, content_type="text/calendar; charset=utf-8", headers=headers)
 
 
@@ -145,10 +161,8 @@ def occurrence_ics(uid: str):
         abort(404)
     lang = feed_language()
     links = Links(base_url(), lang)
-    window = Window(dt.datetime.min.replace(tzinfo=dt.timezone.utc), dt.datetime.max.replace(tzinfo=dt.timezone.utc))
     with force_locale("en" if lang == "en" else "zh_CN"):
-        rows = _load_occurrences(window, Occurrence.__table__.c.uid == uid,
-                                 Programme.__table__.c.kind.in_(PUBLIC_KINDS))
+        rows = _load_occurrences(None, Occurrence.__table__.c.uid == uid, Programme.__table__.c.kind.in_(PUBLIC_KINDS))
         if rows:
             events = occurrence_events(rows, lang, links)
             day = rows[0].starts_at

@@ -40,12 +40,15 @@ PHONE = "13912345678"
 @pytest.fixture(autouse=True)
 def _pinned_today_and_clean_cache(monkeypatch):
     import feeds.cache
+    import feeds.probes
     import feeds.sources
 
     monkeypatch.setattr(feeds.sources, "today", lambda: TODAY)
     feeds.cache.bodies.clear()
+    feeds.probes.reset()
     yield
     feeds.cache.bodies.clear()
+    feeds.probes.reset()
 
 
 @dataclass

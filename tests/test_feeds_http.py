@@ -1,6 +1,7 @@
 """HTTP behaviour of the feeds: headers, validators, 304s, caching and invalidation, tokens."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 from werkzeug.http import http_date, parse_date
 
 import feeds.cache
+from feeds import probes
 from models import Assignment, AssignmentStatus, FeedSnapshot, FeedToken, Occurrence, db
 from tests.conftest import count_queries
 from tests.feeds_fixtures import (  # noqa: F401  (fixtures)
@@ -157,27 +159,51 @@ def test_team_and_volunteer_feeds_follow_assignments(client, world, paths):
     assert client.get(paths.volunteer).headers["ETag"] == mine_before
 
 
+@contextlib.contextmanager
+def count_all_queries(engine):
+    """(SQLAlchemy statements, validator statements), the latter going to the driver directly."""
+    before = probes.round_trips
+    with count_queries(engine) as statements:
+        yield lambda: (statements(), probes.round_trips - before)
+
+
 def test_a_matching_conditional_request_costs_one_query_and_no_build(client, web_engine, world, paths, builds):
     for path in paths.all.values():
         etag = client.get(path).headers["ETag"]
+        client.get(path)  # the build's own commit (the shared snapshot) has been seen
         built = builds["n"]
-        with count_queries(web_engine) as queries:
+        with count_all_queries(web_engine) as queries:
             assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
-        assert queries() == 1, path
-        with count_queries(web_engine) as queries:
+        assert queries() == (0, 1), path  # one statement ("anything committed?"), nothing else
+        with count_all_queries(web_engine) as queries:
             assert client.get(path).status_code == 200  # the cached body
-        assert queries() == 1, path
+        assert queries() == (0, 1), path
         assert builds["n"] == built, path
+
+
+def test_after_any_commit_the_feed_query_runs_again(client, web_engine, world, paths, builds):
+    path = paths.public["contact_days"]
+    etag = client.get(path).headers["ETag"]
+    client.get(path)
+    world.shifts[3].area_en = "Somewhere else"  # a commit that does not touch this feed
+    db.session.commit()
+    with count_all_queries(web_engine) as queries:
+        assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    assert queries() == (0, 2), path  # the marker changed: the feed's own aggregate query ran
+    with count_all_queries(web_engine) as queries:
+        assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    assert queries() == (0, 1)
 
 
 def test_another_worker_answers_304_without_building(client, web_engine, world, paths, builds):
     etags = {path: client.get(path).headers["ETag"] for path in paths.all.values()}
-    feeds.cache.bodies.clear()  # as in a worker that never built these feeds
+    feeds.cache.bodies.clear()  # as in a worker that never built these feeds,
+    probes.reset()  # with its own database connection
     built = builds["n"]
     for path, etag in etags.items():
-        with count_queries(web_engine) as queries:
+        with count_all_queries(web_engine) as queries:
             assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
-        assert queries() == 2, path  # the probe, and the shared snapshot
+        assert queries()[0] == 1, path  # the shared snapshot; and no build
     assert builds["n"] == built
 
 
@@ -232,3 +258,18 @@ def test_body_cache_is_bounded():
         cache.put(f"k{n}", feeds.cache.Entry("f", "e", dt.datetime.now(dt.timezone.utc), b"x" * 100), limit=350)
     assert len(cache) == 3 and cache.size == 300
     assert cache.get("k9") is not None and cache.get("k0") is None
+
+
+def test_hearing_notices_reach_the_court_feed_even_without_sessions(client, world, paths):
+    path = paths.public["holiday_court"]
+    for occurrence in world.court:  # every court session moved out of the window
+        occurrence.starts_at += dt.timedelta(days=365)
+        occurrence.ends_at += dt.timedelta(days=365)
+    db.session.commit()
+    before = client.get(path)
+    assert world.hearing.uid.encode() in before.data
+    world.hearing.cause_zh = "借款合同纠纷"
+    db.session.commit()
+    after = client.get(path)
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert "借款合同纠纷".encode() in after.data.replace(b"\r\n ", b"")

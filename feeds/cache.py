@@ -1,8 +1,9 @@
 """Feed bodies cached per process, validators shared by every worker through the database.
 
-The steady state for thousands of clients polling every 15 minutes: one aggregate query (the
-source's probe) whose fingerprint matches the cached entry, then a 304 or the cached bytes. A
-body is built only when the fingerprint changes, once per worker. The ETag is a hash of the
+The steady state for thousands of clients polling every 15 minutes: one small statement
+("was anything committed since this feed was last probed?"), else the source's aggregate probe;
+its fingerprint matches the cached entry, and the answer is a 304 or the cached bytes. A body
+is built only when the fingerprint changes, once per worker. The ETag is a hash of the
 body, so it changes exactly when the content does, whichever worker built it; Last-Modified is
 the time the stored ETag last changed (table feed_snapshots), the same on every worker.
 """

@@ -1,9 +1,10 @@
 """What each feed contains, read straight from the database rows the scheduler wrote.
 
 Every source answers two questions:
-- `probe(window)`: ONE small aggregate query that says whether the feed exists (a live token,
-  a known community) and fingerprints the database state its body depends on. The cache and
-  the HTTP validators hang off this fingerprint, so it must change whenever the body would:
+- `probe(window)`: one aggregate query (run by feeds/probes.py, skipped while nothing at all
+  has been committed) that says whether the feed exists (a live token, a known community) and
+  fingerprints the database state its body depends on. The cache and the HTTP validators hang
+  off this fingerprint, so it must change whenever the body would:
   rows entering or leaving the window (count, sum of ids), moves and cancellations
   (`last_modified`, `sequence`), any edit of the rows or of the venues, communities, teams,
   programmes and officials shown with them (`updated_at`), and officials added or removed.
@@ -44,7 +45,7 @@ from models import (
     db,
     occurrence_officials,
 )
-from timeutil import LOCAL_TZ, local_today
+from timeutil import LOCAL_TZ, local_today, to_local
 
 from .calendar import CANCELLED, CONFIRMED, FeedEvent, FeedMeta
 from .probes import ProbeStatement
@@ -239,7 +240,7 @@ _OCCURRENCE_COLUMNS = (
 )
 
 
-def _load_occurrences(window: Window | None, *where) -> list:
+def load_occurrences(window: Window | None, *where) -> list:
     """Occurrence rows with what an event shows; all of them matching `where` when `window` is None."""
     if window is not None:
         where = (_overlaps_window(o, window), *where)
@@ -325,7 +326,7 @@ def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
     return events
 
 
-def hearing_events(window: Window, lang: str, links: Links) -> list[FeedEvent]:
+def hearing_events(window: Window, lang: str, links: Links, *where) -> list[FeedEvent]:
     rows = db.session.execute(
         sa.select(
             h.c.uid, h.c.case_number, h.c.cause_zh, h.c.cause_en, h.c.starts_at, h.c.ends_at, h.c.bilingual,
@@ -333,7 +334,7 @@ def hearing_events(window: Window, lang: str, links: Links) -> list[FeedEvent]:
             v.c.name_zh, v.c.name_en, v.c.address_zh, v.c.address_en, v.c.is_sample,
         )
         .select_from(h.outerjoin(v, v.c.id == h.c.courtroom_id))
-        .where(_overlaps_window(h, window))
+        .where(_overlaps_window(h, window), *where)
         .order_by(h.c.starts_at, h.c.id)
     )
     url = links.page("public.holiday_court")
@@ -366,6 +367,25 @@ def hearing_events(window: Window, lang: str, links: Links) -> list[FeedEvent]:
             )
         )
     return events
+
+
+def one_event(uid: str, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent], str] | None:
+    """A single public session or public hearing, whatever its date: (meta, [event], file name).
+
+    Never a patrol shift: only occurrences of the public programmes and hearing notices match.
+    """
+    rows = load_occurrences(None, o.c.uid == uid, p.c.kind.in_(PUBLIC_KINDS))
+    if rows:
+        events = occurrence_events(rows, lang, links)
+        name = ProgrammeKind(rows[0].kind).value.replace("_", "-")
+    else:
+        notice = db.session.execute(sa.select(h.c.starts_at, h.c.ends_at).where(h.c.uid == uid)).first()
+        if notice is None:
+            return None
+        events = hearing_events(Window(notice.starts_at, notice.ends_at), lang, links, h.c.uid == uid)
+        name = "hearing"
+    meta = FeedMeta(key=f"event:{uid}", lang=lang, name=events[0].summary, description="")
+    return meta, events, f"{name}-{to_local(events[0].start):%Y-%m-%d}.ics"
 
 
 def _sorted(events: list[FeedEvent]) -> list[FeedEvent]:
@@ -421,7 +441,7 @@ class ProgrammeFeed:
         }[self.kind]
         name = text(lang, programme.name_zh, programme.name_en) if programme else fallback
         description = text(lang, programme.description_zh, programme.description_en) if programme else ""
-        events = occurrence_events(_load_occurrences(window, p.c.kind == self.kind), lang, links)
+        events = occurrence_events(load_occurrences(window, p.c.kind == self.kind), lang, links)
         if self.kind is ProgrammeKind.HOLIDAY_COURT:
             events = _sorted(events + hearing_events(window, lang, links))
         meta = FeedMeta(
@@ -474,7 +494,7 @@ class CommunityFeed:
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         community = db.session.execute(sa.select(c.c.name_zh, c.c.name_en).where(c.c.id == owner)).one()
         name = text(lang, community.name_zh, community.name_en)
-        rows = _load_occurrences(window, o.c.community_id == owner, p.c.kind != ProgrammeKind.PATROL)
+        rows = load_occurrences(window, o.c.community_id == owner, p.c.kind != ProgrammeKind.PATROL)
         meta = FeedMeta(
             key=self.cache_key(owner),
             lang=lang,

@@ -1,51 +1,26 @@
 """Feed routes: the subscription feeds, a one-event download, and managing private links."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy import orm
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import orm
 
 from i18n import current_language, normalise_language
-from models import (
-    FeedKind,
-    FeedToken,
-    HearingNotice,
-    MembershipRole,
-    Occurrence,
-    PatrolTeam,
-    Programme,
-    ProgrammeKind,
-    Role,
-    TeamMembership,
-    User,
-    db,
-)
+from models import FeedKind, FeedToken, MembershipRole, PatrolTeam, ProgrammeKind, Role, TeamMembership, User, db
 from services.errors import RuleViolation
 from views.access import roles_required
 
 from . import sources, tokens
 from .cache import body_etag, resolve
-from .calendar import FeedMeta, render
+from .calendar import render
 from .links import base_url, subscription
-from .sources import (
-    PUBLIC_KINDS,
-    CommunityFeed,
-    Links,
-    ProgrammeFeed,
-    TeamFeed,
-    VolunteerFeed,
-    Window,
-    _load_occurrences,
-    hearing_events,
-    occurrence_events,
-)
+from .sources import PUBLIC_KINDS, CommunityFeed, Links, ProgrammeFeed, TeamFeed, VolunteerFeed
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
@@ -160,26 +135,15 @@ def occurrence_ics(uid: str):
     if len(uid) > 64:
         abort(404)
     lang = feed_language()
-    links = Links(base_url(), lang)
     with force_locale("en" if lang == "en" else "zh_CN"):
-        rows = _load_occurrences(None, Occurrence.__table__.c.uid == uid, Programme.__table__.c.kind.in_(PUBLIC_KINDS))
-        if rows:
-            events = occurrence_events(rows, lang, links)
-            day = rows[0].starts_at
-            slug = ProgrammeKind(rows[0].kind).value.replace("_", "-")
-        else:
-            notice = db.session.scalar(sa.select(HearingNotice).where(HearingNotice.uid == uid))
-            if notice is None:
-                abort(404)
-            window = Window(notice.starts_at, notice.ends_at)
-            events = [e for e in hearing_events(window, lang, links) if e.uid == uid]
-            day, slug = notice.starts_at, "hearing"
-    meta = FeedMeta(key=f"event:{uid}", lang=lang, name=events[0].summary, description="")
+        found = sources.one_event(uid, lang, Links(base_url(), lang))
+    if found is None:
+        abort(404)
+    meta, events, filename = found
     body = render(meta, events)
-    filename = f"{slug}-{day.astimezone(dt.timezone(dt.timedelta(hours=8))):%Y-%m-%d}.ics"
     response = Response(body, content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    response.headers["Cache-Control"] = _PUBLIC_CACHE
     response.set_etag(body_etag(body))
     return response.make_conditional(request)
 

@@ -26,8 +26,6 @@ from models import (
 )
 from tests.feeds_fixtures import (  # noqa: F401  (fixtures)
     IN_WINDOW_SECOND_SUNDAYS,
-    PHONE,
-    SECOND_SUNDAYS_2026,
     TODAY,
     WINDOW_END_DAY,
     WINDOW_FIRST_DAY,
@@ -36,7 +34,7 @@ from tests.feeds_fixtures import (  # noqa: F401  (fixtures)
     paths,
     world,
 )
-from timeutil import LOCAL_TZ, local_to_utc
+from timeutil import local_to_utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc

@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, url_for
@@ -55,8 +56,22 @@ DAYS_BACK = 30
 # No session or shift lasts this long. Bounding start times on both sides lets every window
 # query use a (…, starts_at) index range instead of reading the whole history.
 SPAN_LIMIT = dt.timedelta(days=2)
-# Bump when the output format changes, so validators stored before a deploy stop matching.
-FORMAT_VERSION = 1
+
+
+def _format_version() -> str:
+    """Changes with the code, library and catalogues that write the feeds: validators stored
+    before a deploy that changes the output must stop matching (no 304 for an old format)."""
+    import icalendar
+
+    digest = hashlib.sha256(icalendar.__version__.encode())
+    here = Path(__file__).resolve().parent
+    for path in sorted([here / "calendar.py", here / "sources.py",
+                        *(here.parent / "translations").glob("*/LC_MESSAGES/messages.mo")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+FORMAT_VERSION = _format_version()
 
 o = Occurrence.__table__
 p = Programme.__table__

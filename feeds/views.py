@@ -1,4 +1,324 @@
-"""Feed routes (issue 4)."""
-from flask import Blueprint
+"""Feed routes: the subscription feeds, a one-event download, and managing private links."""
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import orm
+
+from i18n import current_language, normalise_language
+from models import FeedKind, FeedToken, MembershipRole, PatrolTeam, ProgrammeKind, Role, TeamMembership, User, db
+from services.errors import RuleViolation
+from views.access import roles_required
+
+from . import sources, tokens
+from .cache import body_etag, resolve
+from .calendar import render
+from .links import base_url, subscription
+from .sources import PUBLIC_KINDS, CommunityFeed, Links, ProgrammeFeed, TeamFeed, VolunteerFeed
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
+
+# Clients may reuse a response this long without asking; then they revalidate (a cheap 304).
+MAX_AGE = 300
+_PUBLIC_CACHE = f"public, max-age={MAX_AGE}"
+_PRIVATE_CACHE = f"private, max-age={MAX_AGE}"
+MAX_TOKEN_LENGTH = 64
+
+_PROGRAMME_FEEDS = {kind: ProgrammeFeed(kind) for kind in PUBLIC_KINDS}
+
+
+def feed_language() -> str:
+    """Feeds are Chinese unless the URL says ?lang=en: one URL, one body, whatever the client sends."""
+    if not request.query_string:  # what nearly every polling client sends
+        return "zh_CN"
+    return "en" if normalise_language(request.args.get("lang")) == "en" else "zh_CN"
+
+
+def _not_modified_check():
+    """The request's validator test, or None for an unconditional request.
+
+    If-None-Match wins over If-Modified-Since (RFC 9110, 13.2.2); weak comparison for GET.
+    """
+    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        tags = None
+
+        def matches(etag: str, changed_at) -> bool:
+            nonlocal tags
+            if if_none_match == f'"{etag}"':  # the client sends back exactly what it got
+                return True
+            if tags is None:
+                tags = request.if_none_match
+            return tags.contains_weak(etag)
+
+        return matches
+    since = request.if_modified_since
+    if since is not None:
+        return lambda etag, changed_at: changed_at <= since
+    return None
+
+
+class _NotModified(Response):
+    default_mimetype = None  # a 304 has no body, so no Content-Type
+
+
+def serve(source) -> Response:
+    not_modified = _not_modified_check()
+    entry = resolve(source, sources.current_window(), feed_language(), base_url(), not_modified)
+    if entry is None:
+        abort(404)
+    cache_control = _PRIVATE_CACHE if source.private else _PUBLIC_CACHE
+    if not_modified is not None and not_modified(entry.etag, entry.changed_at):
+        # What a cache needs to refresh its stored copy (RFC 9110, 15.4.5), and no more.
+        return _NotModified(status=304, headers=[("ETag", entry.quoted_etag), ("Cache-Control", cache_control)])
+    headers = [
+        ("ETag", entry.quoted_etag),
+        ("Last-Modified", entry.last_modified),
+        ("Cache-Control", cache_control),
+        # `inline` (or nothing) keeps browsers and phones subscribing; `attachment` makes them download.
+        ("Content-Disposition", f'inline; filename="{source.filename}"'),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    if source.private:
+        # The token is the credential: keep it out of Referer headers and search engines.
+        headers += [("Referrer-Policy", "no-referrer"), ("X-Robots-Tag", "noindex, nofollow")]
+    else:
+        headers.append(("Access-Control-Allow-Origin", "*"))  # web calendar apps fetch from the browser
+    return Response(entry.body, status=200, content_type="text/calendar; charset=utf-8", headers=headers)
+
+
+@bp.get("/contact-days.ics")
+def contact_days():
+    return serve(_PROGRAMME_FEEDS[ProgrammeKind.CONTACT_DAY])
+
+
+@bp.get("/holiday-court.ics")
+def holiday_court():
+    return serve(_PROGRAMME_FEEDS[ProgrammeKind.HOLIDAY_COURT])
+
+
+@bp.get("/legal-clinic.ics")
+def legal_clinic():
+    return serve(_PROGRAMME_FEEDS[ProgrammeKind.LEGAL_CLINIC])
+
+
+@bp.get("/communities/<slug>.ics")
+def community(slug: str):
+    if len(slug) > 64:
+        abort(404)
+    return serve(CommunityFeed(slug))
+
+
+@bp.get("/t/<token>.ics")
+def team(token: str):
+    if len(token) > MAX_TOKEN_LENGTH:
+        abort(404)
+    return serve(TeamFeed(token))
+
+
+@bp.get("/v/<token>.ics")
+def volunteer(token: str):
+    if len(token) > MAX_TOKEN_LENGTH:
+        abort(404)
+    return serve(VolunteerFeed(token))
+
+
+@bp.get("/occurrences/<uid>.ics")
+def occurrence_ics(uid: str):
+    """One public session (or public hearing) as a file to import: `attachment` is right here."""
+    if len(uid) > 64:
+        abort(404)
+    lang = feed_language()
+    with force_locale("en" if lang == "en" else "zh_CN"):
+        found = sources.one_event(uid, lang, Links(base_url(), lang))
+    if found is None:
+        abort(404)
+    meta, events, filename = found
+    body = render(meta, events)
+    response = Response(body, content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = _PUBLIC_CACHE
+    response.set_etag(body_etag(body))
+    return response.make_conditional(request)
+
+
+# --- managing private links ------------------------------------------------------------------
+
+
+def _back(default: str) -> Response:
+    target = request.form.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+        return redirect(target)
+    return redirect(default)
+
+
+def my_feed(user) -> FeedToken | None:
+    """The user's live token; the first one is issued when the page first shows it.
+
+    After a revoke, no new token appears by itself: the user asks for one.
+    """
+    token = tokens.active_token(user=user)
+    if token is None and not tokens.ever_issued(user=user):
+        token = tokens.get_or_issue(user=user)
+        db.session.commit()
+    return token
+
+
+def team_feed(team: PatrolTeam) -> FeedToken | None:
+    token = tokens.active_token(team=team)
+    if token is None and not tokens.ever_issued(team=team):
+        token = tokens.get_or_issue(team=team)
+        db.session.commit()
+    return token
+
+
+def may_have_personal_feed(user) -> bool:
+    return user.is_authenticated and user.role in (Role.VOLUNTEER, Role.COORDINATOR)
+
+
+@bp.app_template_global("feed_subscription")
+def feed_subscription(endpoint: str, kwargs: dict | None = None, title: str = ""):
+    return subscription(endpoint, title=title, lang=current_language(), **(kwargs or {}))
+
+
+@bp.app_template_global("personal_feed")
+def personal_feed(user):
+    """(token, subscription) for the volunteer's own feed, or (None, None)."""
+    if not may_have_personal_feed(user):
+        return None, None
+    token = my_feed(user)
+    if token is None:
+        return None, None
+    return token, subscription("feeds.volunteer", lang=current_language(), token=token.token)
+
+
+def _teams_of(user):
+    query = sa.select(PatrolTeam).order_by(PatrolTeam.code)
+    if user.role is not Role.ADMIN:
+        query = query.join(TeamMembership).where(
+            TeamMembership.user_id == user.id, TeamMembership.role == MembershipRole.COORDINATOR
+        )
+    return query
+
+
+@bp.app_template_global("coordinates_teams")
+def coordinates_teams(user) -> bool:
+    if not user.is_authenticated or user.role not in (Role.ADMIN, Role.COORDINATOR):
+        return False
+    return db.session.scalar(sa.select(sa.exists(_teams_of(user).subquery()))) or False
+
+
+def _token_or_404(token_id: int) -> FeedToken:
+    token = db.get_or_404(FeedToken, token_id)
+    try:
+        tokens.require_manage(current_user, token)
+    except RuleViolation:
+        abort(403)
+    return token
+
+
+def _default_page(token: FeedToken) -> str:
+    if token.kind is FeedKind.TEAM:
+        return url_for("feeds.team_page", team_id=token.team_id)
+    if token.user_id == current_user.id:
+        return url_for("volunteer.index")
+    return url_for("feeds.token_list")
+
+
+@bp.post("/me/issue")
+@roles_required(Role.VOLUNTEER, Role.COORDINATOR)
+def issue_mine():
+    tokens.get_or_issue(user=current_user)
+    db.session.commit()
+    flash(_("Your calendar link is ready."), "success")
+    return _back(url_for("volunteer.index"))
+
+
+@bp.post("/teams/<int:team_id>/issue")
+@roles_required(Role.COORDINATOR)
+def issue_team(team_id: int):
+    item = db.get_or_404(PatrolTeam, team_id)
+    if not tokens.may_manage_team(current_user, item):
+        abort(403)
+    tokens.get_or_issue(team=item)
+    db.session.commit()
+    flash(_("The team's calendar link is ready."), "success")
+    return _back(url_for("feeds.team_page", team_id=item.id))
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    token = _token_or_404(token_id)
+    tokens.revoke(token, current_user)
+    db.session.commit()
+    flash(_("The calendar link was turned off. Calendars subscribed to it stop updating."), "success")
+    return _back(_default_page(token))
+
+
+@bp.post("/tokens/<int:token_id>/reissue")
+@login_required
+def reissue_token(token_id: int):
+    token = _token_or_404(token_id)
+    if not token.is_active:
+        flash(_("This link was already turned off."), "warning")
+        return _back(_default_page(token))
+    tokens.reissue(token, current_user)
+    db.session.commit()
+    flash(_("A new calendar link was created. The old link no longer works: subscribe again with the new one."),
+          "success")
+    return _back(_default_page(token))
+
+
+@bp.get("/teams")
+@roles_required(Role.COORDINATOR)
+def team_list():
+    page = db.paginate(_teams_of(current_user), per_page=30, max_per_page=100)
+    return render_template("feeds/teams.html", page=page)
+
+
+@bp.get("/teams/<int:team_id>")
+@roles_required(Role.COORDINATOR)
+def team_page(team_id: int):
+    item = db.get_or_404(PatrolTeam, team_id)
+    if not tokens.may_manage_team(current_user, item):
+        abort(403)
+    token = team_feed(item)
+    link = None
+    if token is not None:
+        link = subscription("feeds.team", title=item.name, lang=current_language(), token=token.token)
+    return render_template("feeds/team.html", team=item, token=token, link=link)
+
+
+@bp.get("/tokens")
+@roles_required(Role.ADMIN)
+def token_list():
+    """Admin: every live private link, to turn one off (a lost phone, a volunteer who left)."""
+    query = (
+        sa.select(FeedToken)
+        .outerjoin(User, User.id == FeedToken.user_id)
+        .outerjoin(PatrolTeam, PatrolTeam.id == FeedToken.team_id)
+        .where(FeedToken.revoked_at.is_(None))
+        .options(orm.selectinload(FeedToken.team), orm.selectinload(FeedToken.user))
+        .order_by(FeedToken.kind, PatrolTeam.code, User.email)
+    )
+    search = (request.args.get("q") or "").strip().lower()[:100]
+    if search:
+        query = query.where(sa.or_(User.email.contains(search, autoescape=True),
+                                   sa.func.lower(PatrolTeam.code).contains(search, autoescape=True)))
+    page = db.paginate(query, per_page=50, max_per_page=100)
+    return render_template("feeds/tokens.html", page=page, search=search)
+
+
+if os.environ.get("BENCH_BARE_ROUTE") == "1":
+    # Only for bench/feeds.py: the cheapest possible Flask route, measured beside the feeds.
+    @bp.get("/_bare")
+    def bare():
+        return Response("ok", content_type="text/plain")

@@ -2,7 +2,7 @@
 from .audit import AuditLog, record
 from .base import UTCDateTime, db, new_uid, utcnow
 from .clinic import BookingStatus, ClinicBooking, ClinicSlot
-from .feeds import FeedKind, FeedToken, new_feed_token
+from .feeds import FeedKind, FeedSnapshot, FeedToken, new_feed_token
 from .notifications import Notification, NotificationKind, NotificationStatus
 from .places import Community, Subdistrict, Venue, VenueKind
 from .programmes import (

@@ -29,6 +29,21 @@ class FeedToken(db.Model):
             " OR (kind = 'volunteer' AND user_id IS NOT NULL AND team_id IS NULL)",
             name="owner_matches_kind",
         ),
+        # At most one live token per owner, also when two requests issue one at the same time.
+        sa.Index(
+            "uq_feed_tokens_active_team",
+            "team_id",
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL AND team_id IS NOT NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL AND team_id IS NOT NULL"),
+        ),
+        sa.Index(
+            "uq_feed_tokens_active_user",
+            "user_id",
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL AND user_id IS NOT NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL AND user_id IS NOT NULL"),
+        ),
     )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
@@ -45,3 +60,19 @@ class FeedToken(db.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class FeedSnapshot(db.Model):
+    """The last published version of one feed (per language and address), shared by all workers.
+
+    `etag` is a hash of the body, so it changes exactly when the content does; `changed_at`
+    (whole seconds) is the feed's Last-Modified; `fingerprint` is the database state the body
+    was built from, so a worker that has not built the body itself can still answer 304.
+    """
+
+    __tablename__ = "feed_snapshots"
+
+    key: orm.Mapped[str] = orm.mapped_column(sa.String(64), primary_key=True)
+    fingerprint: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    etag: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    changed_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime)

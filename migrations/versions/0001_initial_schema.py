@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:30:25.646321
+Create Date: 2026-11-26 13:40:10.098858
 
 """
 from alembic import op
@@ -25,6 +25,13 @@ def upgrade():
     sa.Column('name_en', sa.String(length=200), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bureaus')),
     sa.UniqueConstraint('slug', name=op.f('uq_bureaus_slug'))
+    )
+    op.create_table('feed_snapshots',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('etag', sa.String(length=64), nullable=False),
+    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_feed_snapshots'))
     )
     op.create_table('programmes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -177,6 +184,8 @@ def upgrade():
     with op.batch_alter_table('feed_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feed_tokens_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_feed_tokens_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('uq_feed_tokens_active_team', ['team_id'], unique=True, sqlite_where=sa.text('revoked_at IS NULL AND team_id IS NOT NULL'), postgresql_where=sa.text('revoked_at IS NULL AND team_id IS NOT NULL'))
+        batch_op.create_index('uq_feed_tokens_active_user', ['user_id'], unique=True, sqlite_where=sa.text('revoked_at IS NULL AND user_id IS NOT NULL'), postgresql_where=sa.text('revoked_at IS NULL AND user_id IS NOT NULL'))
 
     op.create_table('holiday_overrides',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -626,6 +635,8 @@ def downgrade():
     op.drop_table('notifications')
     op.drop_table('holiday_overrides')
     with op.batch_alter_table('feed_tokens', schema=None) as batch_op:
+        batch_op.drop_index('uq_feed_tokens_active_user', sqlite_where=sa.text('revoked_at IS NULL AND user_id IS NOT NULL'), postgresql_where=sa.text('revoked_at IS NULL AND user_id IS NOT NULL'))
+        batch_op.drop_index('uq_feed_tokens_active_team', sqlite_where=sa.text('revoked_at IS NULL AND team_id IS NOT NULL'), postgresql_where=sa.text('revoked_at IS NULL AND team_id IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_feed_tokens_user_id'))
         batch_op.drop_index(batch_op.f('ix_feed_tokens_team_id'))
 
@@ -658,5 +669,6 @@ def downgrade():
     op.drop_table('communities')
     op.drop_table('subdistricts')
     op.drop_table('programmes')
+    op.drop_table('feed_snapshots')
     op.drop_table('bureaus')
     # ### end Alembic commands ###

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from models import (
@@ -12,6 +13,8 @@ from models import (
     Community,
     MembershipRole,
     PatrolTeam,
+    Programme,
+    ProgrammeKind,
     Role,
     Shift,
     Subdistrict,
@@ -106,6 +109,26 @@ def make_team(kind: TeamKind = TeamKind.PUBLIC_SECURITY, coordinator: User | Non
         db.session.add(TeamMembership(team=team, user=member, role=MembershipRole.MEMBER))
     db.session.flush()
     return team
+
+
+PROGRAMME_NAMES = {
+    ProgrammeKind.CONTACT_DAY: ("contact-days", "社情民意联系日", "Contact day"),
+    ProgrammeKind.HOLIDAY_COURT: ("holiday-court", "假日法庭", "Holiday court"),
+    ProgrammeKind.LEGAL_CLINIC: ("legal-clinic", "假日法律诊所", "Holiday legal clinic"),
+    ProgrammeKind.PATROL: ("patrol", "巡逻", "Patrol"),
+}
+
+
+def make_programme(kind: ProgrammeKind, slug: str | None = None) -> Programme:
+    """The programme of that kind (by slug), created on first use."""
+    default_slug, zh, en = PROGRAMME_NAMES[kind]
+    slug = slug or default_slug
+    found = db.session.scalar(sa.select(Programme).where(Programme.slug == slug))
+    if found is None:
+        found = Programme(slug=slug, kind=kind, name_zh=zh, name_en=en)
+        db.session.add(found)
+        db.session.flush()
+    return found
 
 
 def aware(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:

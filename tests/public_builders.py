@@ -17,25 +17,8 @@ from models import (
     db,
 )
 from tests.factories import make_community, make_user, make_venue
+from tests.factories import make_programme as programme
 from timeutil import local_today, span_utc
-
-NAMES = {
-    ProgrammeKind.CONTACT_DAY: ("contact-days", "社情民意联系日", "Contact day"),
-    ProgrammeKind.HOLIDAY_COURT: ("holiday-court", "假日法庭", "Holiday court"),
-    ProgrammeKind.LEGAL_CLINIC: ("legal-clinic", "假日法律诊所", "Holiday legal clinic"),
-    ProgrammeKind.PATROL: ("patrol", "巡逻", "Patrol"),
-}
-
-
-def programme(kind: ProgrammeKind) -> Programme:
-    slug, zh, en = NAMES[kind]
-    found = db.session.scalar(sa.select(Programme).where(Programme.slug == slug))
-    if found is None:
-        found = Programme(slug=slug, kind=kind, name_zh=zh, name_en=en)
-        db.session.add(found)
-        db.session.flush()
-    return found
-
 
 def second_sundays(after: dt.date, count: int = 3) -> list[dt.date]:
     """The next second Sundays of the month strictly after `after` (RRULE:FREQ=MONTHLY;BYDAY=2SU)."""

@@ -23,24 +23,8 @@ from models import (
     db,
 )
 from tests.factories import make_community, make_team, make_user, make_venue
+from tests.factories import make_programme as programme
 from timeutil import span_utc
-
-_PROGRAMMES = {
-    ProgrammeKind.CONTACT_DAY: ("contact-days", "社情民意联系日", "Contact day"),
-    ProgrammeKind.HOLIDAY_COURT: ("holiday-court", "假日法庭", "Holiday court"),
-    ProgrammeKind.LEGAL_CLINIC: ("legal-clinic", "假日法律诊所", "Holiday legal clinic"),
-}
-
-
-def programme(kind: ProgrammeKind) -> Programme:
-    slug, zh, en = _PROGRAMMES[kind]
-    found = db.session.scalar(sa.select(Programme).where(Programme.slug == slug))
-    if found is None:
-        found = Programme(slug=slug, kind=kind, name_zh=zh, name_en=en)
-        db.session.add(found)
-        db.session.flush()
-    return found
-
 
 def contact_day_series(sites: int = 2, policy: HolidayPolicy = HolidayPolicy.KEEP,
                        starts_on: dt.date = dt.date(2024, 1, 1), officials: list[User] | None = None,

@@ -6,22 +6,8 @@ import datetime as dt
 import pytest
 
 from models import Occurrence, OccurrenceStatus, Programme, ProgrammeKind, VenueKind, db
-from tests.factories import make_community, make_venue
+from tests.factories import make_community, make_programme, make_venue
 from timeutil import local_to_utc
-
-
-def make_programme(kind: ProgrammeKind, slug: str | None = None) -> Programme:
-    names = {
-        ProgrammeKind.CONTACT_DAY: ("社情民意联系日", "Contact day"),
-        ProgrammeKind.HOLIDAY_COURT: ("假日法庭", "Holiday court"),
-        ProgrammeKind.LEGAL_CLINIC: ("假日法律诊所", "Holiday legal clinic"),
-        ProgrammeKind.PATROL: ("巡逻", "Patrol"),
-    }
-    programme = Programme(slug=slug or kind.value.replace("_", "-"), kind=kind, name_zh=names[kind][0],
-                          name_en=names[kind][1])
-    db.session.add(programme)
-    db.session.flush()
-    return programme
 
 
 def make_occurrence(programme: Programme, day: dt.date, start: dt.time = dt.time(9), hours: int = 2,
@@ -55,14 +41,14 @@ def sessions(app):
 
 def test_programmes_are_listed_without_patrols(client, sessions):
     body = client.get("/api/v1/programmes?lang=en").get_json()
-    assert [p["slug"] for p in body["items"]] == ["contact-day", "holiday-court"]
+    assert [p["slug"] for p in body["items"]] == ["contact-days", "holiday-court"]
     assert body["items"][0]["name"] == "Contact day"
     assert body["total"] == 2 and body["page"] == 1 and body["per_page"] == 20
     assert client.get("/api/v1/programmes?lang=zh_CN").get_json()["items"][0]["name"] == "社情民意联系日"
 
 
 def test_occurrences_filter_by_programme_community_and_dates(client, sessions):
-    body = client.get("/api/v1/occurrences?programme=contact-day&community=east&from=2031-01-01&lang=en").get_json()
+    body = client.get("/api/v1/occurrences?programme=contact-days&community=east&from=2031-01-01&lang=en").get_json()
     assert body["total"] == 3
     assert [o["local_date"] for o in body["items"]] == ["2031-01-12", "2031-02-09", "2031-03-09"]
     first = body["items"][0]

@@ -93,7 +93,9 @@ def main() -> None:
         upgrade()
         import demo
 
-        if demo.database_is_empty():
+        if app.config["APP_ENV"] == "production":
+            print("APP_ENV=production: no demo data; create an admin with `flask users create-admin`.")
+        elif demo.database_is_empty():
             print("Loading demo data (sample names, for trying the service)...")
             print(demo.load())
             print(demo.describe_logins())

@@ -5,7 +5,7 @@ import getpass
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from models import Role, User, db
@@ -19,6 +19,9 @@ def demo_load() -> None:
     """Load the deterministic demo data set; running it again adds nothing."""
     import demo
 
+    if current_app.config.get("APP_ENV") == "production":
+        # Demo accounts share a published password: never in a production database.
+        raise click.ClickException("demo data is refused when APP_ENV=production")
     click.echo(demo.load())
     click.echo(demo.describe_logins())
 

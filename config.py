@@ -92,4 +92,6 @@ def load_config(instance_path: str) -> dict:
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "LOG_REQUESTS": _bool("LOG_REQUESTS", production),
         "WTF_CSRF_TIME_LIMIT": None,
+        # The largest upload is a CSV of a few thousand volunteers; anything far bigger is refused (413).
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 5 * 1024 * 1024),
     }

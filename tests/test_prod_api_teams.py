@@ -163,3 +163,18 @@ def test_unknown_shift_and_assignment(client, teams):
     assert response.status_code == 404
     assert client.delete("/api/v1/assignments/99999", headers=headers).status_code == 404
     assert client.delete("/api/v1/assignments/99999999999", headers=headers).status_code == 404
+
+
+def test_unassigning_on_another_team_is_refused(client, teams):
+    shift, outsider = teams["other_shift"], teams["outsider"]
+    assignment = Assignment(shift_id=shift.id, volunteer_id=outsider.id, starts_at=shift.starts_at,
+                            ends_at=shift.ends_at)
+    db.session.add(assignment)
+    db.session.execute(sa.update(Shift).where(Shift.id == shift.id).values(assigned_count=1))
+    db.session.commit()
+    response = client.delete(f"/api/v1/assignments/{assignment.id}", headers=bearer(teams["tokens"]["coordinator"]))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"]
+    db.session.expire_all()
+    assert db.session.get(Assignment, assignment.id).status is AssignmentStatus.ASSIGNED
+    assert db.session.get(Shift, shift.id).assigned_count == 1

@@ -43,6 +43,7 @@ def _default_message(code: int) -> str:
         403: _("You are not allowed to do this."),
         404: _("Not found."),
         405: _("This method is not allowed here."),
+        413: _("The request is too large."),
         429: _("Too many requests: please wait a minute before trying again."),
         500: _("Something went wrong on our side."),
         503: _("The service is briefly unavailable; please try again in a moment."),
@@ -88,6 +89,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(error):
         return render(404, "errors/404.html", error)
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return render(413, "errors/413.html")
 
     @app.errorhandler(429)
     def too_many(error):

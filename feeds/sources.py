@@ -469,15 +469,41 @@ class ProgrammeFeed:
         return meta, events
 
 
-class CommunityFeed:
+class _KeyedFeed:
+    """A feed of one owner named by a key in its URL (a community's slug, a secret token).
+
+    Subclasses set `prefix` (the cache namespace), `param` (the probe's bind parameter) and `_probe`,
+    a statement whose first column is the owner's id (no row: unknown key, 404).
+    """
+
+    prefix: str
+    param: str
+    _probe: ProbeStatement
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def cache_key(self, owner) -> str:
+        return f"{self.prefix}:{owner}"
+
+    @property
+    def memo_key(self) -> tuple:
+        return (self.prefix, self.key)
+
+    def probe(self, window: Window) -> Probe | None:
+        row = self._probe.run({**window.params, self.param: self.key})
+        if row is None:
+            return None
+        return Probe(row[0], _fingerprint(row, window))
+
+
+class CommunityFeed(_KeyedFeed):
     """Every public event held in one community."""
 
     private = False
-
-    def __init__(self, slug: str):
-        self.slug = slug
-
     filename = "community.ics"
+    prefix = "community"
+    param = "slug"
 
     # One row per community (none for an unknown slug), its public occurrences in the window joined.
     _probe = ProbeStatement(
@@ -493,19 +519,6 @@ class CommunityFeed:
         .group_by(c.c.id)
     )
 
-    def cache_key(self, owner) -> str:
-        return f"community:{owner}"
-
-    @property
-    def memo_key(self) -> tuple:
-        return ("community", self.slug)
-
-    def probe(self, window: Window) -> Probe | None:
-        row = self._probe.run({**window.params, "slug": self.slug})
-        if row is None:
-            return None
-        return Probe(row[0], _fingerprint(row, window))
-
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         community = db.session.execute(sa.select(c.c.name_zh, c.c.name_en).where(c.c.id == owner)).one()
         name = text(lang, community.name_zh, community.name_en)
@@ -515,7 +528,7 @@ class CommunityFeed:
             lang=lang,
             name=_("%(community)s: public events", community=name),
             description=_("Contact days and other public sessions in %(community)s.", community=name),
-            url=links.page("public.community", slug=self.slug),
+            url=links.page("public.community", slug=self.key),
         )
         return meta, occurrence_events(rows, lang, links)
 
@@ -546,11 +559,13 @@ class _ShiftText:
         return found
 
 
-class TeamFeed:
+class TeamFeed(_KeyedFeed):
     """A team's patrol shifts, with area and head count: for whoever holds the team's token."""
 
     private = True
     filename = "team.ics"
+    prefix = "team"
+    param = "token"
 
     _probe = ProbeStatement(
         sa.select(
@@ -569,22 +584,6 @@ class TeamFeed:
         .where(_live_token(FeedKind.TEAM))
         .group_by(ft.c.team_id)
     )
-
-    def __init__(self, token: str):
-        self.token = token
-
-    def cache_key(self, owner) -> str:
-        return f"team:{owner}"
-
-    @property
-    def memo_key(self) -> tuple:
-        return ("team", self.token)
-
-    def probe(self, window: Window) -> Probe | None:
-        row = self._probe.run({**window.params, "token": self.token})
-        if row is None:
-            return None
-        return Probe(row[0], _fingerprint(row, window))
 
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         team = db.session.execute(
@@ -646,11 +645,13 @@ def _assigned_near(early, late) -> list:
     return [a.c.status == AssignmentStatus.ASSIGNED, a.c.starts_at > early, a.c.starts_at < late]
 
 
-class VolunteerFeed:
+class VolunteerFeed(_KeyedFeed):
     """One volunteer's own assigned shifts: for whoever holds that volunteer's token."""
 
     private = True
     filename = "my-shifts.ics"
+    prefix = "volunteer"
+    param = "token"
 
     _probe = ProbeStatement(
         sa.select(
@@ -672,22 +673,6 @@ class VolunteerFeed:
         .where(_live_token(FeedKind.VOLUNTEER))
         .group_by(ft.c.user_id)
     )
-
-    def __init__(self, token: str):
-        self.token = token
-
-    def cache_key(self, owner) -> str:
-        return f"volunteer:{owner}"
-
-    @property
-    def memo_key(self) -> tuple:
-        return ("volunteer", self.token)
-
-    def probe(self, window: Window) -> Probe | None:
-        row = self._probe.run({**window.params, "token": self.token})
-        if row is None:
-            return None
-        return Probe(row[0], _fingerprint(row, window))
 
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         rows = db.session.execute(

@@ -291,6 +291,22 @@ _PUBLIC_PAGES = {
 }
 
 
+def _row_event(row, cancelled: bool, **fields) -> FeedEvent:
+    """An event with what every feed takes from its row alike (identity, times, change, status).
+
+    `updated_at` counts as a change too: a head count or a venue edit must reach clients.
+    """
+    return FeedEvent(
+        uid=row.uid,
+        start=row.starts_at,
+        end=row.ends_at,
+        sequence=row.sequence,
+        last_modified=_changed(row.last_modified, row.updated_at),
+        status=CANCELLED if cancelled else CONFIRMED,
+        **fields,
+    )
+
+
 def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
     officials = _official_titles(
         [row.id for row in rows if ProgrammeKind(row.kind) is ProgrammeKind.CONTACT_DAY], lang
@@ -324,14 +340,10 @@ def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
             endpoint = _PUBLIC_PAGES[kind.value]
             url = pages.get(endpoint) or pages.setdefault(endpoint, links.page(endpoint))
         events.append(
-            FeedEvent(
-                uid=row.uid,
-                start=row.starts_at,
-                end=row.ends_at,
+            _row_event(
+                row,
+                cancelled,
                 summary=summary,
-                sequence=row.sequence,
-                last_modified=_changed(row.last_modified, row.updated_at),
-                status=CANCELLED if cancelled else CONFIRMED,
                 location=_location(lang, row.venue_zh, row.venue_en, row.address_zh, row.address_en),
                 description="\n".join(lines),
                 url=url,
@@ -367,14 +379,10 @@ def hearing_events(window: Window, lang: str, links: Links, *where) -> list[Feed
         if row.is_sample:
             lines.append(_("Sample data: not a real case."))
         events.append(
-            FeedEvent(
-                uid=row.uid,
-                start=row.starts_at,
-                end=row.ends_at,
+            _row_event(
+                row,
+                cancelled,
                 summary=summary,
-                sequence=row.sequence,
-                last_modified=_changed(row.last_modified, row.updated_at),
-                status=CANCELLED if cancelled else CONFIRMED,
                 location=_location(lang, row.name_zh, row.name_en, row.address_zh, row.address_en),
                 description="\n".join(lines),
                 url=url,
@@ -538,6 +546,17 @@ def _live_token(kind: FeedKind):
     return sa.and_(ft.c.token == sa.bindparam("token"), ft.c.kind == kind, ft.c.revoked_at.is_(None))
 
 
+def _team_lines(lang: str, team) -> list[str]:
+    """The description lines of a shift that come from its team (name, leading police station, sample)."""
+    lines = [_("Team: %(team)s", team=text(lang, team.name_zh, team.name_en))]
+    station = text(lang, team.police_station_zh, team.police_station_en)
+    if station:
+        lines.append(_("Led by: %(station)s", station=station))
+    if team.is_sample:
+        lines.append(_("Sample data: not a real shift."))
+    return lines
+
+
 class _ShiftText:
     """Per-build memo of the shift titles: a team feed repeats a few areas hundreds of times."""
 
@@ -599,14 +618,9 @@ class TeamFeed(_KeyedFeed):
             .order_by(s.c.starts_at, s.c.id)
         )
         team_name = text(lang, team.name_zh, team.name_en)
-        station = text(lang, team.police_station_zh, team.police_station_en)
         url = links.page("feeds.team_page", team_id=owner)
         category = _("Patrol")
-        common = [_("Team: %(team)s", team=team_name)]
-        if station:
-            common.append(_("Led by: %(station)s", station=station))
-        if team.is_sample:
-            common.append(_("Sample data: not a real shift."))
+        common = _team_lines(lang, team)
         titles = _ShiftText(lang)
         staffing = _("Volunteers: %(count)s signed up (needs %(min)s to %(max)s)")  # formatted per shift below
         events = []
@@ -614,15 +628,10 @@ class TeamFeed(_KeyedFeed):
             cancelled = ShiftStatus(row.status) is ShiftStatus.CANCELLED
             staffed = staffing % {"count": row.assigned_count, "min": row.min_volunteers, "max": row.max_volunteers}
             events.append(
-                FeedEvent(
-                    uid=row.uid,
-                    start=row.starts_at,
-                    end=row.ends_at,
+                _row_event(
+                    row,
+                    cancelled,
                     summary=titles.summary(team.name_zh, team.name_en, row.area_zh, row.area_en, cancelled),
-                    sequence=row.sequence,
-                    # The head count changes updated_at, not last_modified: clients see it as an edit.
-                    last_modified=_changed(row.last_modified, row.updated_at),
-                    status=CANCELLED if cancelled else CONFIRMED,
                     location=text(lang, row.area_zh, row.area_en),
                     description="\n".join([staffed, *common]),
                     url=url,
@@ -698,22 +707,12 @@ class VolunteerFeed(_KeyedFeed):
             cancelled = ShiftStatus(row.status) is ShiftStatus.CANCELLED
             key = (row.name_zh, row.name_en, row.police_station_zh, row.police_station_en, row.is_sample)
             if key not in descriptions:
-                lines = [_("Team: %(team)s", team=text(lang, row.name_zh, row.name_en))]
-                station = text(lang, row.police_station_zh, row.police_station_en)
-                if station:
-                    lines.append(_("Led by: %(station)s", station=station))
-                if row.is_sample:
-                    lines.append(_("Sample data: not a real shift."))
-                descriptions[key] = "\n".join(lines)
+                descriptions[key] = "\n".join(_team_lines(lang, row))
             events.append(
-                FeedEvent(
-                    uid=row.uid,
-                    start=row.starts_at,
-                    end=row.ends_at,
+                _row_event(
+                    row,
+                    cancelled,
                     summary=titles.summary(row.name_zh, row.name_en, row.area_zh, row.area_en, cancelled),
-                    sequence=row.sequence,
-                    last_modified=_changed(row.last_modified, row.updated_at),
-                    status=CANCELLED if cancelled else CONFIRMED,
                     location=text(lang, row.area_zh, row.area_en),
                     description=descriptions[key],
                     url=url,

@@ -1,15 +1,19 @@
 """The validator queries, run straight through the database driver.
 
 A polling client that already has the current feed costs one of these queries and nothing
-else, so they skip what a general query pays for: no ORM session, no pool checkout with its
-pre-ping, no statement compilation per request. Each statement is a normal SQLAlchemy Core
-select, compiled once per dialect with its parameter types, and executed on a connection each
-worker thread keeps for this purpose. That connection never holds a transaction open
-(SQLite's driver begins none for a SELECT; PostgreSQL's runs in autocommit), so every probe
-sees the latest committed data, and it never blocks a writer or a migration.
+else, so they skip what a general query pays for: no ORM session, no pre-ping, no rollback on
+return, no statement compilation per request. Each statement is a normal SQLAlchemy Core
+select, compiled once per dialect with its parameter types, and executed on a connection
+checked out of a small pool kept for this purpose, and returned as soon as the statement has
+run: no connection is ever held between requests (a thread per request, as in Werkzeug's
+development server, used to keep one each until the application's pool ran dry). A probe
+connection never holds a transaction open (SQLite's driver begins none for a SELECT;
+PostgreSQL's runs in autocommit), so every probe sees the latest committed data, and it never
+blocks a writer or a migration.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -83,71 +87,139 @@ class ProbeStatement:
         return _execute(engine, compiled.sql, compiled.arguments(params))
 
 
-class _State:
-    """A thread's probe connection to one engine, and what it has already validated."""
+class _ProbePool:
+    """A small pool of its own beside the application's, for validator queries only.
 
+    Connections are checked out for one statement (or one marker + probe pair) and returned at
+    once, so a server that starts a thread per request (Werkzeug's, `python app.py`) holds none
+    between requests, and nothing lives outside a pool's accounting. It differs from the
+    application's pool only where the probes need no help: no pre-ping (a dropped connection is
+    replaced on the spot, see `_execute`), no rollback on return (no transaction is ever open).
+    """
+
+    POOL_SIZE = 2  # idle connections kept: gunicorn's threads per worker
+    MAX_OVERFLOW = 10  # bursts (a thread per request) open more, closed again on return
     MEMO_SIZE = 20_000
 
-    def __init__(self, fairy) -> None:
-        self.fairy = fairy
-        self.memo: OrderedDict[Hashable, tuple] = OrderedDict()
+    def __init__(self, engine: Engine) -> None:
+        from flask import current_app, has_app_context
+
+        options = {}
+        if has_app_context():
+            options = current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}) or {}
+        self.shared = not isinstance(engine.pool, sa.pool.QueuePool)
+        if self.shared:
+            # An in-memory SQLite database (one connection for everything): probe through it.
+            self.engine = engine
+            return
+        self.engine = sa.create_engine(
+            engine.url,
+            poolclass=sa.pool.QueuePool,
+            pool_size=self.POOL_SIZE,
+            max_overflow=self.MAX_OVERFLOW,
+            pool_timeout=10,
+            pool_use_lifo=True,  # the warm connection, with its memo, serves the next probe
+            pool_pre_ping=False,
+            pool_reset_on_return=None,
+            pool_recycle=options.get("pool_recycle", -1),
+            connect_args=options.get("connect_args", {}),
+        )
+        if engine.dialect.name == "postgresql":
+            sa.event.listen(self.engine, "connect", _autocommit)
+
+    def checkout(self):
+        try:
+            return self.engine.raw_connection()
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            raise _wrapped(self.engine, None, error) from error
+
+    def dispose(self, close: bool = True) -> None:
+        if not self.shared:
+            self.engine.dispose(close=close)
 
 
-class _ThreadStates(threading.local):
-    def __init__(self) -> None:
-        self.by_engine: weakref.WeakKeyDictionary[Engine, _State] = weakref.WeakKeyDictionary()
+def _autocommit(dbapi_connection, connection_record) -> None:
+    # Every probe sees the latest committed data, and never holds a snapshot a writer waits for.
+    dbapi_connection.autocommit = True
 
 
-_local = _ThreadStates()
+def _wrapped(engine: Engine, sql: str | None, error: Exception) -> Exception:
+    """The driver's error as SQLAlchemy's (OperationalError, ...): the 503 handler knows those."""
+    return sa.exc.DBAPIError.instance(sql, None, error, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect)
 
 
-def _forget_after_fork() -> None:
-    # A forked worker must not share its parent's sockets (gunicorn --preload).
-    _local.by_engine = weakref.WeakKeyDictionary()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
-# Every probe connection of every thread, so that disposing an engine closes them.
-_all: weakref.WeakKeyDictionary[Engine, list] = weakref.WeakKeyDictionary()
-_all_lock = threading.Lock()
+_pools: weakref.WeakKeyDictionary[Engine, _ProbePool] = weakref.WeakKeyDictionary()
+_pools_lock = threading.Lock()
+_held = threading.local()  # the connection this thread has checked out for the statement(s) in progress
 round_trips = 0  # validator statements run in this process (tests count them)
 
 
-def _state(engine: Engine) -> _State:
-    state = _local.by_engine.get(engine)
-    if state is not None and state.fairy.is_valid:
-        return state
-    fairy = engine.raw_connection()  # pool "connect" events run (SQLite pragmas); kept, never returned
-    if engine.dialect.name == "postgresql":
-        fairy.driver_connection.autocommit = True
-    state = _local.by_engine[engine] = _State(fairy)
-    with _all_lock:
-        _all.setdefault(engine, []).append(fairy)
-        if not sa.event.contains(engine, "engine_disposed", _close_all):
-            sa.event.listen(engine, "engine_disposed", _close_all)
-    return state
+def _pool(engine: Engine) -> _ProbePool:
+    found = _pools.get(engine)
+    if found is None:
+        with _pools_lock:
+            found = _pools.get(engine)
+            if found is None:
+                found = _pools[engine] = _ProbePool(engine)
+                sa.event.listen(engine, "engine_disposed", _dispose_for)
+    return found
+
+
+def _dispose_for(engine: Engine) -> None:
+    with _pools_lock:
+        found = _pools.pop(engine, None)
+    if found is not None:
+        found.dispose()
+
+
+def _forget_after_fork() -> None:
+    # A forked worker must not share its parent's sockets (gunicorn --preload): drop, do not close.
+    for found in list(_pools.values()):
+        found.dispose(close=False)
+    _held.__dict__.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+@contextlib.contextmanager
+def _connection(engine: Engine):
+    """This thread's checked-out probe connection: reused when nested, returned when done."""
+    current = getattr(_held, "fairy", None)
+    if current is not None and _held.engine is engine:
+        yield
+        return
+    _held.engine, _held.fairy = engine, _pool(engine).checkout()
+    try:
+        yield
+    finally:
+        fairy, _held.fairy, _held.engine = _held.fairy, None, None
+        if fairy is not None:  # None: it failed, and was invalidated
+            fairy.close()  # back to the pool
 
 
 def _execute(engine: Engine, sql: str, arguments) -> tuple | None:
     global round_trips
     round_trips += 1
-    for attempt in (1, 2):
-        connection = _state(engine).fairy.driver_connection
-        try:
-            # Both sqlite3 and psycopg connections execute directly (a cursor of their own).
-            cursor = connection.execute(sql, arguments)
+    with _connection(engine):
+        for attempt in (1, 2):
             try:
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-            return tuple(row) if row is not None else None
-        except engine.dialect.loaded_dbapi.Error:
-            # A dropped connection (server restart, failover): replace it and try once more.
-            state = _local.by_engine.pop(engine, None)
-            if state is not None:
-                state.fairy.invalidate()
-            if attempt == 2:
-                raise
+                if _held.fairy is None:
+                    _held.fairy = _pool(engine).checkout()
+                # Both sqlite3 and psycopg connections execute directly (a cursor of their own).
+                cursor = _held.fairy.driver_connection.execute(sql, arguments)
+                try:
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+                return tuple(row) if row is not None else None
+            except engine.dialect.loaded_dbapi.Error as error:
+                # A dropped connection (server restart, failover): replace it and try once more.
+                fairy, _held.fairy = _held.fairy, None
+                if fairy is not None:
+                    fairy.invalidate()  # closed, and checked back in as a slot to reconnect
+                if attempt == 2:
+                    raise _wrapped(engine, sql, error) from error
     return None
 
 
@@ -171,30 +243,25 @@ def unless_unchanged(key: Hashable, compute: Callable[[], Any]) -> Any:
     sql = _MARKERS.get(engine.dialect.name)
     if sql is None:
         return compute()
-    marker = _execute(engine, sql, ())
-    memo = _state(engine).memo  # markers are per connection: so is the memo
-    found = memo.get(key)
-    if found is not None and found[0] == marker:
-        memo.move_to_end(key)
-        return found[1]
-    value = compute()
-    memo[key] = (marker, value)
-    if len(memo) > _State.MEMO_SIZE:
-        memo.popitem(last=False)
-    return value
+    with _connection(engine):
+        marker = _execute(engine, sql, ())
+        # Markers are per connection (SQLite's data_version): so is the memo, kept with it in the pool.
+        memo = _held.fairy.info.setdefault("probe_memo", OrderedDict())
+        found = memo.get(key)
+        if found is not None and found[0] == marker:
+            memo.move_to_end(key)
+            return found[1]
+        value = compute()  # on the same connection (nested checkouts reuse it)
+        memo = _held.fairy.info.setdefault("probe_memo", OrderedDict())  # a replaced connection starts afresh
+        memo[key] = (marker, value)
+        if len(memo) > _ProbePool.MEMO_SIZE:
+            memo.popitem(last=False)
+        return value
 
 
 def reset() -> None:
-    """Close this thread's probe connections (and forget their memos), as in a new worker."""
-    for state in list(_local.by_engine.values()):
-        if state.fairy.is_valid:
-            state.fairy.invalidate()
-    _local.by_engine = weakref.WeakKeyDictionary()
-
-
-def _close_all(engine: Engine) -> None:
-    with _all_lock:
-        fairies = _all.pop(engine, [])
-    for fairy in fairies:
-        if fairy.is_valid:
-            fairy.invalidate()  # closes the driver connection; it never goes back to the pool
+    """Close every probe connection (and so forget their memos), as in a new worker."""
+    with _pools_lock:
+        found = list(_pools.values())
+    for probe_pool in found:
+        probe_pool.dispose()

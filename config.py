@@ -31,7 +31,12 @@ MIN_SECRET_LENGTH = 16
 
 def engine_options(database_url: str) -> dict:
     """Connection-pool settings; PostgreSQL gets a connect timeout so an outage fails fast (503)."""
-    options: dict = {"pool_pre_ping": True}  # a connection killed by a database restart is replaced
+    options: dict = {
+        "pool_pre_ping": True,  # a connection killed by a database restart is replaced
+        # A failed statement's error text (logged with its traceback) must not carry its values: feed
+        # tokens, e-mail addresses.
+        "hide_parameters": True,
+    }
     if database_url.startswith("postgresql"):
         options["pool_recycle"] = 1800
         options["connect_args"] = {"connect_timeout": _int("DB_CONNECT_TIMEOUT", 5)}

@@ -49,6 +49,85 @@ def mask_path(path: str) -> str:
     return _FEED_TOKEN.sub(lambda m: f"{m.group(1)}***{m.group(2) or ''}", path)
 
 
+# Credentials that may appear anywhere in a log record's text (a message, an exception, a traceback):
+# private feed paths, "Authorization: Bearer ...", and API tokens (api/tokens.py: "sip_" + 43 characters).
+_SECRETS = (
+    (re.compile(r"(/feeds/[tv]/)[A-Za-z0-9_\-]+"), r"\1***"),
+    (re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"), r"\1***"),
+    (re.compile(r"\bsip_[A-Za-z0-9_\-]{32,}"), "sip_***"),
+)
+
+
+def mask_secrets(text: str) -> str:
+    """The text with every private feed token and API token replaced by ***."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class SecretMaskingFilter(logging.Filter):
+    """Masks feed and API tokens in a record: its message, its exception and its stack text.
+
+    The message is formatted here (arguments merged in) and the traceback rendered to `exc_text`,
+    which every formatter prints instead of rendering `exc_info` again. Idempotent.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        mask_record(record)
+        return True
+
+
+_plain_formatter = logging.Formatter()
+
+
+def mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    if getattr(record, "_sip_masked", False):
+        return record
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: leave it to the handler's own error reporting
+        return record
+    masked = mask_secrets(message)
+    if masked != message or record.args:
+        record.msg, record.args = masked, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = _plain_formatter.formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = mask_secrets(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask_secrets(record.stack_info)
+    for key in ("path", "url"):  # fields passed with extra=
+        value = record.__dict__.get(key)
+        if isinstance(value, str):
+            record.__dict__[key] = mask_secrets(value)
+    record._sip_masked = True
+    return record
+
+
+_masking_filter = SecretMaskingFilter()
+
+
+def install_secret_masking(*loggers: logging.Logger) -> None:
+    """Mask every record of the process, whichever logger or handler sees it (idempotent).
+
+    Records are masked as they are created (the record factory), so a handler added later (gunicorn's,
+    pytest's) never sees a token either; the filter on the root logger, on these loggers and on all
+    their handlers also covers records built elsewhere (logging.makeLogRecord, another process).
+    """
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "_sip_masking", False):
+
+        def masked_factory(*args, **kwargs):
+            return mask_record(factory(*args, **kwargs))
+
+        masked_factory._sip_masking = True  # type: ignore[attr-defined]
+        logging.setLogRecordFactory(masked_factory)
+    for logger in (logging.getLogger(), *loggers):
+        for target in (logger, *logger.handlers):
+            if _masking_filter not in target.filters:
+                target.addFilter(_masking_filter)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: easy to ship to any log store and to grep."""
 
@@ -65,8 +144,9 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in self._STANDARD and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            # exc_text: the traceback already rendered, with its secrets masked (SecretMaskingFilter).
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -86,6 +166,8 @@ def configure_logging(app: Flask) -> None:
 
         app.logger.removeHandler(default_handler)
     logging.getLogger(ACCESS_LOGGER).setLevel(level)
+    # Flask logs "Exception on /feeds/v/<token>.ics" with its traceback; Werkzeug's server logs each path.
+    install_secret_masking(app.logger, logging.getLogger("werkzeug"), logging.getLogger("gunicorn.error"))
 
 
 def discard_transaction() -> None:

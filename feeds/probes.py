@@ -145,7 +145,8 @@ def _autocommit(dbapi_connection, connection_record) -> None:
 
 def _wrapped(engine: Engine, sql: str | None, error: Exception) -> Exception:
     """The driver's error as SQLAlchemy's (OperationalError, ...): the 503 handler knows those."""
-    return sa.exc.DBAPIError.instance(sql, None, error, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect)
+    return sa.exc.DBAPIError.instance(sql, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True,
+                                      dialect=engine.dialect)
 
 
 _pools: weakref.WeakKeyDictionary[Engine, _ProbePool] = weakref.WeakKeyDictionary()

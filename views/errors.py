@@ -68,11 +68,42 @@ def _described(error) -> str | None:
     return str(description)
 
 
+DATABASE_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+def database_unavailable(error: BaseException | None = None):
+    """503 with Retry-After, reached without one more database round trip.
+
+    The request is made anonymous first: rendering any template asks Flask-Login for the current
+    user, and its loader would query the unreachable database again (and fail inside this handler,
+    which used to give gunicorn's bare "Internal Server Error" to everyone logged in).
+    """
+    from flask import g
+
+    from extensions import login_manager
+
+    g._login_user = login_manager.anonymous_user()
+    discard_transaction()
+    orig = getattr(error, "orig", None)
+    log.warning("database unavailable during %s %s: %s", request.method, request.path,
+                type(orig if orig is not None else error).__name__)
+    if _wants_json():
+        response, status = json_error(503)
+    else:
+        # A page of its own: base.html would ask the (unreachable) database who is logged in.
+        response, status = render_template("errors/503.html"), 503
+    return response, status, {"Retry-After": "5"}
+
+
 def register(app: Flask) -> None:
     def render(code: int, template: str, error=None, **context):
         if _wants_json():
             return json_error(code, _described(error) if error is not None else None)
-        return render_template(template, **context), code
+        try:
+            return render_template(template, **context), code
+        except DATABASE_ERRORS as failure:
+            # The page's frame (who is logged in) needs the database, which is down: say so instead.
+            return database_unavailable(failure)
 
     @app.errorhandler(400)
     def bad_request(error):
@@ -110,19 +141,15 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)
-    def database_unavailable(error):
+    def database_error(error):
         # The database went away (restart, failover, network): say so, and let the client retry.
-        discard_transaction()
-        log.warning("database unavailable during %s %s: %s", request.method, request.path, type(error.orig).__name__)
-        if _wants_json():
-            response, status = json_error(503)
-        else:
-            # A page of its own: base.html would ask the (unreachable) database who is logged in.
-            response, status = render_template("errors/503.html"), 503
-        return response, status, {"Retry-After": "5"}
+        return database_unavailable(error)
 
     @app.errorhandler(500)
     def server_error(error):
+        original = getattr(error, "original_exception", None)
+        if isinstance(original, DATABASE_ERRORS):
+            return database_unavailable(original)
         # The failed request may have left the session mid-transaction.
         discard_transaction()
         return render(500, "errors/500.html")

@@ -23,9 +23,12 @@ import pytest
 import sqlalchemy as sa
 
 from api.tokens import issue_token
+from feeds import tokens
+from ops import mask_path
 from models import Assignment, AssignmentStatus, Role, Shift, db
 from tests.conftest import POSTGRES_URL
-from tests.factories import make_community, make_team, make_user
+from tests.factories import PASSWORD, make_community, make_team, make_user
+from tests.live_server import Client
 from timeutil import local_to_utc, local_today
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -44,10 +47,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def restart_postgres() -> None:
+def restart_postgres(action: str = "restart") -> None:
     version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True,
-                   timeout=120, capture_output=True)
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *(
+        ["-m", "fast"] if action == "stop" else [])], check=True, timeout=120, capture_output=True)
+
+
+def postgres_is_ready() -> bool:
+    return subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]).returncode == 0
 
 
 def request(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
@@ -78,8 +85,10 @@ def seeded(app):
         db.session.add(shift)
         shifts.append(shift)
     token = issue_token(coordinator)
+    feed_token = tokens.get_or_issue(user=volunteers[0]).token
     db.session.flush()
-    seeded = {"token": token, "shift_ids": [s.id for s in shifts], "volunteer_ids": [v.id for v in volunteers]}
+    seeded = {"token": token, "shift_ids": [s.id for s in shifts], "volunteer_ids": [v.id for v in volunteers],
+              "feed_token": feed_token, "volunteer_email": volunteers[0].email}
     db.session.commit()
     db.session.close()  # hold no connection across the restart
     return seeded
@@ -90,7 +99,7 @@ def server(seeded, tmp_path):
     port = free_port()
     env = dict(os.environ, DATABASE_URL=POSTGRES_URL, APP_ENV="production", SECRET_KEY="restart-test-secret-key",
                RATELIMIT_ENABLED="0", HSTS_ENABLED="0", LOG_FORMAT="json", DB_CONNECT_TIMEOUT="2")
-    log = open(tmp_path / "gunicorn.log", "w")
+    log = open(tmp_path / "gunicorn.log", "w")  # read by the tests: no token may appear in it
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "--threads", "2",
          "-b", f"127.0.0.1:{port}", "wsgi:app"],
@@ -191,3 +200,48 @@ def test_postgres_restart_during_requests(server, seeded, app):
     unanswered = sum(1 for path, status, _ in results if path.startswith("POST") and status not in (201, 409))
     # A commit whose answer was lost in the restart may exist without its 201, never the other way round.
     assert created <= sum(active.values()) <= created + unanswered
+
+
+def test_while_postgres_is_stopped_feeds_and_logged_in_pages_answer_503(server, seeded, app, tmp_path):
+    """Every kind of request a logged-in volunteer and a calendar app make, with the server stopped."""
+    feed_token = seeded["feed_token"]
+    feeds = ["/feeds/contact-days.ics", "/feeds/legal-clinic.ics", f"/feeds/v/{feed_token}.ics"]
+    volunteer = Client(server)
+    assert volunteer.login(seeded["volunteer_email"], PASSWORD) == 302
+    assert volunteer.get("/me/")[0] == 200
+    calendar_app = Client(server)
+    etags = {}
+    for path in feeds:
+        status, headers, _ = calendar_app.get(path)
+        assert status == 200, path
+        etags[path] = headers["etag"]
+
+    answers = []
+    try:
+        restart_postgres("stop")
+        for client, path, headers in [
+            *[(calendar_app, path, None) for path in feeds],
+            *[(calendar_app, path, {"If-None-Match": etags[path]}) for path in feeds],
+            *[(volunteer, path, None) for path in ("/me/", "/", "/?lang=en", "/no-such-page", *feeds)],
+        ]:
+            status, response_headers, body = client.get(path, headers=headers)
+            answers.append((mask_path(path), status, response_headers.get("retry-after"), "Traceback" in body))
+    finally:
+        restart_postgres("start")
+        deadline = time.monotonic() + 60
+        while not postgres_is_ready():
+            assert time.monotonic() < deadline, "PostgreSQL did not come back"
+            time.sleep(0.5)
+    print("\n" + "\n".join(map(str, answers)))
+    assert all(status == 503 and retry == "5" and not trace for _, status, retry, trace in answers), answers
+
+    # Back to service, and the logs of the whole run never carry the private feed token.
+    deadline = time.monotonic() + 60
+    while volunteer.get("/me/")[0] != 200:
+        assert time.monotonic() < deadline, "no recovery within 60 s"
+        time.sleep(0.5)
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert "database unavailable" in log
+    assert "/feeds/v/***.ics" in log
+    assert feed_token not in log
+    db.session.close()

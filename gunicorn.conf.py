@@ -24,6 +24,21 @@ accesslog = None
 errorlog = "-"
 # gunicorn's runtime control socket sits at one path per user: two servers on a host would clash.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Before any worker starts: refuse a production setup whose workers would not share their limits."""
+    import sys
+
+    from config import ConfigError, check_shared_state, load_config
+
+    try:
+        check_shared_state(load_config(os.path.join(os.path.dirname(__file__), "instance")), server.cfg.workers)
+    except ConfigError as error:
+        server.log.error("refusing to start: %s", error)
+        sys.exit(3)
+
+
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logconfig_dict = {
     "version": 1,

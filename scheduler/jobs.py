@@ -65,6 +65,8 @@ class JobRunner:
         self.app = app
         self.lock = lock
         self.on_lost = on_lost
+        self._recovered = False
+        self._recovering = threading.Lock()  # the jobs start together; recovery runs before any of them
 
     def __call__(self, job_id: str, func: Callable[[], object]) -> None:
         if not self.lock.still_held():
@@ -73,6 +75,7 @@ class JobRunner:
             return
         with self.app.app_context():
             try:
+                self._recover_once()
                 outcome = func()
                 db.session.commit()
                 log.info("job %s done: %s", job_id, outcome)
@@ -81,6 +84,17 @@ class JobRunner:
                 raise  # APScheduler logs it with the traceback and emits EVENT_JOB_ERROR
             finally:
                 db.session.remove()
+
+
+    def _recover_once(self) -> None:
+        # First job as the leader: what a dead predecessor left claimed is sent now, not after a
+        # timeout (scheduler/reminders.py).
+        with self._recovering:
+            if not self._recovered:
+                from .reminders import recover_orphaned_claims
+
+                recover_orphaned_claims()
+                self._recovered = True
 
 
 def add_jobs(scheduler: BaseScheduler, runner: JobRunner, run_now: bool = True) -> None:

@@ -4,9 +4,17 @@ The `notifications` table is the ledger: a reminder is claimed by inserting its 
 (unique on kind, subject, recipient) and committing *before* the message goes out; the row is
 marked sent right after. A restart therefore never repeats a sent reminder, and a reminder the
 scheduler was down for is sent by the next run as long as its shift or session has not started.
-A failed send is retried (up to MAX_ATTEMPTS); a claim left pending by a crash in the middle of
-a send is retried after STALE_CLAIM with the same Message-ID, so a receiving system can drop the
-one possible duplicate.
+A failed send is retried (up to MAX_ATTEMPTS).
+
+A claim left pending by a sender that died in the middle of a send (killed, host lost) is
+recovered by the sender's liveness, not by waiting: only the scheduler holding the leader lock
+sends (scheduler/leader.py), and the lock ends with its process. So when a process becomes the
+leader, every pending claim belongs to a sender that is gone: `recover_orphaned_claims` turns
+them into retries at once, and the new leader's first run (right after it starts) sends them,
+with the same Message-ID. The guarantee is at-least-once: a message the dead sender had
+already handed to the mail server before dying is sent a second time, with the same
+Message-ID, so a receiving system can drop the duplicate. A claim still pending after
+STALE_CLAIM (a leader stuck in a send) is retried too.
 """
 from __future__ import annotations
 
@@ -89,6 +97,24 @@ def _needs_sending(kind: NotificationKind, subject_column, recipient_column, now
         ),
     )
     return on, where
+
+
+def recover_orphaned_claims() -> int:
+    """Make every pending claim retryable; called by a process that has just become the leader (commits).
+
+    Only the leader sends, and it has sent nothing yet: a pending claim is one whose sender died
+    before recording the outcome. Its attempt was counted when claimed, so a message that kills
+    its sender every time is given up after MAX_ATTEMPTS instead of looping.
+    """
+    recovered = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.FAILED, last_error="sender stopped before recording the outcome")
+    ).rowcount
+    db.session.commit()
+    if recovered:
+        log.warning("recovered %d reminder claim(s) left pending by a scheduler that stopped", recovered)
+    return recovered
 
 
 def _claim(dues: list[Due], now: dt.datetime) -> dict[tuple, Notification]:

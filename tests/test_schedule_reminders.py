@@ -240,3 +240,58 @@ def test_scheduler_process_restart_sends_nothing_twice(app, smtp, database_url):
         second.stop()
     assert len(smtp.messages) == 1
     assert db.session.scalar(sa.select(Notification.status)) is NotificationStatus.SENT
+
+
+@pytest.mark.slow
+def test_a_killed_senders_claim_is_sent_by_the_next_scheduler_within_a_minute(app, smtp, database_url):
+    """kill -9 in the middle of a send: the reminder (shift in 2 hours) still goes out, soon, with its Message-ID."""
+    volunteer, shift, assignment = assigned_shift_soon(2)
+    db.session.commit()
+    expected_id = f"<{NotificationKind.SHIFT_REMINDER.value}.{assignment.id}.{volunteer.id}@sip-schedule.example>"
+    db.session.remove()
+    # A mail server that accepts the connection and never greets: the sender hangs inside its send.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    first = Process(database_url, f"smtp://127.0.0.1:{silent.getsockname()[1]}")
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the claim is committed (attempt counted) before the send starts
+            note = db.session.scalar(sa.select(Notification))
+            if note is not None and note.attempts == 1:
+                break
+            db.session.remove()
+            assert time.monotonic() < deadline, "".join(first.seen)
+            time.sleep(0.2)
+        assert note.status is NotificationStatus.PENDING
+        db.session.remove()
+        first.proc.kill()  # no chance to record anything
+        first.proc.wait()
+        killed_at = time.monotonic()
+    finally:
+        first.stop()
+        silent.close()
+
+    second = Process(database_url, smtp.url)
+    try:
+        assert second.wait_for("job send_reminders done", timeout=60), "".join(second.seen)
+    finally:
+        second.stop()
+    assert time.monotonic() - killed_at < 60
+    assert [m["Message-ID"] for m in smtp.messages] == [expected_id]
+    note = db.session.scalar(sa.select(Notification))
+    assert note.status is NotificationStatus.SENT and note.attempts == 2
+
+
+def test_recovery_makes_only_pending_claims_retryable(app, smtp):
+    volunteer, shift, assignment = assigned_shift_soon(3)
+    db.session.commit()
+    assert reminders.send_due_reminders().sent == 1
+    assert reminders.recover_orphaned_claims() == 0  # a sent reminder stays sent
+    note = db.session.scalar(sa.select(Notification))
+    note.status = NotificationStatus.PENDING  # as a sender killed mid-send leaves it
+    db.session.commit()
+    assert reminders.send_due_reminders().sent == 0  # a live claim is not taken over
+    assert reminders.recover_orphaned_claims() == 1
+    assert reminders.send_due_reminders().sent == 1
+    assert len(smtp.messages) == 2 and smtp.messages[0]["Message-ID"] == smtp.messages[1]["Message-ID"]

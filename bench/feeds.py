@@ -85,7 +85,10 @@ def build_database(url: str, today: dt.date, horizon: int, journal_mode: str | N
                 rows.append({"uid": f"{template_id:05d}-{day:%Y%m%d}-bench", "team_id": team_id,
                              "template_id": template_id, "local_date": day, "starts_at": starts_at,
                              "ends_at": ends_at, "area_zh": area_zh, "area_en": area_en})
-        db.session.execute(sa.insert(Shift), rows)
+        # The demo load generates the first weeks of shifts itself: add only the days it left out.
+        from scheduler.dbutil import insert_ignoring_conflicts
+
+        db.session.execute(insert_ignoring_conflicts(Shift.__table__, ["template_id", "local_date"]), rows)
 
         programmes = {p.kind: p for p in db.session.scalars(sa.select(Programme))}
         communities = list(db.session.scalars(sa.select(Community).order_by(Community.id)))
@@ -108,12 +111,15 @@ def build_database(url: str, today: dt.date, horizon: int, journal_mode: str | N
         volunteer = db.session.scalar(sa.select(User).where(User.email.like("volunteer0001@%")))
         team = db.session.scalar(sa.select(PatrolTeam).where(PatrolTeam.code == "T001"))
         shifts = list(db.session.scalars(sa.select(Shift).where(Shift.team_id == team.id).order_by(Shift.starts_at)))
-        mine = shifts[::6]  # every third day, one shift: about 40 in the window
+        taken = set(db.session.scalars(sa.select(Assignment.shift_id).where(Assignment.volunteer_id == volunteer.id)))
+        # Every third day, one shift (about 40 in the window), skipping any the demo data already gave them.
+        mine = [s for s in shifts[::6] if s.id not in taken and s.assigned_count < s.max_volunteers]
         db.session.execute(sa.insert(Assignment), [
             {"shift_id": s.id, "volunteer_id": volunteer.id, "starts_at": s.starts_at, "ends_at": s.ends_at}
             for s in mine
         ])
-        db.session.execute(sa.update(Shift).where(Shift.id.in_([s.id for s in mine])).values(assigned_count=1))
+        db.session.execute(sa.update(Shift).where(Shift.id.in_([s.id for s in mine]))
+                           .values(assigned_count=Shift.assigned_count + 1))
         volunteer_token = tokens.get_or_issue(user=volunteer).token
         team_token = tokens.get_or_issue(team=team).token
         db.session.commit()
@@ -331,7 +337,12 @@ def main() -> int:
     parser.add_argument("--cold-repeat", type=int, default=15, help="cold builds to time (default 15)")
     parser.add_argument("--journal-mode", default="wal", choices=["wal", "delete"],
                         help="SQLite journal mode of the benchmark database (default wal)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run for CI: the same steps, one short round, 2 workers (well under a minute)")
     args = parser.parse_args()
+    if args.quick:
+        args.workers, args.seconds, args.rounds, args.cold_repeat = 2, 1.0, 1, 2
+        args.connections, args.no_install = 8, True
 
     horizon = 90
     with tempfile.TemporaryDirectory(prefix="feeds-bench-") as tmp:

@@ -188,7 +188,9 @@ def free_port() -> int:
 def start_gunicorn(url: str, port: int, workers: int, log: Path) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, BENCH_BARE_ROUTE="1", SECRET_KEY="bench-only",
                RATELIMIT_ENABLED="0", APP_ENV="development")
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+    # --max-requests 0: gunicorn.conf.py recycles workers every ~2000 requests, which would lose the
+    # recycled workers' CPU time from the per-request figures (and rebuild their caches mid-round).
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--max-requests", "0",
                "--log-level", os.environ.get("GUNICORN_LOG_LEVEL", "warning"), "--error-logfile", str(log), "app:create_app()"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

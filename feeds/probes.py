@@ -13,7 +13,6 @@ blocks a writer or a migration.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import weakref
@@ -210,17 +209,16 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-@contextlib.contextmanager
-def _connection(engine: Engine):
-    """This thread's checked-out probe connection: reused when nested, returned when done."""
-    current = getattr(_held, "fairy", None)
-    if current is not None and _held.engine is engine:
-        yield
-        return
+def _enter(engine: Engine) -> bool:
+    """Make sure this thread holds a probe connection; True if this call checked it out (and returns it)."""
+    if getattr(_held, "fairy", None) is not None and _held.engine is engine:
+        return False  # nested: the marker's connection also runs the probe
     _held.engine, _held.fairy = engine, _pool(engine).checkout()
-    try:
-        yield
-    finally:
+    return True
+
+
+def _leave(engine: Engine, owned: bool) -> None:
+    if owned:
         fairy, _held.fairy, _held.engine = _held.fairy, None, None
         if fairy is not None:  # None: it failed, and was invalidated
             _pool(engine).checkin(fairy)
@@ -229,7 +227,8 @@ def _connection(engine: Engine):
 def _execute(engine: Engine, sql: str, arguments) -> tuple | None:
     global round_trips
     round_trips += 1
-    with _connection(engine):
+    owned = _enter(engine)
+    try:
         for attempt in (1, 2):
             try:
                 if _held.fairy is None:
@@ -249,7 +248,18 @@ def _execute(engine: Engine, sql: str, arguments) -> tuple | None:
                 _pool(engine).discard_idle()  # cut by the same restart, most likely: retry on a new one
                 if attempt == 2:
                     raise _wrapped(engine, sql, error) from error
-    return None
+        return None
+    finally:
+        _leave(engine, owned)
+
+
+def _memo() -> OrderedDict:
+    # Markers are per connection (SQLite's data_version): so is the memo, kept with it in the pool.
+    info = _held.fairy.info
+    memo = info.get("probe_memo")
+    if memo is None:
+        memo = info["probe_memo"] = OrderedDict()
+    return memo
 
 
 # "Has anything been committed since?" in one cheap statement, exactly:
@@ -272,20 +282,22 @@ def unless_unchanged(key: Hashable, compute: Callable[[], Any]) -> Any:
     sql = _MARKERS.get(engine.dialect.name)
     if sql is None:
         return compute()
-    with _connection(engine):
+    owned = _enter(engine)
+    try:
         marker = _execute(engine, sql, ())
-        # Markers are per connection (SQLite's data_version): so is the memo, kept with it in the pool.
-        memo = _held.fairy.info.setdefault("probe_memo", OrderedDict())
+        memo = _memo()
         found = memo.get(key)
         if found is not None and found[0] == marker:
             memo.move_to_end(key)
             return found[1]
         value = compute()  # on the same connection (nested checkouts reuse it)
-        memo = _held.fairy.info.setdefault("probe_memo", OrderedDict())  # a replaced connection starts afresh
+        memo = _memo()  # a connection replaced meanwhile starts afresh
         memo[key] = (marker, value)
         if len(memo) > _ProbePool.MEMO_SIZE:
             memo.popitem(last=False)
         return value
+    finally:
+        _leave(engine, owned)
 
 
 def reset() -> None:

@@ -58,7 +58,8 @@ def test_a_failing_private_feed_request_logs_no_token(app, database_url, monkeyp
 
     written = captured() + flask_stream.getvalue()
     assert "Exception on /feeds/v/***.ics [GET]" in written  # Flask's record, masked
-    assert "Traceback (most recent call last)" in written and "RuntimeError: could not build /feeds/v/***.ics" in written
+    assert "Traceback (most recent call last)" in written
+    assert "RuntimeError: could not build /feeds/v/***.ics" in written
     assert token not in written
     assert token not in caplog.text
     for record in caplog.records:

@@ -97,7 +97,8 @@ def test_two_hosts_behave_as_one_service(redis_url, database_url, app, tmp_path)
     db.session.commit()
     db.session.close()
     env = shared_env(database_url, redis_url)
-    with gunicorn(tmp_path / "a.log", workers=2, **env) as host_a, gunicorn(tmp_path / "b.log", workers=2, **env) as host_b:
+    with gunicorn(tmp_path / "a.log", workers=2, **env) as host_a, \
+            gunicorn(tmp_path / "b.log", workers=2, **env) as host_b:
         # Sessions: the cookie of a login on A opens pages on B; after logout on A, B refuses that client.
         browser = Client(host_a)
         assert browser.login("two-hosts@test.example", PASSWORD) == 302

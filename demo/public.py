@@ -9,9 +9,13 @@ import datetime as dt
 import random
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from models import (
+    AreaKind,
     Bureau,
+    Community,
+    CommunityArea,
     ClinicBooking,
     ClinicSlot,
     Occurrence,
@@ -23,7 +27,7 @@ from models import (
     db,
     utcnow,
 )
-from services import clinic
+from services import clinic, search
 from services.codes import ALPHABET, LENGTH
 from services.errors import RuleViolation
 
@@ -65,9 +69,39 @@ def load(summary) -> None:
     """Add this area's sample rows; add nothing that is already there."""
     now = utcnow()
     rng = random.Random(SEED)  # fixed seed: the same sample codes on every machine and every run
+    _load_areas(summary)
     _load_slots(summary, now)
     _load_bookings(summary, rng, now)
     _load_suggestions(summary, rng, now)
+
+
+def _load_areas(summary) -> None:
+    """Streets, compounds and landmarks of every sample community, so residents find it by them."""
+    from . import names
+
+    communities = {c.slug: c for c in db.session.scalars(sa.select(Community).where(Community.is_sample.is_(True)))}
+    present = set(db.session.execute(sa.select(CommunityArea.community_id, CommunityArea.name_zh)).all())
+    rows = []
+    for slug, zh, pinyin in names.COMMUNITIES:
+        community = communities.get(slug)
+        if community is None:
+            continue
+        areas = names.AREAS_BY_COMMUNITY.get(slug) or [
+            (kind, name_zh.format(zh=zh), name_en.format(en=pinyin)) for kind, name_zh, name_en in names.GENERIC_AREAS
+        ]
+        for position, (kind, name_zh, name_en) in enumerate(areas):
+            if (community.id, name_zh) not in present:
+                rows.append({"community_id": community.id, "kind": AreaKind(kind), "name_zh": name_zh,
+                             "name_en": name_en, "position": position, "search_key": search.key_for(name_zh, name_en)})
+    if rows:
+        db.session.execute(sa.insert(CommunityArea), rows)
+        summary.count("community areas", len(rows))
+    # Bulk inserts skip the ORM hook: compute the community keys once here, with their areas.
+    stale = list(db.session.scalars(
+        sa.select(Community).where(Community.id.in_([c.id for c in communities.values()]))
+        .options(orm.selectinload(Community.areas)).execution_options(populate_existing=True)
+    ))
+    search.refresh_keys(db.session, stale)
 
 
 def _code(rng: random.Random) -> str:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from i18n import current_language
+from services import search as community_search
 from models import (
     Community,
     HearingNotice,
@@ -344,23 +345,13 @@ def search():
             "public/search.html",
             q=q[:SEARCH_MAX],
             error=_("Please search with at most %(max)d characters.", max=SEARCH_MAX),
-            communities=[],
+            hits=[],
             venues=None,
         ), 400
-    found_communities: list[Community] = []
+    hits = []
     venues = None
     if q:
-        found_communities = list(
-            db.session.scalars(
-                sa.select(Community)
-                .where(sa.or_(Community.name_zh.icontains(q, autoescape=True),
-                              Community.name_en.icontains(q, autoescape=True),
-                              Community.slug.icontains(q, autoescape=True)))
-                .options(orm.joinedload(Community.subdistrict))
-                .order_by(Community.slug)
-                .limit(50)
-            )
-        )
+        hits = community_search.find_communities(q)
         venues = db.paginate(
             sa.select(Venue)
             .where(sa.or_(*(column.icontains(q, autoescape=True)
@@ -370,4 +361,4 @@ def search():
             page=_page_number(),
             per_page=PER_PAGE,
         )
-    return render_template("public/search.html", q=q, communities=found_communities, venues=venues, error=None)
+    return render_template("public/search.html", q=q, hits=hits, venues=venues, error=None)

@@ -217,4 +217,4 @@ def test_no_axe_violation_on_any_page(browser, world, served, role):  # noqa: F8
             context.close()
     SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS.parent / f"axe-{role}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    assert problems == []
+    assert problems == [], "\n".join(problems)

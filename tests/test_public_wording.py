@@ -67,3 +67,15 @@ def test_public_pages_punctuate_by_language(app, client):
             assert not re.search(r"\s,", words), (path, lang, re.findall(r".{30}\s,.{10}", words))
             if lang == "zh":
                 assert not re.search(r"[\u3400-\u9fff], |星期[一二三四五六日],", words), (path, words)
+
+
+def test_day_patterns_written_for_english_read_right_in_chinese(app):
+    from views.template_helpers import day_in_words
+
+    day = dt.date(2026, 12, 5)
+    with app.test_request_context("/?lang=zh"):
+        assert day_in_words(day, "EEEE d MMMM") == "12月5日星期六"
+        assert day_in_words(day, "EEE d MMM") == "12月5日周六"
+        assert day_in_words(day, "MMMM y") == "2026年12月"
+    with app.test_request_context("/?lang=en"):
+        assert day_in_words(day, "EEEE d MMMM") == "Saturday 5 December"

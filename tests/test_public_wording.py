@@ -70,12 +70,16 @@ def test_public_pages_punctuate_by_language(app, client):
 
 
 def test_day_patterns_written_for_english_read_right_in_chinese(app):
+    from flask_babel import refresh
+
     from views.template_helpers import day_in_words
 
     day = dt.date(2026, 12, 5)
     with app.test_request_context("/?lang=zh"):
+        refresh()  # the test's app context would otherwise keep the first locale
         assert day_in_words(day, "EEEE d MMMM") == "12月5日星期六"
         assert day_in_words(day, "EEE d MMM") == "12月5日周六"
         assert day_in_words(day, "MMMM y") == "2026年12月"
     with app.test_request_context("/?lang=en"):
+        refresh()
         assert day_in_words(day, "EEEE d MMMM") == "Saturday 5 December"

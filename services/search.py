@@ -199,3 +199,22 @@ def find_communities(q: str, limit: int = MAX_RESULTS) -> list[Hit]:
         .limit(limit * 4)  # ranking may reorder; a generous bound keeps it one cheap query
     ).all()
     return rank(candidates, q)[:limit]
+
+
+def register_cli(app) -> None:
+    """`flask --app app search reindex`: recompute every key (after changing how keys are made)."""
+    import click
+    from flask.cli import AppGroup
+
+    group = AppGroup("search", help="Community search keys.")
+
+    @group.command("reindex")
+    def reindex() -> None:
+        from models import Community, db
+
+        communities = list(db.session.scalars(sa.select(Community).options(orm.selectinload(Community.areas))))
+        refresh_keys(db.session, communities)
+        db.session.commit()
+        click.echo(f"{len(communities)} communities reindexed.")
+
+    app.cli.add_command(group)

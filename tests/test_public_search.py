@@ -123,3 +123,36 @@ def test_api_communities_carry_their_areas(client, communities):
     data = client.get("/api/v1/communities?lang=zh_CN").get_json()
     dushu = next(c for c in data["items"] if c["slug"] == "dushu")
     assert "独墅湖" in [a["name"] for a in dushu["areas"]]
+
+
+def test_demo_areas_several_per_community_both_languages_once(app):
+    from demo import LoadSummary
+    from demo import names
+    from demo import public as demo_public
+
+    for slug, zh, pinyin in names.COMMUNITIES[:15]:  # jinhu, xinghai ... dushu
+        make_community(slug=slug, name_zh=f"{zh}社区", name_en=f"{pinyin} Community", is_sample=True)
+    db.session.commit()
+    summary = LoadSummary()
+    demo_public.load(summary)
+    db.session.commit()
+    per_community = dict(db.session.execute(
+        sa.select(CommunityArea.community_id, sa.func.count()).group_by(CommunityArea.community_id)).all())
+    assert len(per_community) == 15 and min(per_community.values()) >= 3
+    assert all(a.name_zh and a.name_en for a in db.session.scalars(sa.select(CommunityArea)))
+    # The searches find the right sample communities.
+    for q, slug in (("Dushu Lake", "dushu"), ("Jinji", "jinhu"), ("xinghai street", "xinghai"), ("dú shū", "dushu")):
+        assert search.find_communities(q)[0].community.slug == slug, q
+    again = LoadSummary()
+    demo_public.load(again)
+    assert "community areas" not in again.added
+
+
+def test_reindex_command_recomputes_stale_keys(app, runner, communities):
+    db.session.execute(sa.update(Community).values(search_key=""))
+    db.session.commit()
+    assert search.find_communities("dushu lake") == []
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0 and "4 communities reindexed." in result.output
+    db.session.expire_all()
+    assert search.find_communities("dushu lake")[0].community.slug == "dushu"

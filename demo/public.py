@@ -92,7 +92,8 @@ def _load_areas(summary) -> None:
         for position, (kind, name_zh, name_en) in enumerate(areas):
             if (community.id, name_zh) not in present:
                 rows.append({"community_id": community.id, "kind": AreaKind(kind), "name_zh": name_zh,
-                             "name_en": name_en, "position": position, "search_key": search.key_for(name_zh, name_en)})
+                             "name_en": name_en, "position": position,
+                             "search_key": search.key_for(name_zh, name_en)})
     if rows:
         db.session.execute(sa.insert(CommunityArea), rows)
         summary.count("community areas", len(rows))

@@ -80,7 +80,8 @@ def community_key(community) -> str:
     """A community's own names, its slug and all its areas' names: everything it can be found by."""
     names = [community.name_zh, community.name_en, community.slug]
     # The generic word "社区"/"Community" is part of every name; the bare names are what people type.
-    names += [re.sub(r"社区$", "", community.name_zh or ""), re.sub(r"\s*community$", "", community.name_en or "", flags=re.I)]
+    names += [re.sub(r"社区$", "", community.name_zh or ""),
+              re.sub(r"\s*community$", "", community.name_en or "", flags=re.I)]
     for area in community.areas:
         names += _area_names(area)
     return key_for(*names)

@@ -10,7 +10,6 @@ import json
 import threading
 
 import pytest
-import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -67,7 +66,7 @@ def world(app):
     suggestion = suggestions.submit(contact.id, "建议增加路灯", "周先生", "13812345678")
     suggestions.assign(suggestion, pb.bureau().id, staff)
 
-    admin = make_user(Role.ADMIN, email="admin@test.example", name="管理员", name_en="Administrator")
+    make_user(Role.ADMIN, email="admin@test.example", name="管理员", name_en="Administrator")
     coordinator = make_user(Role.COORDINATOR, email="coord@test.example", name="李协调", name_en="Li Coordinator")
     volunteers = [make_user(Role.VOLUNTEER, email=f"v{n}@test.example", name=f"志愿者{n}", name_en=f"Volunteer {n}")
                   for n in range(3)]

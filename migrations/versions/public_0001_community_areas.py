@@ -28,7 +28,8 @@ def _key(*names):
 
     segments = []
     for name in names:
-        for segment in (_compact(name), _compact("".join(lazy_pinyin(name or "", style=Style.NORMAL, errors="ignore")))):
+        pinyin = "".join(lazy_pinyin(name or "", style=Style.NORMAL, errors="ignore"))
+        for segment in (_compact(name), _compact(pinyin)):
             if segment and segment not in segments:
                 segments.append(segment)
     return "|" + "|".join(segments) + "|" if segments else ""

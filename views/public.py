@@ -292,6 +292,7 @@ def _month_view(context: dict, subdistrict, community):
 
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 SITTINGS_SHOWN = 12
+MONTH_MAX = 400  # a month of sittings in every courtroom, with room to spare: never cut silently
 
 
 class BadWindow(ValueError):
@@ -366,7 +367,7 @@ def holiday_court():
         return _bad_window("public/holiday_court.html", str(error), notices=notices, sittings=[],
                            later=None, subscribe_feed=feed)
     # A month is shown whole; otherwise the next sitting days and a link to the ones after them.
-    limit = 31 if window["mode"] == "month" else SITTINGS_SHOWN
+    limit = MONTH_MAX if window["mode"] == "month" else SITTINGS_SHOWN
     sittings = list(db.session.scalars(
         _in_window(occurrence_query(ProgrammeKind.HOLIDAY_COURT), Occurrence, window).limit(limit + 1)
     ))

@@ -31,6 +31,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 def configure_extensions(app: Flask) -> None:
     db.init_app(app)
+    from services import search
+
+    search.install()  # community search keys follow every ORM save
     # Registered after db.init_app, so it runs first: a connection cut by a database restart
     # must not fail the request in Flask-SQLAlchemy's session.remove().
     app.teardown_appcontext(ops.release_session)

@@ -64,3 +64,6 @@ def init_app(app: Flask) -> None:
     register_scheduler_cli(app)
     register_feeds_cli(app)
     register_services_cli(app)
+    from services.search import register_cli as register_search_cli
+
+    register_search_cli(app)

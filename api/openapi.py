@@ -178,12 +178,27 @@ SCHEMAS = {
     "Community": {
         "type": "object",
         "additionalProperties": False,
-        "required": ["id", "slug", "name", "subdistrict", "is_sample"],
+        "required": ["id", "slug", "name", "subdistrict", "areas", "is_sample"],
         "properties": {
             "id": {"type": "integer"},
             "slug": {"type": "string"},
             "name": {"type": "string"},
             "subdistrict": {"$ref": "#/components/schemas/NamedPlace"},
+            "areas": {
+                "type": "array",
+                "description": "Streets, residential compounds and landmarks the community serves.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["kind", "name", "name_zh", "name_en"],
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["street", "compound", "landmark"]},
+                        "name": {"type": "string", "description": "In the requested language."},
+                        "name_zh": {"type": "string"},
+                        "name_en": {"type": "string"},
+                    },
+                },
+            },
             "is_sample": {"type": "boolean"},
         },
     },

@@ -52,6 +52,9 @@ def community_json(community: Community) -> dict:
         "slug": community.slug,
         "name": community.name,
         "subdistrict": {"slug": community.subdistrict.slug, "name": community.subdistrict.name},
+        # Streets, compounds and landmarks the community serves: what residents know it by.
+        "areas": [{"kind": area.kind.value, "name": area.name, "name_zh": area.name_zh, "name_en": area.name_en}
+                  for area in community.areas],
         "is_sample": community.is_sample,
     }
 
@@ -171,7 +174,11 @@ def venues():
 @bp.route("/communities")
 def communities():
     subdistrict_id = _slug_id(Subdistrict, "subdistrict")
-    query = sa.select(Community).options(orm.joinedload(Community.subdistrict)).order_by(Community.slug)
+    query = (
+        sa.select(Community)
+        .options(orm.joinedload(Community.subdistrict), orm.selectinload(Community.areas))
+        .order_by(Community.slug)
+    )
     if subdistrict_id is not None:
         query = query.where(Community.subdistrict_id == subdistrict_id)
     return _public(paginated(query, community_json))

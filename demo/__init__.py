@@ -137,7 +137,7 @@ def load() -> LoadSummary:
                     "kind": VenueKind.LIAISON_CENTRE,
                     "name_zh": f"{zh}民众联络所",
                     "name_en": f"{pinyin} Community Liaison Centre",
-                    "address_zh": f"{zh}邻里中心二楼(示例地址)",
+                    "address_zh": f"{zh}邻里中心二楼（示例地址）",
                     "address_en": f"2F, {pinyin} Neighbourhood Centre (sample address)",
                     "capacity": 80,
                 }
@@ -149,12 +149,12 @@ def load() -> LoadSummary:
                 "kind": VenueKind.OTHER,
                 "name_zh": f"{zh}社区居委会议事厅",
                 "name_en": f"{pinyin} Residents' Committee Hall",
-                "address_zh": f"{zh}社区居委会(示例地址)",
+                "address_zh": f"{zh}社区居委会（示例地址）",
                 "address_en": f"{pinyin} Residents' Committee (sample address)",
                 "capacity": 40,
             }
         )
-    court_address = ("苏州工业园区人民法院(示例地址)", "SIP People's Court (sample address)")
+    court_address = ("苏州工业园区人民法院（示例地址）", "SIP People's Court (sample address)")
     for n in range(1, 5):
         venue_rows.append(
             {
@@ -177,7 +177,7 @@ def load() -> LoadSummary:
                 "kind": VenueKind.CLINIC_ROOM,
                 "name_zh": f"{zh[:-2]}假日法律诊所",
                 "name_en": f"{en.split()[0]} Holiday Legal Clinic",
-                "address_zh": f"{zh[:-2]}邻里中心一楼(示例地址)",
+                "address_zh": f"{zh[:-2]}邻里中心一楼（示例地址）",
                 "address_en": f"1F, {en.split()[0]} Neighbourhood Centre (sample address)",
                 "capacity": 12,
                 "community_id": None,
@@ -303,7 +303,7 @@ def _load_programmes(summary: LoadSummary, venue_ids, community_ids, user_ids) -
                 "kind": ProgrammeKind.CONTACT_DAY,
                 "name_zh": "社情民意联系日",
                 "name_en": "Contact day",
-                "description_zh": "每月第二个星期日,社工委领导和各局负责人深入社区,听取居民和企业的意见建议。",
+                "description_zh": "每月第二个星期日，社工委领导和各局负责人深入社区，听取居民和企业的意见建议。",
                 "description_en": "Every second Sunday of the month, the community work committee's leaders and "
                 "bureau heads go into the communities to hear residents and companies.",
             },
@@ -312,7 +312,7 @@ def _load_programmes(summary: LoadSummary, venue_ids, community_ids, user_ids) -
                 "kind": ProgrammeKind.HOLIDAY_COURT,
                 "name_zh": "假日法庭",
                 "name_en": "Holiday court",
-                "description_zh": "周末和法定节假日开庭,方便上班族参与诉讼;可提供中英双语服务。",
+                "description_zh": "周末和法定节假日开庭，方便上班族参与诉讼；可提供中英双语服务。",
                 "description_en": "Court sessions on weekends and public holidays so that working people can "
                 "attend; bilingual (Chinese/English) service for foreign parties.",
             },
@@ -329,7 +329,7 @@ def _load_programmes(summary: LoadSummary, venue_ids, community_ids, user_ids) -
                 "kind": ProgrammeKind.PATROL,
                 "name_zh": "巡逻",
                 "name_en": "Patrol",
-                "description_zh": "治安义工、反扒志愿者和保安联防巡逻队的巡逻班次(不公开)。",
+                "description_zh": "治安义工、反扒志愿者和保安联防巡逻队的巡逻班次（不公开）。",
                 "description_en": "Patrol shifts of public-security volunteers, anti-pickpocket volunteers and "
                 "joint security patrols (never public).",
             },
@@ -343,7 +343,7 @@ def _load_programmes(summary: LoadSummary, venue_ids, community_ids, user_ids) -
     if programme_ids["contact-days"] not in has_series:
         series = Series(
             programme_id=programme_ids["contact-days"],
-            name_zh="社情民意联系日(每月第二个星期日)",
+            name_zh="社情民意联系日（每月第二个星期日）",
             name_en="Contact day (second Sunday of every month)",
             pattern=SeriesPattern.RRULE,
             rrule="FREQ=MONTHLY;BYDAY=2SU",
@@ -370,7 +370,7 @@ def _load_programmes(summary: LoadSummary, venue_ids, community_ids, user_ids) -
     if programme_ids["holiday-court"] not in has_series:
         series = Series(
             programme_id=programme_ids["holiday-court"],
-            name_zh="假日法庭(周末及法定节假日)",
+            name_zh="假日法庭（周末及法定节假日）",
             name_en="Holiday court (weekends and public holidays)",
             pattern=SeriesPattern.COURT_DAYS,
             starts_on=SERIES_START,
@@ -387,7 +387,7 @@ def _load_programmes(summary: LoadSummary, venue_ids, community_ids, user_ids) -
     if programme_ids["legal-clinic"] not in has_series:
         series = Series(
             programme_id=programme_ids["legal-clinic"],
-            name_zh="假日法律诊所(周末及法定节假日)",
+            name_zh="假日法律诊所（周末及法定节假日）",
             name_en="Holiday legal clinic (weekends and public holidays)",
             pattern=SeriesPattern.COURT_DAYS,
             starts_on=SERIES_START,

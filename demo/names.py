@@ -68,3 +68,29 @@ AREAS = [
 ]
 
 OFFICIAL_TITLES = [("局长", "Director"), ("副局长", "Deputy director"), ("主任", "Head")]
+
+# Streets, compounds and landmarks each community serves, as residents name them: sample data
+# (a few well-known SIP landmarks, the rest invented). (kind, Chinese, English), by community slug.
+AREAS_BY_COMMUNITY = {
+    "jinhu": [("landmark", "金鸡湖", "Jinji Lake"), ("street", "金鸡湖大道", "Jinji Lake Avenue"),
+              ("compound", "湖滨花园", "Lakeside Garden")],
+    "xinghai": [("street", "星海街", "Xinghai Street"), ("landmark", "星海广场", "Xinghai Square"),
+                ("compound", "星海花园", "Xinghai Garden")],
+    "dushu": [("landmark", "独墅湖", "Dushu Lake"), ("street", "仁爱路", "Ren'ai Road"),
+              ("compound", "独墅湖月亮湾公寓", "Dushu Lake Moon Bay Apartments"),
+              ("landmark", "独墅湖图书馆", "Dushu Lake Library")],
+    "linglong": [("street", "玲珑街", "Linglong Street"), ("compound", "玲珑湾花园", "Linglong Bay Garden"),
+                 ("landmark", "东方之门", "Gate of the Orient")],
+    "hudong": [("street", "现代大道", "Xiandai Avenue"), ("landmark", "湖东邻里中心", "Hudong Neighbourhood Centre"),
+               ("compound", "湖东花园", "Hudong Garden")],
+    "fangzhou": [("landmark", "方洲公园", "Fangzhou Park"), ("street", "方洲路", "Fangzhou Road"),
+                 ("compound", "方洲花园", "Fangzhou Garden")],
+    "yangcheng": [("landmark", "阳澄湖", "Yangcheng Lake"), ("street", "阳澄湖大道", "Yangcheng Lake Avenue"),
+                  ("compound", "阳澄花园", "Yangcheng Garden")],
+}
+# Communities without a list above get three areas built from their own name.
+GENERIC_AREAS = [
+    ("street", "{zh}路", "{en} Road"),
+    ("compound", "{zh}花园", "{en} Garden"),
+    ("landmark", "{zh}邻里中心", "{en} Neighbourhood Centre"),
+]

@@ -9,9 +9,13 @@ import datetime as dt
 import random
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from models import (
+    AreaKind,
     Bureau,
+    Community,
+    CommunityArea,
     ClinicBooking,
     ClinicSlot,
     Occurrence,
@@ -23,7 +27,7 @@ from models import (
     db,
     utcnow,
 )
-from services import clinic
+from services import clinic, search
 from services.codes import ALPHABET, LENGTH
 from services.errors import RuleViolation
 
@@ -31,33 +35,33 @@ SEED = 20260606
 SLOT_DAYS_AHEAD = 120  # beyond the scheduler's default 90-day horizon: every generated session
 
 SAMPLE_BOOKINGS = [  # (name, phone, topic, language): sample people, not real residents
-    ("王女士(示例)", "13900001001", "劳动合同到期后未续签,能否要求补偿?", "zh_CN"),
-    ("李先生(示例)", "13900001002", "房屋租赁押金不退怎么办?", "zh_CN"),
+    ("王女士（示例）", "13900001001", "劳动合同到期后未续签，能否要求补偿？", "zh_CN"),
+    ("李先生（示例）", "13900001002", "房屋租赁押金不退怎么办？", "zh_CN"),
     ("Ms. Anna Schmidt (sample)", "+4915100001003", "Question about an employment contract in English.", "en"),
-    ("陈先生(示例)", "13900001004", "", "zh_CN"),
+    ("陈先生（示例）", "13900001004", "", "zh_CN"),
     ("Mr. Tan Wei Ming (sample)", "+6590001005", "Tenancy deposit not returned by landlord.", "en"),
-    ("赵女士(示例)", "13900001006", "邻里纠纷如何调解?", "zh_CN"),
+    ("赵女士（示例）", "13900001006", "邻里纠纷如何调解？", "zh_CN"),
 ]
 
 # (content, submitter name, contact, status, days ago received, days to answer, bureau slug, answer)
 SAMPLE_SUGGESTIONS = [
-    ("建议在地铁站出口增设非机动车停放点。(示例)", "周先生(示例)", "13900002001", SuggestionStatus.CLOSED, 60, 9,
-     "transport", "已在两个出口增设停放点,并安排人员引导停放。(示例答复)"),
-    ("小区周边夜间施工噪声较大,希望加强管理。(示例)", "", "", SuggestionStatus.CLOSED, 48, 20,
-     "environment", "已约谈施工单位,夜间22:00后禁止高噪声作业。(示例答复)"),
+    ("建议在地铁站出口增设非机动车停放点。（示例）", "周先生（示例）", "13900002001", SuggestionStatus.CLOSED, 60, 9,
+     "transport", "已在两个出口增设停放点，并安排人员引导停放。（示例答复）"),
+    ("小区周边夜间施工噪声较大，希望加强管理。（示例）", "", "", SuggestionStatus.CLOSED, 48, 20,
+     "environment", "已约谈施工单位，夜间22:00后禁止高噪声作业。（示例答复）"),
     ("Please add English signs at the neighbourhood centre. (sample)", "Mr. John Smith (sample)",
      "john.smith@example.com", SuggestionStatus.ANSWERED, 35, 12, "social-affairs",
      "Bilingual signs will be installed in the neighbourhood centre next month. (sample answer)"),
-    ("希望增加社区老年食堂的供餐时段。(示例)", "吴女士(示例)", "13900002004", SuggestionStatus.ANSWERED, 20, 6,
-     "social-affairs", "社区老年食堂自下月起增加晚餐供应。(示例答复)"),
-    ("学校门口上下学时段交通拥堵。(示例)", "", "", SuggestionStatus.ASSIGNED, 40, None, "transport", ""),
-    ("公园健身器材损坏,建议维修。(示例)", "郑先生(示例)", "13900002006", SuggestionStatus.ASSIGNED, 18, None,
+    ("希望增加社区老年食堂的供餐时段。（示例）", "吴女士（示例）", "13900002004", SuggestionStatus.ANSWERED, 20, 6,
+     "social-affairs", "社区老年食堂自下月起增加晚餐供应。（示例答复）"),
+    ("学校门口上下学时段交通拥堵。（示例）", "", "", SuggestionStatus.ASSIGNED, 40, None, "transport", ""),
+    ("公园健身器材损坏，建议维修。（示例）", "郑先生（示例）", "13900002006", SuggestionStatus.ASSIGNED, 18, None,
      "urban-management", ""),
-    ("希望开设外籍居民中文学习班。(示例)", "", "", SuggestionStatus.ASSIGNED, 9, None, "education", ""),
+    ("希望开设外籍居民中文学习班。（示例）", "", "", SuggestionStatus.ASSIGNED, 9, None, "education", ""),
     ("Street lights on the lakeside path are often off at night. (sample)", "", "",
      SuggestionStatus.RECEIVED, 4, None, None, ""),
-    ("建议在小区增设快递集中收发点。(示例)", "孙女士(示例)", "13900002009", SuggestionStatus.RECEIVED, 2, None, None, ""),
-    ("社区卫生服务站周末能否开放?(示例)", "", "", SuggestionStatus.RECEIVED, 33, None, None, ""),
+    ("建议在小区增设快递集中收发点。（示例）", "孙女士（示例）", "13900002009", SuggestionStatus.RECEIVED, 2, None, None, ""),
+    ("社区卫生服务站周末能否开放？（示例）", "", "", SuggestionStatus.RECEIVED, 33, None, None, ""),
 ]
 
 
@@ -65,9 +69,40 @@ def load(summary) -> None:
     """Add this area's sample rows; add nothing that is already there."""
     now = utcnow()
     rng = random.Random(SEED)  # fixed seed: the same sample codes on every machine and every run
+    _load_areas(summary)
     _load_slots(summary, now)
     _load_bookings(summary, rng, now)
     _load_suggestions(summary, rng, now)
+
+
+def _load_areas(summary) -> None:
+    """Streets, compounds and landmarks of every sample community, so residents find it by them."""
+    from . import names
+
+    communities = {c.slug: c for c in db.session.scalars(sa.select(Community).where(Community.is_sample.is_(True)))}
+    present = set(db.session.execute(sa.select(CommunityArea.community_id, CommunityArea.name_zh)).all())
+    rows = []
+    for slug, zh, pinyin in names.COMMUNITIES:
+        community = communities.get(slug)
+        if community is None:
+            continue
+        areas = names.AREAS_BY_COMMUNITY.get(slug) or [
+            (kind, name_zh.format(zh=zh), name_en.format(en=pinyin)) for kind, name_zh, name_en in names.GENERIC_AREAS
+        ]
+        for position, (kind, name_zh, name_en) in enumerate(areas):
+            if (community.id, name_zh) not in present:
+                rows.append({"community_id": community.id, "kind": AreaKind(kind), "name_zh": name_zh,
+                             "name_en": name_en, "position": position,
+                             "search_key": search.key_for(name_zh, name_en)})
+    if rows:
+        db.session.execute(sa.insert(CommunityArea), rows)
+        summary.count("community areas", len(rows))
+    # Bulk inserts skip the ORM hook: compute the community keys once here, with their areas.
+    stale = list(db.session.scalars(
+        sa.select(Community).where(Community.id.in_([c.id for c in communities.values()]))
+        .options(orm.selectinload(Community.areas)).execution_options(populate_existing=True)
+    ))
+    search.refresh_keys(db.session, stale)
 
 
 def _code(rng: random.Random) -> str:

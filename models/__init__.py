@@ -4,7 +4,7 @@ from .base import UTCDateTime, db, new_uid, utcnow
 from .clinic import BookingStatus, ClinicBooking, ClinicSlot
 from .feeds import FeedKind, FeedSnapshot, FeedToken, new_feed_token
 from .notifications import Notification, NotificationKind, NotificationStatus
-from .places import Community, Subdistrict, Venue, VenueKind
+from .places import AreaKind, Community, CommunityArea, Subdistrict, Venue, VenueKind
 from .programmes import (
     Bureau,
     HearingNotice,

@@ -28,9 +28,39 @@ class Community(BilingualNameMixin, TimestampMixin, db.Model):
     subdistrict_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("subdistricts.id"), index=True)
     # Demo rows carry this flag so every page can say the names are sample data.
     is_sample: orm.Mapped[bool] = orm.mapped_column(default=False)
+    # Everything a resident might type to find this community (its names, their pinyin, its areas),
+    # normalised once when saved (services/search.py) so a search is one LIKE per word.
+    search_key: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
 
     subdistrict: orm.Mapped[Subdistrict] = orm.relationship(back_populates="communities")
     venues: orm.Mapped[list["Venue"]] = orm.relationship(back_populates="community")
+    areas: orm.Mapped[list["CommunityArea"]] = orm.relationship(
+        back_populates="community", cascade="all, delete-orphan",
+        order_by="(CommunityArea.position, CommunityArea.id)",
+    )
+
+
+class AreaKind(enum.Enum):
+    STREET = "street"  # 路、街
+    COMPOUND = "compound"  # 小区、花园、公寓
+    LANDMARK = "landmark"  # 湖、地铁站、学校、商场
+
+
+class CommunityArea(BilingualNameMixin, db.Model):
+    """A street, residential compound or landmark a community serves: what residents know."""
+
+    __tablename__ = "community_areas"
+    __table_args__ = (sa.UniqueConstraint("community_id", "name_zh"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    community_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    kind: orm.Mapped[AreaKind] = orm.mapped_column(str_enum(AreaKind, "area_kind"))
+    position: orm.Mapped[int] = orm.mapped_column(default=0)
+    search_key: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+
+    community: orm.Mapped[Community] = orm.relationship(back_populates="areas")
 
 
 class VenueKind(enum.Enum):

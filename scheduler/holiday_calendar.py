@@ -15,7 +15,10 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import re
+
 import holidays
+from babel.dates import format_date
 import sqlalchemy as sa
 
 from models import HolidayOverride, OverrideKind, db
@@ -29,8 +32,25 @@ def _china(year: int, language: str = "zh_CN") -> holidays.HolidayBase:
     return holidays.China(years=year, language=language)
 
 
+_US_DATE = re.compile(r"\b(\d{2})/(\d{2})/(\d{4})\b")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def localise_dates(name: str, language: str) -> str:
+    """The package writes dates inside names as 01/04/2026 (en_US) or 2026-01-04 (zh_CN): write them
+    as people of the page's language read them, "4 January 2026" / "2026年1月4日" (Babel)."""
+    if language.startswith("en"):
+        return _US_DATE.sub(
+            lambda m: format_date(dt.date(int(m[3]), int(m[1]), int(m[2])), "d MMMM y", locale="en"), name)
+    localised = _ISO_DATE.sub(
+        lambda m: format_date(dt.date(int(m[1]), int(m[2]), int(m[3])), "y年M月d日", locale="zh_CN"), name)
+    # Chinese sets no spaces around a date between characters: "由2026年1月4日调休".
+    return re.sub(r"(?<=由) | (?=调休)", "", localised)
+
+
 def _package_holiday_name(day: dt.date, language: str) -> str | None:
-    return _china(day.year, language).get(day)
+    name = _china(day.year, language).get(day)
+    return localise_dates(name, language) if name else name
 
 
 def _package_makeup_workday(day: dt.date) -> bool:

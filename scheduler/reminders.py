@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import orm
 
 from models import (
@@ -259,7 +260,8 @@ def _compose_contact_day(recipient: User, dues: list[Due]) -> Mail:
 def _compose_understaffed(recipient: User, dues: list[Due]) -> Mail:
     en = _english(recipient)
     shifts = sorted((d.item for d in dues), key=lambda s: (s.starts_at, s.id))
-    subject = _("%(count)d patrol shifts below their minimum in the next 48 hours", count=len(shifts))
+    subject = ngettext("%(num)d patrol shift below its minimum in the next 48 hours",
+                       "%(num)d patrol shifts below their minimum in the next 48 hours", len(shifts))
     lines = [
         _("Hello %(name)s,", name=(recipient.name_en or recipient.name) if en else recipient.name),
         "",

@@ -247,3 +247,28 @@ def bookings_for(occurrence: Occurrence) -> list[ClinicBooking]:
             .order_by(ClinicSlot.starts_at, ClinicBooking.created_at, ClinicBooking.id)
         )
     )
+
+
+def free_places(occurrences: list[Occurrence], now: dt.datetime | None = None) -> dict[int, int]:
+    """Places still free per session, for a list page: one grouped query for all of them.
+
+    Slots are made on the first booking visit, so a session without slots yet offers its whole
+    plan. Slots that have started, or lie outside moved hours, no longer count."""
+    now = now or utcnow()
+    sessions = {o.id: o for o in occurrences if o.status is OccurrenceStatus.SCHEDULED}
+    if not sessions:
+        return {}
+    rows = db.session.execute(
+        sa.select(ClinicSlot.occurrence_id, ClinicSlot.starts_at, ClinicSlot.capacity, ClinicSlot.booked_count)
+        .where(ClinicSlot.occurrence_id.in_(list(sessions)))
+    ).all()
+    with_slots: dict[int, int] = {}
+    for occurrence_id, starts_at, capacity, booked in rows:
+        o = sessions[occurrence_id]
+        free = capacity - booked if o.starts_at <= starts_at < o.ends_at and starts_at > now else 0
+        with_slots[occurrence_id] = with_slots.get(occurrence_id, 0) + max(free, 0)
+    return {
+        oid: with_slots[oid] if oid in with_slots
+        else sum(cap for start, _end, cap in slot_plan(o) if start > now)
+        for oid, o in sessions.items()
+    }

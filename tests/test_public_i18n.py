@@ -209,11 +209,15 @@ def test_the_chinese_catalogue_keeps_placeholders_and_is_chinese():
     for message in catalog:
         if not message.id:
             continue
-        if not message.string or message.fuzzy:
-            problems.append(f"empty or fuzzy: {message.id!r}")
-        if sorted(re.findall(r"%\((\w+)\)", message.id)) != sorted(re.findall(r"%\((\w+)\)", message.string or "")):
-            problems.append(f"placeholders differ: {message.id!r}")
-        if message.id != "%(field)s may not contain HTML or script tags such as <script>; plain text only." \
-                and not CJK.search(message.string or ""):
-            problems.append(f"not Chinese: {message.id!r}")
+        # A plural entry (ngettext) has a tuple of ids and, in Chinese, one form: check each form.
+        msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not all(forms) or message.fuzzy:
+            problems.append(f"empty or fuzzy: {msgid!r}")
+        for form in forms:
+            if sorted(re.findall(r"%\((\w+)\)", msgid)) != sorted(re.findall(r"%\((\w+)\)", form or "")):
+                problems.append(f"placeholders differ: {msgid!r}")
+            if msgid != "%(field)s may not contain HTML or script tags such as <script>; plain text only." \
+                    and not CJK.search(form or ""):
+                problems.append(f"not Chinese: {msgid!r}")
     assert problems == []

@@ -232,7 +232,7 @@ def test_bulk_assign_reports_refusals(setup, client, auth, app):
         "last": (setup.monday + dt.timedelta(days=13)).isoformat(), "start_time": "", "volunteer": setup.wang.id,
     })
     page = response.get_data(as_text=True)
-    assert "1 changes made, 1 refused" in page
+    assert "1 change made, 1 refused" in page  # plural forms: never "1 changes"
     assert "already on the 20:00–23:00 shift of Team B (TB)" in page
 
 
@@ -323,7 +323,7 @@ def test_coverage_dashboard_highlights_gaps_and_sorts(setup, client, auth, app):
     auth.login("admin@test.example")
     page = client.get("/roster/coverage?days=30&lang=en").get_data(as_text=True)
     assert page.index(">TB<") < page.index(">TA<")  # gaps first
-    assert "1 shifts below minimum in 1 teams; 2 volunteers missing." in page
+    assert "1 shift below minimum in 1 team; 2 volunteers missing." in page  # plural forms right
     page = client.get("/roster/coverage?days=30&sort=code&lang=en").get_data(as_text=True)
     assert page.index(">TA<") < page.index(">TB<")
     auth.logout()

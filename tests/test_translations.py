@@ -20,8 +20,12 @@ def test_compiled_catalogues_are_up_to_date():
         po = translations.load(translations.po_path(locale), locale)
         with translations.po_path(locale).with_suffix(".mo").open("rb") as fh:
             mo = read_mo(fh)
-        expected = {m.id: m.string for m in po if m.id}
-        compiled = {m.id: m.string for m in mo if m.id}
+        # Plural entries: ids and strings are tuples in the .po and lists in the .mo.
+        def same(value):
+            return tuple(value) if isinstance(value, (list, tuple)) else value
+
+        expected = {same(m.id): same(m.string) for m in po if m.id}
+        compiled = {same(m.id): same(m.string) for m in mo if m.id}
         assert compiled == expected, f"run: python tools/translations.py compile ({locale})"
 
 

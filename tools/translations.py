@@ -68,8 +68,9 @@ def update() -> None:
             if not message.id:
                 continue
             key = message.id if isinstance(message.id, str) else message.id[0]
-            if locale == "en" and not message.string:
-                message.string = message.id
+            plural_empty = isinstance(message.string, tuple) and not all(message.string)
+            if locale == "en" and (not message.string or plural_empty):
+                message.string = message.id  # a plural entry gets its (singular, plural) pair
             elif locale == "zh_Hans_CN" and key in pending:
                 message.string = pending[key]
             message.flags.discard("fuzzy")

@@ -6,12 +6,14 @@ import datetime as dt
 import re
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import Blueprint, abort, current_app, make_response, render_template, request, send_from_directory
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from i18n import current_language
+from services import clinic as clinic_service
+from services import search as community_search
 from models import (
     Community,
     HearingNotice,
@@ -68,9 +70,18 @@ def officials_of(occurrence: Occurrence) -> list:
     return list(occurrence.site.officials) if occurrence.site is not None else []
 
 
+def moved_from(occurrence) -> dt.date | None:
+    """The date the rule gave a session that now takes place on another day (moved by hand or by
+    the holiday policy), so pages can say "Moved from Sunday 13 December"; None otherwise."""
+    rule_date = getattr(occurrence, "rule_date", None)
+    if rule_date is None or to_local(occurrence.starts_at).date() == rule_date:
+        return None
+    return rule_date
+
+
 @bp.app_context_processor
 def public_helpers():
-    return {"officials_of": officials_of}
+    return {"officials_of": officials_of, "moved_from": moved_from}
 
 
 # ---------------------------------------------------------------- queries
@@ -149,6 +160,14 @@ def _page_number() -> int:
 
 # ---------------------------------------------------------------- pages
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers and crawlers ask for /favicon.ico whatever the page links; a 404 is a console error."""
+    response = send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                                   max_age=7 * 24 * 3600)
+    return response
+
+
 @bp.route("/")
 def index():
     chosen_slug = request.args.get("community") or request.cookies.get(COMMUNITY_COOKIE)
@@ -158,10 +177,17 @@ def index():
         if chosen is None and request.args.get("community"):
             abort(404)
     next_in_community = None
+    changed_before: list[Occurrence] = []
     if chosen is not None:
         next_in_community = db.session.scalar(
             upcoming_query(ProgrammeKind.CONTACT_DAY, community_id=chosen.id, include_cancelled=False).limit(1)
         )
+        # A cancelled session before the next one is said, not skipped silently.
+        changed_before = [
+            o for o in db.session.scalars(upcoming_query(ProgrammeKind.CONTACT_DAY, community_id=chosen.id).limit(3))
+            if o.status is OccurrenceStatus.CANCELLED
+            and (next_in_community is None or o.starts_at < next_in_community.starts_at)
+        ]
     contact_day, contact_sessions = next_day(ProgrammeKind.CONTACT_DAY)
     court_day, court_sessions = next_day(ProgrammeKind.HOLIDAY_COURT)
     clinic_day, clinic_sessions = next_day(ProgrammeKind.LEGAL_CLINIC)
@@ -171,6 +197,7 @@ def index():
             subdistricts=subdistricts_with_communities(),
             chosen=chosen,
             next_in_community=next_in_community,
+            changed_before=changed_before,
             contact_day=contact_day,
             contact_count=len(contact_sessions),
             court_day=court_day,
@@ -263,8 +290,69 @@ def _month_view(context: dict, subdistrict, community):
     )
 
 
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+SITTINGS_SHOWN = 12
+MONTH_MAX = 400  # a month of sittings in every courtroom, with room to spare: never cut silently
+
+
+class BadWindow(ValueError):
+    """A month or date filter that cannot be read; the page answers 400 with a message."""
+
+
+def _window() -> dict:
+    """Which stretch of sessions a list shows: `month=YYYY-MM` (that whole month),
+    `from=YYYY-MM-DD` (from that day on), else from today on. Both bounded to 2000-2100."""
+    month_arg, from_arg = request.args.get("month"), request.args.get("from")
+    today = local_today()
+    if month_arg:
+        match = _MONTH.match(month_arg)
+        if not match or not 2000 <= int(match[1]) <= 2100 or not 1 <= int(match[2]) <= 12:
+            raise BadWindow(_("Please give the month as year and month, e.g. 2027-01."))
+        first = dt.date(int(match[1]), int(match[2]), 1)
+        last = dt.date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+        start, end, mode = first, last + dt.timedelta(days=1), "month"
+    elif from_arg:
+        match = _DAY.match(from_arg)
+        try:
+            start = dt.date(int(match[1]), int(match[2]), int(match[3])) if match else None
+        except ValueError:
+            start = None
+        if start is None or not 2000 <= start.year <= 2100:
+            raise BadWindow(_("Please give the date as year-month-day, e.g. 2027-01-31."))
+        first, end, mode = start.replace(day=1), None, "from"
+    else:
+        start, first, end, mode = today, today.replace(day=1), None, "upcoming"
+    previous = (first - dt.timedelta(days=1)).replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return {
+        "mode": mode,
+        "start": start,
+        "end": end,
+        "month": first,
+        "month_title": format_date(first, "LLLL y" if current_language() == "en" else "y年M月"),
+        "previous_month": f"{previous:%Y-%m}",
+        "next_month": f"{following:%Y-%m}",
+        "from_value": start.isoformat() if mode == "from" else "",
+    }
+
+
+def _in_window(query: sa.Select, model, window: dict) -> sa.Select:
+    start = dt.datetime.combine(window["start"], dt.time(0), tzinfo=LOCAL_TZ)
+    # Today's list keeps sessions still running; a chosen day or month starts at its midnight.
+    query = query.where(model.ends_at >= utcnow()) if window["mode"] == "upcoming" else query.where(
+        model.starts_at >= start)
+    if window["end"] is not None:
+        query = query.where(model.starts_at < dt.datetime.combine(window["end"], dt.time(0), tzinfo=LOCAL_TZ))
+    return query
+
+
+def _bad_window(template: str, message: str, **context):
+    return render_template(template, window_error=message, window=None, **context), 400
+
+
 @bp.route("/holiday-court")
 def holiday_court():
+    feed = {"endpoint": "feeds.holiday_court", "kwargs": {}, "title": _("Holiday court")}
     notices = db.paginate(
         sa.select(HearingNotice)
         .where(HearingNotice.ends_at >= utcnow())
@@ -273,21 +361,48 @@ def holiday_court():
         page=_page_number(),
         per_page=25,
     )
+    try:
+        window = _window()
+    except BadWindow as error:
+        return _bad_window("public/holiday_court.html", str(error), notices=notices, sittings=[],
+                           later=None, subscribe_feed=feed)
+    # A month is shown whole; otherwise the next sitting days and a link to the ones after them.
+    limit = MONTH_MAX if window["mode"] == "month" else SITTINGS_SHOWN
+    sittings = list(db.session.scalars(
+        _in_window(occurrence_query(ProgrammeKind.HOLIDAY_COURT), Occurrence, window).limit(limit + 1)
+    ))
+    later = None
+    if window["mode"] != "month" and len(sittings) > limit:
+        sittings = sittings[:limit]
+        later = (to_local(sittings[-1].starts_at).date() + dt.timedelta(days=1)).isoformat()
     return render_template(
         "public/holiday_court.html",
         notices=notices,
-        sittings=upcoming(ProgrammeKind.HOLIDAY_COURT, 8),
-        subscribe_feed={"endpoint": "feeds.holiday_court", "kwargs": {}, "title": _("Holiday court")},
+        sittings=sittings[:limit],
+        window=window,
+        later=later,
+        subscribe_feed=feed,
     )
 
 
 @bp.route("/legal-clinic")
 def legal_clinic():
-    page = db.paginate(upcoming_query(ProgrammeKind.LEGAL_CLINIC), page=_page_number(), per_page=PER_PAGE)
+    feed = {"endpoint": "feeds.legal_clinic", "kwargs": {}, "title": _("Legal clinic")}
+    try:
+        window = _window()
+    except BadWindow as error:
+        return _bad_window("public/legal_clinic.html", str(error), page=None, free={}, subscribe_feed=feed)
+    page = db.paginate(
+        _in_window(occurrence_query(ProgrammeKind.LEGAL_CLINIC), Occurrence, window),
+        page=_page_number(),
+        per_page=PER_PAGE,
+    )
     return render_template(
         "public/legal_clinic.html",
         page=page,
-        subscribe_feed={"endpoint": "feeds.legal_clinic", "kwargs": {}, "title": _("Legal clinic")},
+        window=window,
+        free=clinic_service.free_places(page.items),
+        subscribe_feed=feed,
     )
 
 
@@ -344,23 +459,13 @@ def search():
             "public/search.html",
             q=q[:SEARCH_MAX],
             error=_("Please search with at most %(max)d characters.", max=SEARCH_MAX),
-            communities=[],
+            hits=[],
             venues=None,
         ), 400
-    found_communities: list[Community] = []
+    hits = []
     venues = None
     if q:
-        found_communities = list(
-            db.session.scalars(
-                sa.select(Community)
-                .where(sa.or_(Community.name_zh.icontains(q, autoescape=True),
-                              Community.name_en.icontains(q, autoescape=True),
-                              Community.slug.icontains(q, autoescape=True)))
-                .options(orm.joinedload(Community.subdistrict))
-                .order_by(Community.slug)
-                .limit(50)
-            )
-        )
+        hits = community_search.find_communities(q)
         venues = db.paginate(
             sa.select(Venue)
             .where(sa.or_(*(column.icontains(q, autoescape=True)
@@ -370,4 +475,4 @@ def search():
             page=_page_number(),
             per_page=PER_PAGE,
         )
-    return render_template("public/search.html", q=q, communities=found_communities, venues=venues, error=None)
+    return render_template("public/search.html", q=q, hits=hits, venues=venues, error=None)

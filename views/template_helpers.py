@@ -38,11 +38,34 @@ def lang_url(lang: str) -> str:
         return url_for("public.index", lang=lang)
 
 
+# Templates write day patterns the English way; Chinese orders and marks them differently
+# ("Saturday 5 December" / "12月5日星期六"). Babel's own zh patterns for these skeletons.
+_ZH_DAY_PATTERNS = {
+    "EEEE d MMMM": "M月d日EEEE",
+    "EEEE d MMMM y": "y年M月d日EEEE",
+    "EEE d MMM": "M月d日EEE",
+    "EEE d MMM y": "y年M月d日EEE",
+    "d MMM": "M月d日",
+    "d MMMM": "M月d日",
+    "d MMM y": "y年M月d日",
+    "d MMMM y": "y年M月d日",
+    "MMMM y": "y年M月",
+    "EEE d": "d日EEE",
+}
+
+
+def day_in_words(value, fmt: str = "full") -> str:
+    """A date in the reader's language with a pattern written for English, e.g. "EEE d MMM"."""
+    if current_language() != "en":
+        fmt = _ZH_DAY_PATTERNS.get(fmt, fmt)
+    return format_date(value, fmt)
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localdate"] = lambda value, fmt="medium": format_date(to_local(value), fmt)
     app.jinja_env.filters["localtime"] = lambda value, fmt="short": format_time(value, fmt)
     app.jinja_env.filters["localdatetime"] = lambda value, fmt="medium": format_datetime(value, fmt)
-    app.jinja_env.filters["day"] = lambda value, fmt="full": format_date(value, fmt)
+    app.jinja_env.filters["day"] = day_in_words
 
     @app.context_processor
     def inject_helpers():

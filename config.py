@@ -65,6 +65,10 @@ def load_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_CN", "en"],
         "SCHEDULE_HORIZON_DAYS": int(os.environ.get("SCHEDULE_HORIZON_DAYS", "90")),
+        # Public feeds cover every session generated this far ahead (a year and more), not only the horizon.
+        "FEEDS_PUBLIC_DAYS_AHEAD": _int("FEEDS_PUBLIC_DAYS_AHEAD", 400),
+        # Responses smaller than this are sent uncompressed (gzip would not pay for itself).
+        "COMPRESS_MIN_SIZE": _int("COMPRESS_MIN_SIZE", 500),
         "DROP_CUTOFF_HOURS": int(os.environ.get("DROP_CUTOFF_HOURS", "24")),
         "SHIFT_REMINDER_HOURS": int(os.environ.get("SHIFT_REMINDER_HOURS", "24")),
         "CONTACT_DAY_REMINDER_HOURS": int(os.environ.get("CONTACT_DAY_REMINDER_HOURS", "72")),

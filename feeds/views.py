@@ -70,7 +70,7 @@ class _NotModified(Response):
 
 def serve(source) -> Response:
     not_modified = _not_modified_check()
-    entry = resolve(source, sources.current_window(), feed_language(), base_url(), not_modified)
+    entry = resolve(source, sources.current_window(public=not source.private), feed_language(), base_url(), not_modified)
     if entry is None:
         abort(404)
     cache_control = _PRIVATE_CACHE if source.private else _PUBLIC_CACHE

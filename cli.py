@@ -59,8 +59,10 @@ def init_app(app: Flask) -> None:
     # Each domain owns its command group (schedule/scheduler, feeds, import/export).
     from feeds.cli import register_cli as register_feeds_cli
     from scheduler.cli import register_cli as register_scheduler_cli
+    from scheduler.holiday_cli import register_cli as register_holidays_cli
     from services.cli import register_cli as register_services_cli
 
     register_scheduler_cli(app)
     register_feeds_cli(app)
     register_services_cli(app)
+    register_holidays_cli(app)

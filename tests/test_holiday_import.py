@@ -115,8 +115,13 @@ def test_parse_holiday_cn_json_and_ics_give_the_same_days():
     (b"{" + b" " * (300 * 1024) + b"}", "too large"),
 ])
 def test_bad_files_are_refused_with_a_sentence(app, data, message):
-    with pytest.raises(holiday_import.ArrangementError, match=message):
+    from flask_babel import force_locale
+
+    with force_locale("en"), pytest.raises(holiday_import.ArrangementError, match=message):
         holiday_import.parse(data, "upload")
+    with force_locale("zh_CN"), pytest.raises(holiday_import.ArrangementError) as refused:
+        holiday_import.parse(data, "upload")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in str(refused.value))  # said in Chinese too
 
 
 def test_preview_lists_exactly_the_changes_and_changes_nothing(app, year_world):

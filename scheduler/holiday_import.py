@@ -23,7 +23,17 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
-from models import HolidayOverride, Occurrence, OccurrenceStatus, OverrideKind, Programme, db, record
+from models import (
+    HearingNotice,
+    HolidayOverride,
+    Occurrence,
+    OccurrenceStatus,
+    OverrideKind,
+    Programme,
+    db,
+    record,
+    utcnow,
+)
 from timeutil import local_today, to_local
 
 from . import holiday_years
@@ -292,21 +302,25 @@ def run(arrangement: Arrangement, actor=None, apply: bool = False) -> ImportRepo
 def _confirm_sessions(year: int, first: dt.date, last: dt.date, already: set[int]) -> int:
     """Court and clinic sessions of a newly confirmed year: TENTATIVE -> CONFIRMED is a change that
     calendar clients must pick up, so SEQUENCE goes up (those changed above went up already)."""
-    from models import utcnow
-
     found = db.session.scalars(
         sa.select(Occurrence)
         .join(Programme)
         .where(Programme.kind.in_(holiday_years.CALENDAR_KINDS), Occurrence.rule_date.between(first, last),
                Occurrence.status == OccurrenceStatus.SCHEDULED, Occurrence.starts_at > utcnow())
     ).all()
-    count = 0
+    count, confirmed = 0, []
     for occurrence in found:
         if to_local(occurrence.starts_at).year != year:
             continue
         count += 1
+        confirmed.append(occurrence.id)
         if occurrence.id not in already:
             occurrence.touch()
+    # The hearings listed for those sessions were provisional with them.
+    for notice in db.session.scalars(sa.select(HearingNotice).where(HearingNotice.occurrence_id.in_(confirmed),
+                                                                    HearingNotice.status == OccurrenceStatus.SCHEDULED)):
+        notice.sequence = (notice.sequence or 0) + 1
+        notice.last_modified = utcnow()
     return count
 
 

@@ -16,7 +16,15 @@ import sqlalchemy as sa
 import feeds.cache
 import feeds.probes
 import feeds.sources
-from models import HolidayOverride, HolidayYear, Occurrence, OccurrenceStatus, ProgrammeKind, Role, db
+from models import (
+    HolidayOverride,
+    HolidayYear,
+    Occurrence,
+    OccurrenceStatus,
+    ProgrammeKind,
+    Role,
+    db,
+)
 from scheduler import holiday_import, holiday_years
 from scheduler.occurrences import generate_occurrences
 from tests.factories import make_user

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from models import Occurrence, OccurrenceStatus, Programme, db
 from scheduler import holiday_import, holiday_years
-from timeutil import local_today, local_to_utc, to_local
+from timeutil import local_to_utc, local_today, to_local
 
 from .access import admin_required
 

@@ -34,6 +34,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('holiday_years')
-    with op.batch_alter_table('venues', schema=None) as batch_op:
-        batch_op.drop_column('longitude')
-        batch_op.drop_column('latitude')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35, PostgreSQL): batch mode would copy the
+    # table and DROP the old one, which the foreign keys pointing at venues refuse.
+    op.drop_column('venues', 'longitude')
+    op.drop_column('venues', 'latitude')

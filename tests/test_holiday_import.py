@@ -261,9 +261,14 @@ def test_public_pages_label_provisional_sessions(app, client, year_world):
     occurrence = sessions(court, WORKING_SUNDAY)[0]
     page = client.get(f"/sessions/{occurrence.id}?lang=en").get_data(as_text=True)
     assert "Provisional" in page and f"arrangement for {YEAR} is not published" in page
+    for path in ("/holiday-court?lang=en", "/legal-clinic?lang=en"):  # the lists: a label and one line
+        listed = client.get(path).get_data(as_text=True)
+        assert ">Provisional</" in listed and listed.count("official holiday arrangement is not published") == 1
     holiday_import.confirm_by_hand(YEAR, None)
     page = client.get(f"/sessions/{occurrence.id}?lang=en").get_data(as_text=True)
     assert "Provisional" not in page
+    for path in ("/holiday-court?lang=en", "/legal-clinic?lang=en"):
+        assert "Provisional" not in client.get(path).get_data(as_text=True)
 
 
 def test_cli_previews_then_applies(app, runner, year_world, tmp_path):

@@ -46,11 +46,10 @@ from models import (
     db,
     occurrence_officials,
 )
+from scheduler.holiday_years import ConfirmedYears
 from timeutil import LOCAL_TZ, local_today, to_local
 
 from .calendar import CANCELLED, CONFIRMED, TENTATIVE, FeedEvent, FeedMeta
-from scheduler.holiday_years import ConfirmedYears
-
 from .probes import ProbeStatement
 
 PUBLIC_KINDS = (ProgrammeKind.CONTACT_DAY, ProgrammeKind.HOLIDAY_COURT, ProgrammeKind.LEGAL_CLINIC)

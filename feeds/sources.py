@@ -62,9 +62,8 @@ SPAN_LIMIT = dt.timedelta(days=2)
 def _format_version() -> str:
     """Changes with the code, library and catalogues that write the feeds: validators stored
     before a deploy that changes the output must stop matching (no 304 for an old format)."""
-    import icalendar
-
     import holidays
+    import icalendar
 
     # The holidays package decides which years are confirmed (STATUS:TENTATIVE or CONFIRMED).
     digest = hashlib.sha256(f"{icalendar.__version__}|{holidays.__version__}".encode())

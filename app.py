@@ -9,7 +9,7 @@ from flask import Flask
 import cli
 import ops
 from config import load_config
-from extensions import babel, csrf, limiter, login_manager, migrate
+from extensions import babel, compress, csrf, limiter, login_manager, migrate
 from i18n import remember_language, select_locale
 from models import db
 
@@ -63,6 +63,11 @@ def configure_extensions(app: Flask) -> None:
         return user if user is not None and user.active else None
 
     app.after_request(remember_language)
+    # Registered last, so it runs first among the after-request hooks: the others see the final body.
+    compress.init_app(app)
+    from feeds.http import SessionInterface
+
+    app.session_interface = SessionInterface()
 
 
 def render_migration_item(type_, obj, autogen_context):

@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
     # Each domain owns its command group (schedule/scheduler, feeds, import/export).
     from feeds.cli import register_cli as register_feeds_cli
     from scheduler.cli import register_cli as register_scheduler_cli
+    from scheduler.holiday_cli import register_cli as register_holidays_cli
     from services.cli import register_cli as register_services_cli
 
     register_scheduler_cli(app)
@@ -67,3 +68,4 @@ def init_app(app: Flask) -> None:
     from services.search import register_cli as register_search_cli
 
     register_search_cli(app)
+    register_holidays_cli(app)

@@ -70,6 +70,16 @@ def load_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_CN", "en"],
         "SCHEDULE_HORIZON_DAYS": int(os.environ.get("SCHEDULE_HORIZON_DAYS", "90")),
+        # Public feeds cover every session generated this far ahead (a year and more), not only the horizon.
+        "FEEDS_PUBLIC_DAYS_AHEAD": _int("FEEDS_PUBLIC_DAYS_AHEAD", 400),
+        # Flask-Compress: gzip only (every client has it; its CPU cost is measured in the README).
+        # Responses smaller than COMPRESS_MIN_SIZE are sent as they are.
+        "COMPRESS_ALGORITHM": ["gzip"],
+        "COMPRESS_ALGORITHM_STREAMING": ["gzip"],  # static files are sent as streams
+        "COMPRESS_LEVEL": _int("COMPRESS_LEVEL", 6),
+        "COMPRESS_MIN_SIZE": _int("COMPRESS_MIN_SIZE", 500),
+        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/plain", "text/calendar", "text/javascript",
+                               "application/javascript", "application/json", "image/svg+xml"],
         "DROP_CUTOFF_HOURS": int(os.environ.get("DROP_CUTOFF_HOURS", "24")),
         "SHIFT_REMINDER_HOURS": int(os.environ.get("SHIFT_REMINDER_HOURS", "24")),
         "CONTACT_DAY_REMINDER_HOURS": int(os.environ.get("CONTACT_DAY_REMINDER_HOURS", "72")),

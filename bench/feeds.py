@@ -78,9 +78,13 @@ def build_database(url: str, today: dt.date, horizon: int, journal_mode: str | N
             sa.select(ShiftTemplate.id, ShiftTemplate.team_id, ShiftTemplate.local_start, ShiftTemplate.local_end,
                       ShiftTemplate.area_zh, ShiftTemplate.area_en).order_by(ShiftTemplate.id)
         ).all()
+        # The demo already generated some of these shifts (same template and day): add the others.
+        existing = set(db.session.execute(sa.select(Shift.template_id, Shift.local_date)).tuples())
         rows = []
         for template_id, team_id, start, end, area_zh, area_en in templates:
             for day in days:
+                if (template_id, day) in existing:
+                    continue
                 starts_at, ends_at = span_utc(day, start, end)
                 rows.append({"uid": f"{template_id:05d}-{day:%Y%m%d}-bench", "team_id": team_id,
                              "template_id": template_id, "local_date": day, "starts_at": starts_at,

@@ -124,10 +124,13 @@ def load() -> LoadSummary:
     # Every third community hosts a liaison centre (12 in all); the others meet in their hall.
     for index, (slug, zh, pinyin) in enumerate(names.COMMUNITIES):
         sub = sub_slugs[index // 10]
+        latitude, longitude = names.venue_position(sub, index)
         base = {
             "community_id": community_ids[slug],
             "subdistrict_id": subdistrict_ids[sub],
             "is_sample": True,
+            "latitude": latitude,
+            "longitude": longitude,
         }
         if index % 10 in (0, 3, 6):
             venue_rows.append(
@@ -168,6 +171,8 @@ def load() -> LoadSummary:
                 "community_id": None,
                 "subdistrict_id": None,
                 "is_sample": True,
+                "latitude": names.COURT_POSITION[0],
+                "longitude": names.COURT_POSITION[1],
             }
         )
     for sub, zh, en in names.SUBDISTRICTS:
@@ -183,6 +188,8 @@ def load() -> LoadSummary:
                 "community_id": None,
                 "subdistrict_id": subdistrict_ids[sub],
                 "is_sample": True,
+                "latitude": names.SUBDISTRICT_CENTRES[sub][0],
+                "longitude": names.SUBDISTRICT_CENTRES[sub][1],
             }
         )
     venue_ids = _ensure(Venue, "slug", venue_rows, summary, "venues")

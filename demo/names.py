@@ -7,6 +7,23 @@ SUBDISTRICTS = [
     ("shengpu", "胜浦街道", "Shengpu Subdistrict"),
 ]
 
+# Approximate centres of the four subdistricts (WGS-84): demo venues are placed around them, so
+# feeds carry GEO and maps open near the right place. Sample positions, not real addresses.
+SUBDISTRICT_CENTRES = {
+    "loufeng": (31.3010, 120.6800),
+    "xietang": (31.2860, 120.7450),
+    "weiting": (31.3740, 120.8470),
+    "shengpu": (31.3250, 120.7920),
+}
+COURT_POSITION = (31.3185, 120.7180)  # near the SIP People's Court (sample)
+
+
+def venue_position(subdistrict: str, index: int) -> tuple[float, float]:
+    """A deterministic sample position within about 2 km of the subdistrict's centre."""
+    lat, lon = SUBDISTRICT_CENTRES[subdistrict]
+    return round(lat + ((index * 7) % 11 - 5) * 0.0035, 6), round(lon + ((index * 5) % 13 - 6) * 0.0035, 6)
+
+
 # (slug, Chinese, pinyin): sample community names, ten per subdistrict in the order above.
 COMMUNITIES = [
     ("jinhu", "金湖", "Jinhu"), ("xinghai", "星海", "Xinghai"), ("linglong", "玲珑", "Linglong"),

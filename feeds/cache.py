@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gzip
 import hashlib
 import threading
 from collections import OrderedDict
@@ -43,6 +44,18 @@ class Entry:
     def __post_init__(self) -> None:
         object.__setattr__(self, "last_modified", http_date(self.changed_at))
         object.__setattr__(self, "quoted_etag", f'"{self.etag}"')
+        object.__setattr__(self, "_gzipped", None)
+
+    def gzipped(self, level: int = 6) -> bytes:
+        """The body gzipped, once per entry (polling clients would otherwise pay it on every 200).
+
+        mtime=0: the same body gives the same bytes on every worker.
+        """
+        found = self._gzipped
+        if found is None:  # two threads may both compress once; either result is the same bytes
+            found = gzip.compress(self.body or b"", compresslevel=level, mtime=0)
+            object.__setattr__(self, "_gzipped", found)
+        return found
 
 
 class BodyCache:

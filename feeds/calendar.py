@@ -6,10 +6,9 @@ of the same data give the same bytes, which is what lets the ETag be a hash of t
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 
-from icalendar import Calendar, Event, Timezone, vCategory, vDDDTypes, vDuration, vInt, vText, vUri
+from icalendar import Calendar, Event, Timezone, vCategory, vDDDTypes, vDuration, vGeo, vInt, vText, vUri
 
 from timeutil import LOCAL_TZ
 
@@ -17,10 +16,9 @@ PRODID = "-//SIP Community Schedules//Feeds 1.0//EN"
 TZID = "Asia/Shanghai"
 # Calendar clients that honour it (Nextcloud, Thunderbird, Apple) poll once an hour.
 REFRESH = dt.timedelta(hours=1)
-# Stable namespace for the calendar-level UID (RFC 7986); the feed key goes in, nothing secret.
-_CALENDAR_NAMESPACE = uuid.UUID("0b1f9a5e-5d2c-4f43-9a57-3c2b1e6f3a10")
 
 CONFIRMED = "CONFIRMED"
+TENTATIVE = "TENTATIVE"  # court and clinic days of a year whose holiday arrangement is not confirmed
 CANCELLED = "CANCELLED"
 
 
@@ -39,6 +37,7 @@ class FeedEvent:
     description: str = ""
     url: str = ""
     categories: tuple[str, ...] = ()
+    geo: tuple[float, float] | None = None  # (latitude, longitude) of the venue
 
 
 @dataclass(frozen=True)
@@ -65,10 +64,6 @@ def shanghai_vtimezone() -> Timezone:
         # The library notes a 2038 limit; with one fixed offset and no rule the block holds for good.
         _vtimezone.pop("COMMENT", None)
     return _vtimezone
-
-
-def calendar_uid(meta: FeedMeta) -> str:
-    return str(uuid.uuid5(_CALENDAR_NAMESPACE, f"{meta.key}|{meta.lang}"))
 
 
 def _utc_seconds(value: dt.datetime) -> dt.datetime:
@@ -128,6 +123,8 @@ def make_event(item: FeedEvent, values: _Values | None = None) -> Event:
     event["LAST-MODIFIED"] = stamp
     if item.location:
         event["LOCATION"] = values.text(item.location)
+    if item.geo is not None:
+        event["GEO"] = vGeo(item.geo)
     event["STATUS"] = values.text(item.status)
     if item.status == CANCELLED:
         # Free the time in clients that keep showing a cancelled event.
@@ -140,12 +137,14 @@ def make_event(item: FeedEvent, values: _Values | None = None) -> Event:
 def build_calendar(meta: FeedMeta, events: list[FeedEvent]) -> Calendar:
     cal = Calendar.new(
         prodid=PRODID,
-        uid=calendar_uid(meta),
         name=meta.name,
         description=meta.description or None,
         method="PUBLISH",
         url=meta.url or None,
     )
+    # No calendar-level UID (RFC 7986 allows one): vdirsyncer and other clients take the first
+    # `UID:` line of the file for every event, and then keep one event of the whole feed.
+    cal.pop("UID", None)
     cal.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("X-PUBLISHED-TTL", vDuration(REFRESH))
     cal.add_component(shanghai_vtimezone())

@@ -46,9 +46,10 @@ from models import (
     db,
     occurrence_officials,
 )
+from scheduler.holiday_years import ConfirmedYears
 from timeutil import LOCAL_TZ, local_today, to_local
 
-from .calendar import CANCELLED, CONFIRMED, FeedEvent, FeedMeta
+from .calendar import CANCELLED, CONFIRMED, TENTATIVE, FeedEvent, FeedMeta
 from .probes import ProbeStatement
 
 PUBLIC_KINDS = (ProgrammeKind.CONTACT_DAY, ProgrammeKind.HOLIDAY_COURT, ProgrammeKind.LEGAL_CLINIC)
@@ -61,9 +62,11 @@ SPAN_LIMIT = dt.timedelta(days=2)
 def _format_version() -> str:
     """Changes with the code, library and catalogues that write the feeds: validators stored
     before a deploy that changes the output must stop matching (no 304 for an old format)."""
+    import holidays
     import icalendar
 
-    digest = hashlib.sha256(icalendar.__version__.encode())
+    # The holidays package decides which years are confirmed (STATUS:TENTATIVE or CONFIRMED).
+    digest = hashlib.sha256(f"{icalendar.__version__}|{holidays.__version__}".encode())
     here = Path(__file__).resolve().parent
     for path in sorted([here / "calendar.py", here / "sources.py",
                         *(here.parent / "translations").glob("*/LC_MESSAGES/messages.mo")]):
@@ -117,8 +120,13 @@ def today() -> dt.date:
     return local_today()
 
 
-def current_window() -> Window:
-    return Window.around(today(), current_app.config.get("SCHEDULE_HORIZON_DAYS", 90))
+def current_window(public: bool = False) -> Window:
+    """Private feeds (shifts) end at the scheduling horizon; public ones cover every session generated
+    up to FEEDS_PUBLIC_DAYS_AHEAD (a year's programme is generated and published far beyond the horizon)."""
+    horizon = current_app.config.get("SCHEDULE_HORIZON_DAYS", 90)
+    if public:
+        horizon = max(horizon, current_app.config.get("FEEDS_PUBLIC_DAYS_AHEAD", 400))
+    return Window.around(today(), horizon)
 
 
 @dataclass(frozen=True)
@@ -248,6 +256,8 @@ _OCCURRENCE_COLUMNS = (
     v.c.address_zh,
     v.c.address_en,
     v.c.is_sample.label("venue_sample"),
+    v.c.latitude,
+    v.c.longitude,
     c.c.slug.label("community_slug"),
     c.c.name_zh.label("community_zh"),
     c.c.name_en.label("community_en"),
@@ -280,6 +290,31 @@ def _location(lang: str, name_zh, name_en, address_zh, address_en) -> str:
     return name or address
 
 
+def _geo(latitude, longitude) -> tuple[float, float] | None:
+    if latitude is None or longitude is None:
+        return None
+    return (round(latitude, 6), round(longitude, 6))
+
+
+def _summary(title: str, place: str) -> str:
+    """The title, followed by the place unless the title names it already (stored titles often do)."""
+    if not place or place in title:
+        return title
+    return f"{title} · {place}"
+
+
+def _status(kind, starts_at: dt.datetime, cancelled: bool, years: ConfirmedYears) -> str:
+    if cancelled:
+        return CANCELLED
+    if years.provisional(kind, to_local(starts_at).date()):
+        return TENTATIVE  # the year's holiday arrangement is not published: the date may change
+    return CONFIRMED
+
+
+def _provisional_line() -> str:
+    return _("Provisional: this year's public holidays are not confirmed yet, so this date may still change.")
+
+
 def _changed(*stamps: dt.datetime | None) -> dt.datetime:
     return max(stamp for stamp in stamps if stamp is not None)
 
@@ -291,7 +326,7 @@ _PUBLIC_PAGES = {
 }
 
 
-def _row_event(row, cancelled: bool, **fields) -> FeedEvent:
+def _row_event(row, cancelled: bool, status: str | None = None, **fields) -> FeedEvent:
     """An event with what every feed takes from its row alike (identity, times, change, status).
 
     `updated_at` counts as a change too: a head count or a venue edit must reach clients.
@@ -302,7 +337,7 @@ def _row_event(row, cancelled: bool, **fields) -> FeedEvent:
         end=row.ends_at,
         sequence=row.sequence,
         last_modified=_changed(row.last_modified, row.updated_at),
-        status=CANCELLED if cancelled else CONFIRMED,
+        status=status or (CANCELLED if cancelled else CONFIRMED),
         **fields,
     )
 
@@ -311,7 +346,7 @@ def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
     officials = _official_titles(
         [row.id for row in rows if ProgrammeKind(row.kind) is ProgrammeKind.CONTACT_DAY], lang
     )
-    pages: dict[str, str] = {}
+    years = ConfirmedYears()
     events = []
     for row in rows:
         kind = ProgrammeKind(row.kind)
@@ -320,11 +355,14 @@ def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
         venue = text(lang, row.venue_zh, row.venue_en)
         title = text(lang, row.title_zh, row.title_en) or programme
         place = community if kind is ProgrammeKind.CONTACT_DAY and community else venue
-        summary = f"{title} · {place}" if place else title
+        summary = _summary(title, place)
         cancelled = OccurrenceStatus(row.status) is OccurrenceStatus.CANCELLED
+        status = _status(row.kind, row.starts_at, cancelled, years)
         if cancelled:
             summary = _("Cancelled: %(title)s", title=summary)
         lines = []
+        if status == TENTATIVE:
+            lines.append(_provisional_line())
         note = text(lang, row.note_zh, row.note_en)
         if note:
             lines.append(note)
@@ -334,20 +372,17 @@ def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
             lines.append(_("Service in Chinese and English."))
         if row.venue_sample or row.community_sample:
             lines.append(_("Sample data: not a real session."))
-        if row.community_slug and kind is ProgrammeKind.CONTACT_DAY:
-            url = links.page("public.community", slug=row.community_slug)
-        else:
-            endpoint = _PUBLIC_PAGES[kind.value]
-            url = pages.get(endpoint) or pages.setdefault(endpoint, links.page(endpoint))
         events.append(
             _row_event(
                 row,
                 cancelled,
+                status=status,
                 summary=summary,
                 location=_location(lang, row.venue_zh, row.venue_en, row.address_zh, row.address_en),
                 description="\n".join(lines),
-                url=url,
+                url=links.page("public.session", occurrence_id=row.id),  # the session's own page
                 categories=(programme,),
+                geo=_geo(row.latitude, row.longitude),
             )
         )
     return events
@@ -357,23 +392,27 @@ def hearing_events(window: Window, lang: str, links: Links, *where) -> list[Feed
     rows = db.session.execute(
         sa.select(
             h.c.uid, h.c.case_number, h.c.cause_zh, h.c.cause_en, h.c.starts_at, h.c.ends_at, h.c.bilingual,
-            h.c.status, h.c.sequence, h.c.last_modified, h.c.updated_at,
-            v.c.name_zh, v.c.name_en, v.c.address_zh, v.c.address_en, v.c.is_sample,
+            h.c.status, h.c.sequence, h.c.last_modified, h.c.updated_at, h.c.occurrence_id,
+            v.c.name_zh, v.c.name_en, v.c.address_zh, v.c.address_en, v.c.is_sample, v.c.latitude, v.c.longitude,
         )
         .select_from(h.outerjoin(v, v.c.id == h.c.courtroom_id))
         .where(_overlaps_window(h, window), *where)
         .order_by(h.c.starts_at, h.c.id)
     )
-    url = links.page("public.holiday_court")
+    court_page = links.page("public.holiday_court")
     category = _("Public hearing")
+    years = ConfirmedYears()
     events = []
     for row in rows:
         cancelled = OccurrenceStatus(row.status) is OccurrenceStatus.CANCELLED
+        status = _status(ProgrammeKind.HOLIDAY_COURT, row.starts_at, cancelled, years)
         summary = _("Public hearing: %(case)s, %(cause)s", case=row.case_number,
                     cause=text(lang, row.cause_zh, row.cause_en))
         if cancelled:
             summary = _("Cancelled: %(title)s", title=summary)
         lines = [_("Case number: %(case)s", case=row.case_number)]
+        if status == TENTATIVE:
+            lines.append(_provisional_line())
         if row.bilingual:
             lines.append(_("Service in Chinese and English."))
         if row.is_sample:
@@ -382,11 +421,14 @@ def hearing_events(window: Window, lang: str, links: Links, *where) -> list[Feed
             _row_event(
                 row,
                 cancelled,
+                status=status,
                 summary=summary,
                 location=_location(lang, row.name_zh, row.name_en, row.address_zh, row.address_en),
                 description="\n".join(lines),
-                url=url,
+                # The court session's page lists the hearing; a notice without a session has the court's page.
+                url=links.page("public.session", occurrence_id=row.occurrence_id) if row.occurrence_id else court_page,
                 categories=(category,),
+                geo=_geo(row.latitude, row.longitude),
             )
         )
     return events
@@ -618,7 +660,8 @@ class TeamFeed(_KeyedFeed):
             .order_by(s.c.starts_at, s.c.id)
         )
         team_name = text(lang, team.name_zh, team.name_en)
-        url = links.page("feeds.team_page", team_id=owner)
+        # The volunteer's own shifts page: the team's feed page needs a coordinator's login.
+        url = links.page("volunteer.index")
         category = _("Patrol")
         common = _team_lines(lang, team)
         titles = _ShiftText(lang)

@@ -5,7 +5,7 @@ import os
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -40,10 +40,15 @@ def feed_language() -> str:
     return "en" if normalise_language(request.args.get("lang")) == "en" else "zh_CN"
 
 
+GZIP_SUFFIX = ":gzip"  # the gzipped representation's ETag, as Flask-Compress writes it for pages
+
+
 def _not_modified_check():
     """The request's validator test, or None for an unconditional request.
 
     If-None-Match wins over If-Modified-Since (RFC 9110, 13.2.2); weak comparison for GET.
+    The identity and the gzipped representation carry different ETags (`"tag"`, `"tag:gzip"`);
+    either one sent back means the client holds the current content.
     """
     if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
     if if_none_match is not None:
@@ -51,11 +56,11 @@ def _not_modified_check():
 
         def matches(etag: str, changed_at) -> bool:
             nonlocal tags
-            if if_none_match == f'"{etag}"':  # the client sends back exactly what it got
+            if if_none_match in (f'"{etag}"', f'"{etag}{GZIP_SUFFIX}"'):  # exactly what it got
                 return True
             if tags is None:
                 tags = request.if_none_match
-            return tags.contains_weak(etag)
+            return tags.contains_weak(etag) or tags.contains_weak(etag + GZIP_SUFFIX)
 
         return matches
     since = request.if_modified_since
@@ -68,17 +73,31 @@ class _NotModified(Response):
     default_mimetype = None  # a 304 has no body, so no Content-Type
 
 
+def _wants_gzip() -> bool:
+    accept = request.environ.get("HTTP_ACCEPT_ENCODING")
+    if not accept or "gzip" not in accept and "*" not in accept:
+        return False
+    return request.accept_encodings.quality("gzip") > 0
+
+
 def serve(source) -> Response:
     not_modified = _not_modified_check()
-    entry = resolve(source, sources.current_window(), feed_language(), base_url(), not_modified)
+    entry = resolve(source, sources.current_window(public=not source.private), feed_language(), base_url(), not_modified)
     if entry is None:
         abort(404)
+    if not source.private:
+        g.body_ignores_cookies = True  # no `Vary: Cookie` (see feeds/http.py)
     cache_control = _PRIVATE_CACHE if source.private else _PUBLIC_CACHE
+    # The representation this request gets: gzipped when the client accepts it (both are cached per
+    # body). 304s carry the ETag a 200 to the same request would carry (RFC 9110, 15.4.5).
+    gzipped = _wants_gzip()
+    etag = f'"{entry.etag}{GZIP_SUFFIX}"' if gzipped else entry.quoted_etag
     if not_modified is not None and not_modified(entry.etag, entry.changed_at):
         # What a cache needs to refresh its stored copy (RFC 9110, 15.4.5), and no more.
-        return _NotModified(status=304, headers=[("ETag", entry.quoted_etag), ("Cache-Control", cache_control)])
+        return _NotModified(status=304, headers=[("ETag", etag), ("Cache-Control", cache_control)])
+    body = entry.body
     headers = [
-        ("ETag", entry.quoted_etag),
+        ("ETag", etag),
         ("Last-Modified", entry.last_modified),
         ("Cache-Control", cache_control),
         # `inline` (or nothing) keeps browsers and phones subscribing; `attachment` makes them download.
@@ -90,7 +109,11 @@ def serve(source) -> Response:
         headers += [("Referrer-Policy", "no-referrer"), ("X-Robots-Tag", "noindex, nofollow")]
     else:
         headers.append(("Access-Control-Allow-Origin", "*"))  # web calendar apps fetch from the browser
-    return Response(entry.body, status=200, content_type="text/calendar; charset=utf-8", headers=headers)
+    if gzipped:
+        # Done here rather than by Flask-Compress: the gzipped bytes are kept with the cached body.
+        body = entry.gzipped(current_app.config.get("COMPRESS_LEVEL", 6))
+        headers.append(("Content-Encoding", "gzip"))
+    return Response(body, status=200, content_type="text/calendar; charset=utf-8", headers=headers)
 
 
 @bp.get("/contact-days.ics")

@@ -10,6 +10,7 @@ from .programmes import (
     HearingNotice,
     HolidayOverride,
     HolidayPolicy,
+    HolidayYear,
     Occurrence,
     OccurrenceStatus,
     OverrideKind,

@@ -84,6 +84,9 @@ class Venue(BilingualNameMixin, TimestampMixin, db.Model):
     community_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("communities.id"), index=True)
     subdistrict_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("subdistricts.id"), index=True)
     is_sample: orm.Mapped[bool] = orm.mapped_column(default=False)
+    # WGS-84, as phones' maps expect (feeds publish them as GEO). Unknown: both None.
+    latitude: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
+    longitude: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
 
     community: orm.Mapped[Community | None] = orm.relationship(back_populates="venues")
     subdistrict: orm.Mapped[Subdistrict | None] = orm.relationship()

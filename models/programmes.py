@@ -228,6 +228,20 @@ class HolidayOverride(TimestampMixin, db.Model):
     created_by_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
 
+class HolidayYear(TimestampMixin, db.Model):
+    """A year whose holiday arrangement an admin imported or confirmed (the package may know it too).
+
+    Until a year is confirmed, court and clinic days in it are published as provisional.
+    """
+
+    __tablename__ = "holiday_years"
+
+    year: orm.Mapped[int] = orm.mapped_column(primary_key=True, autoincrement=False)
+    source: orm.Mapped[str] = orm.mapped_column(sa.String(200), default="")  # file name, or "confirmed by hand"
+    confirmed_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    confirmed_by_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class Bureau(BilingualNameMixin, db.Model):
     """A government bureau that answers residents' suggestions."""
 

@@ -2,7 +2,8 @@
 
 Dates are real calendar facts: in 2026 the second Sundays are Jan 11, Feb 8, Mar 8, Apr 12,
 May 10 and Jun 14; Sat Feb 28 is a make-up working day (no court); "today" is pinned to
-Sunday 2026-03-01, so the feed window runs from local 2026-01-30 to local 2026-05-31.
+Sunday 2026-03-01, so the private feeds' window runs from local 2026-01-30 to local 2026-05-31
+and the public feeds' (FEEDS_PUBLIC_DAYS_AHEAD, 400 days) to local 2027-04-06.
 """
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ from timeutil import local_to_utc, span_utc
 
 TODAY = dt.date(2026, 3, 1)
 WINDOW_FIRST_DAY = dt.date(2026, 1, 30)  # TODAY - 30 days
-WINDOW_END_DAY = dt.date(2026, 5, 31)  # TODAY + 90 + 1 days, exclusive
+WINDOW_END_DAY = dt.date(2026, 5, 31)  # TODAY + 90 + 1 days, exclusive: team and volunteer feeds
+PUBLIC_WINDOW_END_DAY = dt.date(2027, 4, 6)  # TODAY + 400 + 1 days, exclusive: public feeds
 SECOND_SUNDAYS_2026 = [dt.date(2026, 1, 11), dt.date(2026, 2, 8), dt.date(2026, 3, 8), dt.date(2026, 4, 12),
                        dt.date(2026, 5, 10), dt.date(2026, 6, 14)]
-IN_WINDOW_SECOND_SUNDAYS = [d for d in SECOND_SUNDAYS_2026 if WINDOW_FIRST_DAY <= d < WINDOW_END_DAY]
+IN_WINDOW_SECOND_SUNDAYS = [d for d in SECOND_SUNDAYS_2026 if WINDOW_FIRST_DAY <= d < PUBLIC_WINDOW_END_DAY]
 COURT_DAYS = [dt.date(2026, 3, 7), dt.date(2026, 3, 8), dt.date(2026, 4, 4), dt.date(2026, 4, 5)]
 PHONE = "13912345678"
 
@@ -184,14 +186,14 @@ def world(app) -> World:
     return build_world()
 
 
-def in_window(start: dt.datetime, end: dt.datetime) -> bool:
+def in_window(start: dt.datetime, end: dt.datetime, public: bool = False) -> bool:
     first = local_to_utc(WINDOW_FIRST_DAY, dt.time(0))
-    last = local_to_utc(WINDOW_END_DAY, dt.time(0))
+    last = local_to_utc(PUBLIC_WINDOW_END_DAY if public else WINDOW_END_DAY, dt.time(0))
     return end > first and start < last
 
 
-def expected_spans(rows) -> list[tuple[str, dt.datetime, dt.datetime]]:
-    return sorted((r.uid, r.starts_at, r.ends_at) for r in rows if in_window(r.starts_at, r.ends_at))
+def expected_spans(rows, public: bool = False) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    return sorted((r.uid, r.starts_at, r.ends_at) for r in rows if in_window(r.starts_at, r.ends_at, public))
 
 
 def scalar_count(model) -> int:

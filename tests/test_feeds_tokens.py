@@ -193,7 +193,8 @@ def test_public_base_url_is_used_in_links(database_url, world):
     page = served.test_client().get("/contact-days").get_data(as_text=True)
     assert 'href="webcal://schedules.example.org/feeds/contact-days.ics"' in page
     body = served.test_client().get("/feeds/contact-days.ics").get_data(as_text=True)
-    assert "URL:https://schedules.example.org/communities/sample-east" in body
+    # Each event links to its session's own page on the public address.
+    assert f"URL:https://schedules.example.org/sessions/{world.contact[2].id}\r\n" in body
 
 
 def test_feeds_list_command(runner, world, paths):

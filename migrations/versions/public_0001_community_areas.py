@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'public_0001'
-down_revision = '0001'
+down_revision = 'feeds_0001'
 branch_labels = None
 depends_on = None
 

@@ -102,7 +102,7 @@ def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     # Development convenience: the jobs run inside this one process unless turned off.
-    if os.environ.get("RUN_SCHEDULER_IN_PROCESS", "1").lower() not in {"0", "false", "no"}:
+    if app.config["RUN_SCHEDULER_IN_PROCESS"]:
         from scheduler.jobs import start_in_process
 
         start_in_process(app)

@@ -18,6 +18,7 @@ from models import (
     VenueKind,
     db,
 )
+from i18n import localized
 from timeutil import local_today, to_local
 
 from . import bp
@@ -35,14 +36,12 @@ def _public(data: dict):
 
 
 def programme_json(programme: Programme) -> dict:
-    from i18n import pick
-
     return {
         "id": programme.id,
         "slug": programme.slug,
         "kind": programme.kind.value,
         "name": programme.name,
-        "description": pick(programme.description_zh, programme.description_en),
+        "description": localized(programme, "description"),
     }
 
 

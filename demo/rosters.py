@@ -1,4 +1,4 @@
-"""Demo data: sample assignments, availability and attendance (issue 5).
+"""Demo data: sample assignments, availability and attendance.
 
 Runs after demo/schedule.py has generated shifts. Staffs the sample teams' shifts of the past
 two weeks (with attendance) and the next two weeks, leaving about one upcoming shift in seven

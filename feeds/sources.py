@@ -46,6 +46,7 @@ from models import (
     db,
     occurrence_officials,
 )
+from i18n import localized, pick
 from timeutil import LOCAL_TZ, local_today, to_local
 
 from .calendar import CANCELLED, CONFIRMED, FeedEvent, FeedMeta
@@ -140,12 +141,6 @@ class Links:
         return self.base + url_for(endpoint, **values)
 
 
-def text(lang: str, zh: str | None, en: str | None) -> str:
-    if lang == "en":
-        return en or zh or ""
-    return zh or en or ""
-
-
 def _fingerprint(row: tuple, window: Window) -> str:
     return hashlib.sha256(f"{FORMAT_VERSION}|{window.tag}|{row!r}".encode()).hexdigest()
 
@@ -220,8 +215,8 @@ def _official_titles(occurrence_ids: list[int], lang: str) -> dict[int, list[str
     found: dict[int, list[str]] = {}
     for occurrence_id, title_zh, title_en, name_zh, name_en in rows:
         # Public officials at a public event, by title (and name): the only people a public feed names.
-        title = text(lang, title_zh, title_en)
-        name = text(lang, name_zh, name_en)
+        title = pick(title_zh, title_en, lang)
+        name = pick(name_zh, name_en, lang)
         found.setdefault(occurrence_id, []).append(f"{title} {name}".strip())
     return found
 
@@ -273,8 +268,8 @@ def load_occurrences(window: Window | None, *where) -> list:
 
 
 def _location(lang: str, name_zh, name_en, address_zh, address_en) -> str:
-    name = text(lang, name_zh, name_en)
-    address = text(lang, address_zh, address_en)
+    name = pick(name_zh, name_en, lang)
+    address = pick(address_zh, address_en, lang)
     if name and address:
         return f"{name}, {address}"
     return name or address
@@ -315,17 +310,17 @@ def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
     events = []
     for row in rows:
         kind = ProgrammeKind(row.kind)
-        programme = text(lang, row.programme_zh, row.programme_en)
-        community = text(lang, row.community_zh, row.community_en)
-        venue = text(lang, row.venue_zh, row.venue_en)
-        title = text(lang, row.title_zh, row.title_en) or programme
+        programme = localized(row, "programme", lang)
+        community = localized(row, "community", lang)
+        venue = localized(row, "venue", lang)
+        title = localized(row, "title", lang) or programme
         place = community if kind is ProgrammeKind.CONTACT_DAY and community else venue
         summary = f"{title} · {place}" if place else title
         cancelled = OccurrenceStatus(row.status) is OccurrenceStatus.CANCELLED
         if cancelled:
             summary = _("Cancelled: %(title)s", title=summary)
         lines = []
-        note = text(lang, row.note_zh, row.note_en)
+        note = localized(row, "note", lang)
         if note:
             lines.append(note)
         if officials.get(row.id):
@@ -370,7 +365,7 @@ def hearing_events(window: Window, lang: str, links: Links, *where) -> list[Feed
     for row in rows:
         cancelled = OccurrenceStatus(row.status) is OccurrenceStatus.CANCELLED
         summary = _("Public hearing: %(case)s, %(cause)s", case=row.case_number,
-                    cause=text(lang, row.cause_zh, row.cause_en))
+                    cause=localized(row, "cause", lang))
         if cancelled:
             summary = _("Cancelled: %(title)s", title=summary)
         lines = [_("Case number: %(case)s", case=row.case_number)]
@@ -462,8 +457,8 @@ class ProgrammeFeed:
             ProgrammeKind.HOLIDAY_COURT: _("Holiday court"),
             ProgrammeKind.LEGAL_CLINIC: _("Legal clinic"),
         }[self.kind]
-        name = text(lang, programme.name_zh, programme.name_en) if programme else fallback
-        description = text(lang, programme.description_zh, programme.description_en) if programme else ""
+        name = localized(programme, "name", lang) if programme else fallback
+        description = localized(programme, "description", lang) if programme else ""
         events = occurrence_events(load_occurrences(window, p.c.kind == self.kind), lang, links)
         if self.kind is ProgrammeKind.HOLIDAY_COURT:
             events = _sorted(events + hearing_events(window, lang, links))
@@ -529,7 +524,7 @@ class CommunityFeed(_KeyedFeed):
 
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         community = db.session.execute(sa.select(c.c.name_zh, c.c.name_en).where(c.c.id == owner)).one()
-        name = text(lang, community.name_zh, community.name_en)
+        name = localized(community, "name", lang)
         rows = load_occurrences(window, o.c.community_id == owner, p.c.kind != ProgrammeKind.PATROL)
         meta = FeedMeta(
             key=self.cache_key(owner),
@@ -548,8 +543,8 @@ def _live_token(kind: FeedKind):
 
 def _team_lines(lang: str, team) -> list[str]:
     """The description lines of a shift that come from its team (name, leading police station, sample)."""
-    lines = [_("Team: %(team)s", team=text(lang, team.name_zh, team.name_en))]
-    station = text(lang, team.police_station_zh, team.police_station_en)
+    lines = [_("Team: %(team)s", team=localized(team, "name", lang))]
+    station = localized(team, "police_station", lang)
     if station:
         lines.append(_("Led by: %(station)s", station=station))
     if team.is_sample:
@@ -568,8 +563,8 @@ class _ShiftText:
         key = (team_zh, team_en, area_zh, area_en, cancelled)
         found = self._summaries.get(key)
         if found is None:
-            area = text(self.lang, area_zh, area_en)
-            team = text(self.lang, team_zh, team_en)
+            area = pick(area_zh, area_en, self.lang)
+            team = pick(team_zh, team_en, self.lang)
             found = _("Patrol: %(area)s", area=area) if area else _("Patrol shift")
             found = f"{found} · {team}"
             if cancelled:
@@ -617,7 +612,7 @@ class TeamFeed(_KeyedFeed):
             .where(s.c.team_id == owner, _overlaps_window(s, window))
             .order_by(s.c.starts_at, s.c.id)
         )
-        team_name = text(lang, team.name_zh, team.name_en)
+        team_name = localized(team, "name", lang)
         url = links.page("feeds.team_page", team_id=owner)
         category = _("Patrol")
         common = _team_lines(lang, team)
@@ -632,7 +627,7 @@ class TeamFeed(_KeyedFeed):
                     row,
                     cancelled,
                     summary=titles.summary(team.name_zh, team.name_en, row.area_zh, row.area_en, cancelled),
-                    location=text(lang, row.area_zh, row.area_en),
+                    location=localized(row, "area", lang),
                     description="\n".join([staffed, *common]),
                     url=url,
                     categories=(category,),
@@ -713,7 +708,7 @@ class VolunteerFeed(_KeyedFeed):
                     row,
                     cancelled,
                     summary=titles.summary(row.name_zh, row.name_en, row.area_zh, row.area_en, cancelled),
-                    location=text(lang, row.area_zh, row.area_en),
+                    location=localized(row, "area", lang),
                     description=descriptions[key],
                     url=url,
                     categories=(category,),

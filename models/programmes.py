@@ -7,6 +7,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from i18n import localized
+
 from .base import BilingualNameMixin, TimestampMixin, UTCDateTime, db, new_uid, str_enum, utcnow
 
 
@@ -155,15 +157,11 @@ class Occurrence(TimestampMixin, db.Model):
 
     @property
     def title(self) -> str:
-        from i18n import pick
-
-        return pick(self.title_zh, self.title_en)
+        return localized(self, "title")
 
     @property
     def note(self) -> str:
-        from i18n import pick
-
-        return pick(self.note_zh, self.note_en)
+        return localized(self, "note")
 
     def touch(self) -> None:
         """Record a change that calendar clients must pick up."""
@@ -206,9 +204,7 @@ class HearingNotice(TimestampMixin, db.Model):
 
     @property
     def cause(self) -> str:
-        from i18n import pick
-
-        return pick(self.cause_zh, self.cause_en)
+        return localized(self, "cause")
 
 
 class OverrideKind(enum.Enum):

@@ -7,6 +7,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from i18n import localized
+
 from .base import TimestampMixin, UTCDateTime, db, new_uid, str_enum, utcnow
 
 # Weekdays as bits, Monday = bit 0 (date.weekday()), so 0b1111111 = every day.
@@ -102,9 +104,7 @@ class Shift(TimestampMixin, db.Model):
 
     @property
     def area(self) -> str:
-        from i18n import pick
-
-        return pick(self.area_zh, self.area_en)
+        return localized(self, "area")
 
 
 class AssignmentStatus(enum.Enum):

@@ -10,6 +10,8 @@ from flask_login import UserMixin
 from sqlalchemy import orm
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from i18n import current_language, localized
+
 from .base import TimestampMixin, UTCDateTime, db, str_enum
 
 
@@ -61,17 +63,13 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     @property
     def display_name(self) -> str:
-        from i18n import current_language
-
         if current_language() == "en" and self.name_en:
             return self.name_en
         return self.name
 
     @property
     def title(self) -> str:
-        from i18n import pick
-
-        return pick(self.title_zh, self.title_en)
+        return localized(self, "title")
 
 
 class ApiToken(db.Model):

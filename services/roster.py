@@ -34,16 +34,10 @@ from models import (
     db,
     utcnow,
 )
-from timeutil import LOCAL_TZ, UTC
+from i18n import localized
+from timeutil import LOCAL_TZ
 
 from .assignments import hhmm, shift_times, week_bounds
-
-
-def local_day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """UTC instants covering the local days first..last inclusive."""
-    start = dt.datetime.combine(first, dt.time(0), tzinfo=LOCAL_TZ)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL_TZ)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
@@ -325,9 +319,7 @@ class CoverageRow:
 
     @property
     def name(self) -> str:
-        from i18n import pick
-
-        return pick(self.name_zh, self.name_en)
+        return localized(self, "name")
 
     @property
     def fill_percent(self) -> int:

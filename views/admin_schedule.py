@@ -1,4 +1,4 @@
-"""Admin pages for series, shift templates, holiday overrides, moving and cancelling occurrences (issue 3)."""
+"""Admin pages for series, shift templates, holiday overrides, moving and cancelling occurrences."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Legal-clinic bookings by residents, and the bookings list for clinic staff (issue 6)."""
+"""Legal-clinic bookings by residents, and the bookings list for clinic staff."""
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -29,7 +29,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, SubmitField, widgets
 from wtforms.validators import DataRequired
 
-from models import MembershipRole, PatrolTeam, Role, Shift, TeamMembership, db
+from models import PatrolTeam, Role, Shift, db
 from services import assignments as service
 from services import exports, roster_bulk
 from services import roster as queries
@@ -47,16 +47,6 @@ managers = roles_required(Role.COORDINATOR)
 def hhmm_filter(value: dt.datetime) -> str:
     """Local 24-hour time (19:00), as patrol rosters are written in both languages."""
     return service.hhmm(value)
-
-
-def teams_coordinated_by(user) -> list[PatrolTeam]:
-    """The teams a user may manage: all for an admin, their own for a coordinator."""
-    query = sa.select(PatrolTeam).order_by(PatrolTeam.code)
-    if user.role is not Role.ADMIN:
-        query = query.join(TeamMembership).where(
-            TeamMembership.user_id == user.id, TeamMembership.role == MembershipRole.COORDINATOR
-        )
-    return list(db.session.scalars(query))
 
 
 # --- request parsing -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Contact-day suggestions and their tracked answers (issue 6).
+"""Contact-day suggestions and their tracked answers.
 
 Residents and officials record a suggestion against a contact-day session and get a tracking
 number; anyone with the number sees the state and the answer (never who wrote it). Staff

@@ -72,9 +72,13 @@ def render_migration_item(type_, obj, autogen_context):
 
 
 def configure_blueprints(app: Flask) -> None:
+    from api import bp as api_bp
+    from feeds.views import bp as feeds_bp
     from views import register_blueprints
 
     register_blueprints(app)
+    app.register_blueprint(feeds_bp)
+    app.register_blueprint(api_bp)
 
 
 def configure_templates(app: Flask) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import orm
 from i18n import current_language, normalise_language
 from models import FeedKind, FeedToken, MembershipRole, PatrolTeam, ProgrammeKind, Role, TeamMembership, User, db
 from services.errors import RuleViolation
-from views.access import roles_required
+from access import roles_required
 
 from . import sources, tokens
 from .cache import body_etag, resolve

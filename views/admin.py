@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 
 from models import Community, PatrolTeam, User, Venue, db
 
-from .access import admin_required
+from access import admin_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from models import MembershipRole, PatrolTeam, TeamMembership, User, db, record
 from services.imports import ImportFailed, format_error, import_file
 
-from .access import admin_required
+from access import admin_required
 
 bp = Blueprint("people_admin", __name__, url_prefix="/admin/people")
 

@@ -39,7 +39,7 @@ from scheduler.shifts import apply_template_change
 from services.errors import RuleViolation
 from timeutil import local_today, to_local
 
-from .access import admin_required, roles_required
+from access import admin_required, roles_required
 from .admin_schedule_forms import (
     CancelForm,
     ConfirmForm,

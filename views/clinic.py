@@ -27,7 +27,7 @@ from models import (
 from services import clinic
 from services.errors import RuleViolation
 
-from .access import roles_required
+from access import roles_required
 
 bp = Blueprint("clinic", __name__, url_prefix="/legal-clinic/book")
 LAST_BOOKING = "clinic_booking"

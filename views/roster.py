@@ -36,7 +36,7 @@ from services import roster as queries
 from services.errors import RuleViolation
 from timeutil import local_today
 
-from .access import roles_required
+from access import roles_required
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 

@@ -21,7 +21,7 @@ from models import Bureau, Occurrence, Programme, ProgrammeKind, Role, Suggestio
 from services import suggestions as service
 from services.errors import RuleViolation
 
-from .access import roles_required
+from access import roles_required
 
 bp = Blueprint("suggestions", __name__, url_prefix="/suggestions")
 LAST_SUGGESTION = "suggestion_tracking"

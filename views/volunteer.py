@@ -19,7 +19,7 @@ from services import roster as queries
 from services.errors import RuleViolation
 from timeutil import local_today
 
-from .access import roles_required
+from access import roles_required
 
 bp = Blueprint("volunteer", __name__, url_prefix="/me")
 

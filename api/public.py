@@ -8,24 +8,23 @@ from flask import jsonify
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
+from i18n import localized
 from models import (
     Community,
     Occurrence,
     Programme,
-    ProgrammeKind,
     Subdistrict,
     Venue,
     VenueKind,
     db,
+    public_programmes,
 )
-from i18n import localized
 from timeutil import local_today, to_local
 
 from . import bp
 from .common import ApiError, check_id, choice_arg, date_range, day_start_utc, local_iso, paginated, text_arg
 
 # Published patrol times would tell thieves when streets are unwatched.
-PUBLIC_KINDS = [kind for kind in ProgrammeKind if kind is not ProgrammeKind.PATROL]
 
 
 def _public(data: dict):
@@ -94,7 +93,7 @@ def occurrence_json(occurrence: Occurrence) -> dict:
 
 @bp.route("/programmes")
 def programmes():
-    query = sa.select(Programme).where(Programme.kind.in_(PUBLIC_KINDS)).order_by(Programme.id)
+    query = public_programmes()
     return _public(paginated(query, programme_json))
 
 
@@ -104,7 +103,7 @@ def _slug_id(model, name: str) -> int | None:
         return None
     where = [model.slug == slug]
     if model is Programme:
-        where.append(Programme.kind.in_(PUBLIC_KINDS))
+        where.append(Programme.is_public)
     found = db.session.scalar(sa.select(model.id).where(*where))
     if found is None:
         raise ApiError(400, f"unknown_{name}", _("There is no %(name)s %(slug)s.", name=name, slug=slug))
@@ -115,7 +114,7 @@ def _occurrences_query():
     return (
         sa.select(Occurrence)
         .join(Programme, Occurrence.programme_id == Programme.id)
-        .where(Programme.kind.in_(PUBLIC_KINDS))
+        .where(Programme.is_public)
         .options(
             orm.contains_eager(Occurrence.programme),
             orm.joinedload(Occurrence.venue),

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import gettext as _
 
+from i18n import localized, pick
 from models import (
     Assignment,
     AssignmentStatus,
@@ -45,14 +46,13 @@ from models import (
     Venue,
     db,
     occurrence_officials,
+    public_kind,
 )
-from i18n import localized, pick
 from timeutil import LOCAL_TZ, local_today, to_local
 
 from .calendar import CANCELLED, CONFIRMED, FeedEvent, FeedMeta
 from .probes import ProbeStatement
 
-PUBLIC_KINDS = (ProgrammeKind.CONTACT_DAY, ProgrammeKind.HOLIDAY_COURT, ProgrammeKind.LEGAL_CLINIC)
 DAYS_BACK = 30
 # No session or shift lasts this long. Bounding start times on both sides lets every window
 # query use a (…, starts_at) index range instead of reading the whole history.
@@ -392,7 +392,7 @@ def one_event(uid: str, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEve
 
     Never a patrol shift: only occurrences of the public programmes and hearing notices match.
     """
-    rows = load_occurrences(None, o.c.uid == uid, p.c.kind.in_(PUBLIC_KINDS))
+    rows = load_occurrences(None, o.c.uid == uid, public_kind(p.c.kind))
     if rows:
         events = occurrence_events(rows, lang, links)
         name = ProgrammeKind(rows[0].kind).value.replace("_", "-")
@@ -416,7 +416,7 @@ class ProgrammeFeed:
     private = False
 
     def __init__(self, kind: ProgrammeKind):
-        if kind not in PUBLIC_KINDS:
+        if not kind.is_public:
             raise ValueError(f"{kind} is not a public programme")
         self.kind = kind
         meta = sa.select(sa.func.max(p.c.updated_at)).where(p.c.kind == kind).scalar_subquery()
@@ -514,7 +514,7 @@ class CommunityFeed(_KeyedFeed):
         .select_from(
             _with_details(
                 c.outerjoin(o, sa.and_(o.c.community_id == c.c.id, _overlaps(o), o.c.programme_id.in_(
-                    sa.select(_public_programmes.c.id).where(_public_programmes.c.kind != ProgrammeKind.PATROL)
+                    sa.select(_public_programmes.c.id).where(public_kind(_public_programmes.c.kind))
                 ))).outerjoin(p, p.c.id == o.c.programme_id)
             )
         )
@@ -525,7 +525,7 @@ class CommunityFeed(_KeyedFeed):
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         community = db.session.execute(sa.select(c.c.name_zh, c.c.name_en).where(c.c.id == owner)).one()
         name = localized(community, "name", lang)
-        rows = load_occurrences(window, o.c.community_id == owner, p.c.kind != ProgrammeKind.PATROL)
+        rows = load_occurrences(window, o.c.community_id == owner, public_kind(p.c.kind))
         meta = FeedMeta(
             key=self.cache_key(owner),
             lang=lang,

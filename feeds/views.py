@@ -12,7 +12,18 @@ from flask_login import current_user, login_required
 from sqlalchemy import orm
 
 from i18n import current_language, normalise_language
-from models import FeedKind, FeedToken, MembershipRole, PatrolTeam, ProgrammeKind, Role, TeamMembership, User, db
+from models import (
+    PUBLIC_PROGRAMME_KINDS,
+    FeedKind,
+    FeedToken,
+    MembershipRole,
+    PatrolTeam,
+    ProgrammeKind,
+    Role,
+    TeamMembership,
+    User,
+    db,
+)
 from services.errors import RuleViolation
 from access import roles_required
 
@@ -20,7 +31,7 @@ from . import sources, tokens
 from .cache import body_etag, resolve
 from .calendar import render
 from .links import base_url, subscription
-from .sources import PUBLIC_KINDS, CommunityFeed, Links, ProgrammeFeed, TeamFeed, VolunteerFeed
+from .sources import CommunityFeed, Links, ProgrammeFeed, TeamFeed, VolunteerFeed
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
@@ -30,7 +41,7 @@ _PUBLIC_CACHE = f"public, max-age={MAX_AGE}"
 _PRIVATE_CACHE = f"private, max-age={MAX_AGE}"
 MAX_TOKEN_LENGTH = 64
 
-_PROGRAMME_FEEDS = {kind: ProgrammeFeed(kind) for kind in PUBLIC_KINDS}
+_PROGRAMME_FEEDS = {kind: ProgrammeFeed(kind) for kind in PUBLIC_PROGRAMME_KINDS}
 
 
 def feed_language() -> str:

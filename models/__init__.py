@@ -13,12 +13,15 @@ from .programmes import (
     Occurrence,
     OccurrenceStatus,
     OverrideKind,
+    PUBLIC_PROGRAMME_KINDS,
     Programme,
     ProgrammeKind,
     Series,
     SeriesPattern,
     SeriesSite,
     occurrence_officials,
+    public_kind,
+    public_programmes,
     series_site_officials,
 )
 from .shifts import (

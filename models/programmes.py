@@ -6,6 +6,7 @@ import enum
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.ext.hybrid import hybrid_property
 
 from i18n import localized
 
@@ -18,6 +19,26 @@ class ProgrammeKind(enum.Enum):
     LEGAL_CLINIC = "legal_clinic"  # 假日法律诊所
     PATROL = "patrol"  # 巡逻
 
+    @property
+    def is_public(self) -> bool:
+        """Whether residents see this kind on pages, feeds and the API (see PUBLIC_PROGRAMME_KINDS)."""
+        return self in PUBLIC_PROGRAMME_KINDS
+
+    @property
+    def uses_series(self) -> bool:
+        """Scheduled by series and sites (occurrences); patrol is scheduled by shift templates."""
+        return self is not ProgrammeKind.PATROL
+
+
+# The privacy rule of the product, in one place: an allow-list, so a new kind stays private until
+# someone decides to publish it. Pages, feeds, the API and search all read it through
+# `ProgrammeKind.is_public`, `Programme.is_public` or `public_programmes()`.
+PUBLIC_PROGRAMME_KINDS: tuple[ProgrammeKind, ...] = (
+    ProgrammeKind.CONTACT_DAY,
+    ProgrammeKind.HOLIDAY_COURT,
+    ProgrammeKind.LEGAL_CLINIC,
+)
+
 
 class Programme(BilingualNameMixin, TimestampMixin, db.Model):
     __tablename__ = "programmes"
@@ -27,6 +48,29 @@ class Programme(BilingualNameMixin, TimestampMixin, db.Model):
     kind: orm.Mapped[ProgrammeKind] = orm.mapped_column(str_enum(ProgrammeKind, "programme_kind"))
     description_zh: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     description_en: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+
+    @hybrid_property
+    def is_public(self) -> bool:
+        return self.kind.is_public
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_expression(cls):
+        return public_kind(cls.kind)
+
+
+def public_kind(column) -> sa.ColumnElement[bool]:
+    """SQL form of the rule for any programme-kind column (ORM or Core).
+
+    One equality per kind rather than an expanding IN, so that the feeds' prepared probe
+    statements can bind it like any other parameter.
+    """
+    return sa.or_(*(column == kind for kind in PUBLIC_PROGRAMME_KINDS))
+
+
+def public_programmes() -> sa.Select:
+    """The programmes residents may see, ordered by id."""
+    return sa.select(Programme).where(Programme.is_public).order_by(Programme.id)
 
 
 class SeriesPattern(enum.Enum):

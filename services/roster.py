@@ -16,6 +16,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
+from i18n import localized
 from models import (
     Assignment,
     AssignmentStatus,
@@ -34,7 +35,6 @@ from models import (
     db,
     utcnow,
 )
-from i18n import localized
 from timeutil import LOCAL_TZ
 
 from .assignments import hhmm, shift_times, week_bounds

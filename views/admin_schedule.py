@@ -16,7 +16,6 @@ from models import (
     HolidayOverride,
     HolidayPolicy,
     Occurrence,
-    OccurrenceStatus,
     OverrideKind,
     PatrolTeam,
     Programme,
@@ -96,10 +95,8 @@ def index():
 
 def _series_form(series: Series | None = None) -> SeriesForm:
     form = SeriesForm(obj=series)
-    programmes = db.session.scalars(
-        sa.select(Programme).where(Programme.kind != ProgrammeKind.PATROL).order_by(Programme.id)
-    ).all()
-    form.programme_id.choices = options((p.id, p.name) for p in programmes)
+    programmes = db.session.scalars(sa.select(Programme).order_by(Programme.id)).all()
+    form.programme_id.choices = options((p.id, p.name) for p in programmes if p.kind.uses_series)
     if series is not None and request.method == "GET":
         form.pattern.data = series.pattern.value
         form.holiday_policy.data = series.holiday_policy.value

@@ -11,7 +11,7 @@ from flask import g, request
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
-from models import ApiToken, User, db, utcnow
+from models import ApiToken, User, db, normalise_email, utcnow
 
 from .common import ApiError
 
@@ -81,7 +81,7 @@ def register_cli(users_cli: AppGroup) -> None:
     @click.option("--revoke", is_flag=True, help="Revoke every token of this user instead of issuing one.")
     def api_token(email: str, label: str, revoke: bool) -> None:
         """Issue an API token for EMAIL (printed once, never stored), or revoke all of theirs."""
-        user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+        user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
         if user is None:
             raise click.ClickException(f"no user with email {email}")
         if revoke:

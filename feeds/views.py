@@ -16,14 +16,13 @@ from models import (
     PUBLIC_PROGRAMME_KINDS,
     FeedKind,
     FeedToken,
-    MembershipRole,
     PatrolTeam,
     ProgrammeKind,
     Role,
-    TeamMembership,
     User,
     db,
 )
+from services.assignments import coordinated_teams
 from services.errors import RuleViolation
 from access import roles_required
 
@@ -211,12 +210,7 @@ def personal_feed(user):
 
 
 def _teams_of(user):
-    query = sa.select(PatrolTeam).order_by(PatrolTeam.code)
-    if user.role is not Role.ADMIN:
-        query = query.join(TeamMembership).where(
-            TeamMembership.user_id == user.id, TeamMembership.role == MembershipRole.COORDINATOR
-        )
-    return query
+    return coordinated_teams(user).order_by(PatrolTeam.code)
 
 
 @bp.app_template_global("coordinates_teams")

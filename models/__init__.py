@@ -38,6 +38,14 @@ from .shifts import (
 )
 from .suggestions import Suggestion, SuggestionStatus
 from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership
-from .users import ApiToken, Role, User
+from .users import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    ApiToken,
+    Role,
+    User,
+    normalise_email,
+    password_acceptable,
+)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

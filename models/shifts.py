@@ -6,6 +6,7 @@ import enum
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.ext.hybrid import hybrid_property
 
 from i18n import localized
 
@@ -105,6 +106,16 @@ class Shift(TimestampMixin, db.Model):
     @property
     def area(self) -> str:
         return localized(self, "area")
+
+    @hybrid_property
+    def understaffed(self) -> bool:
+        """A scheduled shift with fewer volunteers than its minimum (roster pages, alerts, reports)."""
+        return self.status is ShiftStatus.SCHEDULED and self.assigned_count < self.min_volunteers
+
+    @understaffed.inplace.expression
+    @classmethod
+    def _understaffed_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status == ShiftStatus.SCHEDULED, cls.assigned_count < cls.min_volunteers)
 
 
 class AssignmentStatus(enum.Enum):

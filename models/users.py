@@ -23,6 +23,20 @@ class Role(enum.Enum):
     STAFF = "staff"  # court and legal-clinic staff, suggestion handlers
 
 
+# The password policy, one place for the admin form and the CLI.
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 200
+
+
+def normalise_email(value: str | None) -> str:
+    """How an address is stored and looked up: trimmed, lower case (the email_lowercase CHECK)."""
+    return (value or "").strip().lower()
+
+
+def password_acceptable(password: str) -> bool:
+    return PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH
+
+
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)

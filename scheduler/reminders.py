@@ -301,8 +301,7 @@ def understaffed_due(now: dt.datetime) -> list[Due]:
         .join(User, User.id == TeamMembership.user_id)
         .outerjoin(Notification, on)
         .where(
-            Shift.status == ShiftStatus.SCHEDULED,
-            Shift.assigned_count < Shift.min_volunteers,
+            Shift.understaffed,
             Shift.starts_at > now,
             Shift.starts_at <= now + UNDERSTAFFED_WINDOW,
             PatrolTeam.active.is_(True),

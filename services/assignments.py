@@ -53,21 +53,31 @@ _ATTEMPTS = 3
 
 # --- permissions -----------------------------------------------------------------------------
 
+def coordinated_teams(user) -> sa.Select:
+    """The teams a user coordinates: every team for an admin, their own for anyone else.
+
+    The one definition; callers add their own filters (active teams, one team) and order.
+    """
+    query = sa.select(PatrolTeam)
+    if user.role is not Role.ADMIN:
+        query = query.where(
+            PatrolTeam.id.in_(
+                sa.select(TeamMembership.team_id).where(
+                    TeamMembership.user_id == user.id, TeamMembership.role == MembershipRole.COORDINATOR
+                )
+            )
+        )
+    return query
+
+
 def can_manage_team(user, team_id: int) -> bool:
     """Admins manage every team; a coordinator only the teams they coordinate."""
     if user is None or not getattr(user, "is_authenticated", True) or not user.active:
         return False
-    if user.role is Role.ADMIN:
-        return True
-    if user.role is not Role.COORDINATOR:
+    if user.role is not Role.ADMIN and user.role is not Role.COORDINATOR:
         return False
-    return db.session.scalar(
-        sa.select(TeamMembership.id).where(
-            TeamMembership.team_id == team_id,
-            TeamMembership.user_id == user.id,
-            TeamMembership.role == MembershipRole.COORDINATOR,
-        )
-    ) is not None
+    return db.session.scalar(coordinated_teams(user).where(PatrolTeam.id == team_id).with_only_columns(
+        PatrolTeam.id)) is not None
 
 
 def is_member(user_id: int, team_id: int) -> bool:

@@ -22,7 +22,18 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from werkzeug.security import generate_password_hash
 
-from models import MembershipRole, PatrolTeam, Role, Subdistrict, TeamKind, TeamMembership, User, db, record
+from models import (
+    MembershipRole,
+    PatrolTeam,
+    Role,
+    Subdistrict,
+    TeamKind,
+    TeamMembership,
+    User,
+    db,
+    normalise_email,
+    record,
+)
 
 MAX_ROWS = 20000
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -209,7 +220,7 @@ def import_volunteers(text: str, actor=None) -> ImportResult:
     rows = _rows(text, "volunteers")
     teams = {code.upper(): team_id for code, team_id in db.session.execute(sa.select(PatrolTeam.code, PatrolTeam.id))}
     users = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(
-        [row.get("email", "").lower() for _line, row in rows])))}
+        [normalise_email(row.get("email")) for _line, row in rows])))}
     errors: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     clean = []
@@ -217,9 +228,9 @@ def import_volunteers(text: str, actor=None) -> ImportResult:
         problems = []
         if "__extra__" in row:
             problems.append(_("more values than columns"))
-        email = row.get("email", "").lower()
+        email = normalise_email(row.get("email"))
         try:
-            email = validate_email(email, check_deliverability=False).normalized.lower()
+            email = normalise_email(validate_email(email, check_deliverability=False).normalized)
         except EmailNotValidError:
             problems.append(_("“%(email)s” is not an email address", email=row.get("email", "")))
         else:

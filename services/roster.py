@@ -21,9 +21,7 @@ from models import (
     Assignment,
     AssignmentStatus,
     Attendance,
-    MembershipRole,
     PatrolTeam,
-    Role,
     Shift,
     ShiftStatus,
     SwapRequest,
@@ -37,7 +35,7 @@ from models import (
 )
 from timeutil import LOCAL_TZ
 
-from .assignments import hhmm, shift_times, week_bounds
+from .assignments import coordinated_teams, hhmm, shift_times, week_bounds
 
 
 def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
@@ -82,17 +80,8 @@ class Page:
 # --- teams -----------------------------------------------------------------------------------
 
 def managed_teams_query(user) -> sa.Select:
-    """Teams a user may manage: all active teams for an admin, their own for a coordinator."""
-    query = sa.select(PatrolTeam).where(PatrolTeam.active.is_(True))
-    if user.role is not Role.ADMIN:
-        query = query.where(
-            PatrolTeam.id.in_(
-                sa.select(TeamMembership.team_id).where(
-                    TeamMembership.user_id == user.id, TeamMembership.role == MembershipRole.COORDINATOR
-                )
-            )
-        )
-    return query
+    """Teams a user may manage on the roster pages: the active ones they coordinate."""
+    return coordinated_teams(user).where(PatrolTeam.active.is_(True))
 
 
 def team_members(team_id: int) -> list[User]:
@@ -203,7 +192,7 @@ class ShiftRow:
 
     @property
     def below_minimum(self) -> bool:
-        return self.shift.status is ShiftStatus.SCHEDULED and self.filled < self.shift.min_volunteers
+        return self.shift.understaffed
 
     @property
     def full(self) -> bool:
@@ -351,7 +340,7 @@ def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int =
         Shift.starts_at >= now,
         Shift.starts_at < until,
     )
-    short = Shift.assigned_count < Shift.min_volunteers
+    short = Shift.understaffed
     shifts_n = sa.func.count(Shift.id)
     below_n = sa.func.coalesce(sa.func.sum(sa.case((short, 1), else_=0)), 0)
     missing_n = sa.func.coalesce(

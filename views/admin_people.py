@@ -11,7 +11,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from models import MembershipRole, PatrolTeam, TeamMembership, User, db, record
+from models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, MembershipRole, PatrolTeam, TeamMembership, User, db, record
 from services.imports import ImportFailed, format_error, import_file
 
 from access import admin_required
@@ -29,7 +29,7 @@ class ImportForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)])
     submit = SubmitField(_l("Set password"))
 
 

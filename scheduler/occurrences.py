@@ -31,6 +31,7 @@ from models import (
     record,
     utcnow,
 )
+from services import clinic
 from services.errors import RuleViolation
 from timeutil import local_today, span_utc, to_local
 
@@ -184,6 +185,7 @@ def generate_occurrences(start: dt.date, until: dt.date, series_ids=None) -> Occ
                 db.session.execute(occurrence_officials.insert(), links)
             result.created += len(inserted)
             result.skipped += len(batch) - len(inserted)
+            clinic.sync_slots(oid for oid, _uid in inserted)
             new = {uid for _id, uid in inserted}
             # Court days are meant for holidays; only a rule such as contact days needs the admin's eye.
             flagged = {(row["rule_date"], row["holiday_name"]) for row in batch
@@ -226,6 +228,7 @@ def reconcile_series(series: Series, actor=None, calendar: CalendarView | None =
         )
     )
     result = OccurrenceResult()
+    touched: list[int] = []
     last = max([until] + [occ.rule_date for occ in existing if occ.rule_date])
     calendar = calendar or calendar_for(from_day, last + CALENDAR_MARGIN)
     planned = {item.rule_date: item for item in plan(series, from_day, last, calendar)} if series.active else {}
@@ -244,6 +247,7 @@ def reconcile_series(series: Series, actor=None, calendar: CalendarView | None =
         officials_changed = item is not None and _sync_officials(occurrence, site)
         if not (visible or quiet or officials_changed):
             continue
+        touched.append(occurrence.id)
         before = occurrence.status
         for name in visible + quiet:
             setattr(occurrence, name, wanted[name])
@@ -260,6 +264,7 @@ def reconcile_series(series: Series, actor=None, calendar: CalendarView | None =
         record(actor, "series.reconcile", "series", series.id, updated=result.updated,
                cancelled=result.cancelled, reinstated=result.reinstated)
     db.session.flush()
+    clinic.sync_slots(touched)
     created = generate_occurrences(from_day, until, [series.id])
     result.created, result.skipped, result.flagged = created.created, created.skipped, created.flagged
     return result
@@ -308,6 +313,7 @@ def move_occurrence(occurrence: Occurrence, new_day: dt.date, new_start: dt.time
     record(actor, "occurrence.move", "occurrence", occurrence.id, uid=occurrence.uid,
            before=before[0], before_status=before[1], after=to_local(starts_at).isoformat(), note=note)
     db.session.flush()
+    clinic.sync_slots([occurrence.id])
     return occurrence
 
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from models import (
     Assignment,
@@ -45,10 +45,10 @@ from models import (
 )
 from timeutil import to_local
 
+from . import transactions
 from .errors import RuleViolation
 
 T = TypeVar("T")
-_ATTEMPTS = 3
 
 
 # --- permissions -----------------------------------------------------------------------------
@@ -119,34 +119,9 @@ def _name(user: User) -> str:
 
 # --- transactions and locks ------------------------------------------------------------------
 
-def _transient(exc: OperationalError) -> bool:
-    """A lock wait that gave up (SQLite) or a deadlock/serialisation failure (PostgreSQL): retry."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return "database is locked" in text or code in {"40001", "40P01"}
-
-
 def in_transaction(work: Callable[[], T]) -> T:
-    """Run `work` and commit; roll back on any failure so nothing is half done."""
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except RuleViolation:
-            db.session.rollback()
-            raise
-        except IntegrityError as exc:
-            db.session.rollback()
-            raise _integrity_violation(exc) from exc
-        except OperationalError as exc:
-            db.session.rollback()
-            if attempt == _ATTEMPTS or not _transient(exc):
-                raise
-        except BaseException:
-            db.session.rollback()
-            raise
-    raise AssertionError("unreachable")
+    """Run `work` as one unit of work (services/transactions.py), naming the roster's races."""
+    return transactions.in_transaction(work, _integrity_violation)
 
 
 def _integrity_violation(exc: IntegrityError) -> RuleViolation:

@@ -21,6 +21,7 @@ from models import (
     ClinicSlot,
     Occurrence,
     OccurrenceStatus,
+    Programme,
     ProgrammeKind,
     db,
     record,
@@ -101,12 +102,29 @@ def _slots_of(occurrence_id: int) -> list[ClinicSlot]:
     )
 
 
+def sync_slots(occurrence_ids) -> None:
+    """Bring the slots of these sessions in line with their hours (non-clinic sessions are skipped).
+
+    Called where sessions are created or moved (scheduler/occurrences.py), so that showing a
+    session's booking page only reads.
+    """
+    ids = list(occurrence_ids)
+    if not ids:
+        return
+    sessions = db.session.scalars(
+        sa.select(Occurrence).join(Occurrence.programme)
+        .where(Occurrence.id.in_(ids), Programme.kind == ProgrammeKind.LEGAL_CLINIC)
+    )
+    for occurrence in sessions:
+        ensure_slots(occurrence)
+
+
 def bookable_slots(occurrence: Occurrence, now: dt.datetime | None = None) -> list[ClinicSlot]:
-    """Slots inside the session's current hours that have not started yet (full ones included)."""
+    """Slots inside the session's current hours that have not started yet (full ones included). Reads only."""
     now = now or utcnow()
     return [
         slot
-        for slot in ensure_slots(occurrence)
+        for slot in _slots_of(occurrence.id)
         if occurrence.starts_at <= slot.starts_at < occurrence.ends_at and slot.starts_at > now
     ]
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm
 
+from access import roles_required
 from i18n import current_language, normalise_language
 from models import (
     PUBLIC_PROGRAMME_KINDS,
@@ -24,7 +25,6 @@ from models import (
 )
 from services.assignments import coordinated_teams
 from services.errors import RuleViolation
-from access import roles_required
 
 from . import sources, tokens
 from .cache import body_etag, resolve

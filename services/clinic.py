@@ -30,6 +30,7 @@ from models import (
 
 from .codes import new_code, normalise_code
 from .errors import RuleViolation
+from .transactions import unit_of_work
 from .validation import clean_text, normalise_phone
 
 SLOT_MINUTES = 30
@@ -129,6 +130,7 @@ def bookable_slots(occurrence: Occurrence, now: dt.datetime | None = None) -> li
     ]
 
 
+@unit_of_work
 def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "zh_CN",
          now: dt.datetime | None = None, occurrence_id: int | None = None) -> ClinicBooking:
     """Book one place in a slot; RuleViolation when the input is bad or the slot full, past or gone.
@@ -209,6 +211,7 @@ def _unused_reference() -> str:
             return reference
 
 
+@unit_of_work
 def cancel(reference: str, phone: str, now: dt.datetime | None = None) -> ClinicBooking:
     """Cancel a booking. Both the reference and the phone used to book are needed, so a
     guessed reference alone cancels nothing; a wrong pair gets the same answer as an unknown one."""

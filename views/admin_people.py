@@ -11,10 +11,10 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from access import admin_required
 from models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, MembershipRole, PatrolTeam, TeamMembership, User, db, record
 from services.imports import ImportFailed, format_error, import_file
 
-from access import admin_required
 
 bp = Blueprint("people_admin", __name__, url_prefix="/admin/people")
 

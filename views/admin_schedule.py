@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import orm
 
+from access import admin_required, roles_required
 from models import (
     ALL_WEEKDAYS,
     Community,
@@ -38,7 +39,6 @@ from scheduler.shifts import apply_template_change
 from services.errors import RuleViolation
 from timeutil import local_today, to_local
 
-from access import admin_required, roles_required
 from .admin_schedule_forms import (
     CancelForm,
     ConfirmForm,

@@ -29,6 +29,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, SubmitField, widgets
 from wtforms.validators import DataRequired
 
+from access import roles_required
 from models import PatrolTeam, Role, Shift, db
 from services import assignments as service
 from services import exports, roster_bulk
@@ -36,7 +37,6 @@ from services import roster as queries
 from services.errors import RuleViolation
 from timeutil import local_today
 
-from access import roles_required
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 

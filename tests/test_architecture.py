@@ -83,3 +83,25 @@ def test_the_check_sees_a_wrong_import(tmp_path, source, target):
     module.write_text(f"def later():\n    from {target} import something\n")
     assert _imports(module, {target}) == {target}
     assert LAYERS[target] >= LAYERS[source]
+
+
+def test_a_write_during_a_get_is_detected(app, client, web_app):
+    """The autouse guard of tests/get_writes.py sees a GET that writes (and a POST is fine)."""
+    from flask import request
+
+    import tests.get_writes as guard
+    from models import Subdistrict, db
+
+    @web_app.route("/_test/writes", methods=["GET", "POST"])
+    def writes():
+        db.session.add(Subdistrict(slug=f"probe-{request.method}", name_zh="探针", name_en="Probe"))
+        db.session.commit()
+        return "ok"
+
+    assert guard.written_table('INSERT INTO "subdistricts" (slug) VALUES (?)') == "subdistricts"
+    assert guard.written_table("SELECT * FROM users") is None
+    assert client.post("/_test/writes").status_code == 200
+    assert not guard._seen
+    assert client.get("/_test/writes").status_code == 200
+    assert guard._seen and "subdistricts" in guard._seen[0]
+    guard._seen.clear()  # expected here; the guard would fail this test otherwise

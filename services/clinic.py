@@ -143,7 +143,20 @@ def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "
     phone = normalise_phone(phone)
     topic = clean_text(topic, _("What would you like advice on?"), TOPIC_MAX, required=False, multiline=True)
     language = normalise_language(language) or "zh_CN"
+    slot = _open_slot(slot_id, occurrence_id, language, now)
+    _refuse_second_booking(slot.occurrence, phone)
+    _take_place(slot, now)
+    booking = ClinicBooking(
+        reference=_unused_reference(), slot=slot, name=name, phone=phone, topic=topic, language=language
+    )
+    db.session.add(booking)
+    db.session.flush()
+    record(None, "clinic.book", "clinic_booking", booking.id, slot_id=slot.id)
+    return booking
 
+
+def _open_slot(slot_id: int, occurrence_id: int | None, language: str, now: dt.datetime) -> ClinicSlot:
+    """The slot, if it may be booked in this language now (the place itself is taken later)."""
     slot = db.session.get(ClinicSlot, slot_id, options=[orm.joinedload(ClinicSlot.occurrence)])
     if slot is None or not is_clinic(slot.occurrence) or occurrence_id not in (None, slot.occurrence_id):
         raise RuleViolation(_("This consultation time does not exist. Please choose another."), "no_slot", 404)
@@ -163,6 +176,11 @@ def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "
             "language_unavailable",
             400,
         )
+    return slot
+
+
+def _refuse_second_booking(occurrence: Occurrence, phone: str) -> None:
+    """One live booking per phone number and session."""
     duplicate = db.session.scalar(
         sa.select(ClinicBooking.id)
         .join(ClinicSlot)
@@ -181,8 +199,10 @@ def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "
             409,
         )
 
-    # The place is taken by one conditional UPDATE: under concurrent requests the database
-    # serialises them on the row, and the loser sees the new count and updates nothing.
+
+def _take_place(slot: ClinicSlot, now: dt.datetime) -> None:
+    """Take one place by one conditional UPDATE: under concurrent requests the database serialises
+    them on the row, and the loser sees the new count and updates nothing."""
     taken = db.session.execute(
         sa.update(ClinicSlot)
         .where(ClinicSlot.id == slot.id, ClinicSlot.booked_count < ClinicSlot.capacity, ClinicSlot.starts_at > now)
@@ -194,14 +214,6 @@ def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "
             _("Sorry, this consultation time is fully booked. Please choose another time."), "slot_full", 409
         )
     db.session.expire(slot, ["booked_count"])
-
-    booking = ClinicBooking(
-        reference=_unused_reference(), slot=slot, name=name, phone=phone, topic=topic, language=language
-    )
-    db.session.add(booking)
-    db.session.flush()
-    record(None, "clinic.book", "clinic_booking", booking.id, slot_id=slot.id)
-    return booking
 
 
 def _unused_reference() -> str:

@@ -14,13 +14,15 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import request, request_started, request_tearing_down
 
 ALLOWED_TABLES = {"feed_snapshots", "api_tokens"}
 _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 _lock = threading.Lock()
 _seen: list[str] = []
+# Set while a request is being served (not in a test's own test_request_context), per thread.
+_serving = threading.local()
 
 
 def written_table(statement: str) -> str | None:
@@ -29,8 +31,16 @@ def written_table(statement: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def _started(sender, **extra):
+    _serving.method = request.method
+
+
+def _ended(sender, **extra):
+    _serving.method = None
+
+
 def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
+    if getattr(_serving, "method", None) not in ("GET", "HEAD"):
         return
     table = written_table(statement)
     if table is not None and table not in ALLOWED_TABLES:
@@ -41,10 +51,15 @@ def _before_cursor_execute(conn, cursor, statement, parameters, context, execute
 @pytest.fixture(autouse=True)
 def _no_writes_on_get():
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", _before_cursor_execute)
+    request_started.connect(_started)
+    request_tearing_down.connect(_ended)
     try:
         yield
     finally:
+        request_tearing_down.disconnect(_ended)
+        request_started.disconnect(_started)
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", _before_cursor_execute)
+        _serving.method = None
         with _lock:
             found, _seen[:] = list(_seen), []
     assert not found, "database writes during GET/HEAD requests:\n" + "\n".join(found)

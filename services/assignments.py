@@ -259,7 +259,20 @@ def unavailable_reason(volunteer: User, day: dt.date) -> str | None:
 
 def _check_bookable(shift: Shift, volunteer: User, *, self_service: bool,
                     exclude_assignment_id: int | None = None) -> None:
-    """Every rule a new booking must pass; raises the first one it breaks."""
+    """Every rule a new booking must pass, in this order; raises the first one it breaks."""
+    _check_shift_open(shift, self_service)
+    if not volunteer.active:
+        raise RuleViolation(_("%(name)s's account is deactivated.", name=_name(volunteer)), "inactive")
+    _check_membership(shift, volunteer, self_service)
+    _check_no_overlap(shift, volunteer, exclude_assignment_id)
+    if not self_service:
+        reason = unavailable_reason(volunteer, shift.local_date)
+        if reason:
+            raise RuleViolation(reason, "unavailable")
+    _check_weekly_limit(shift, volunteer)
+
+
+def _check_shift_open(shift: Shift, self_service: bool) -> None:
     now = utcnow()
     if shift.status is not ShiftStatus.SCHEDULED:
         raise RuleViolation(_("This shift has been cancelled."), "shift_cancelled")
@@ -267,39 +280,45 @@ def _check_bookable(shift: Shift, volunteer: User, *, self_service: bool,
         raise RuleViolation(_("This shift has already started."), "shift_started")
     if shift.ends_at <= now:
         raise RuleViolation(_("This shift is over."), "shift_over")
-    if not volunteer.active:
-        raise RuleViolation(_("%(name)s's account is deactivated.", name=_name(volunteer)), "inactive")
-    if not is_member(volunteer.id, shift.team_id):
-        if self_service:
-            raise forbidden(_("You can only sign up for shifts of your own teams."))
-        raise RuleViolation(
-            _("%(name)s is not a member of %(team)s.", name=_name(volunteer), team=_team_label(shift.team)),
-            "not_member",
-        )
+
+
+def _check_membership(shift: Shift, volunteer: User, self_service: bool) -> None:
+    if is_member(volunteer.id, shift.team_id):
+        return
+    if self_service:
+        raise forbidden(_("You can only sign up for shifts of your own teams."))
+    raise RuleViolation(
+        _("%(name)s is not a member of %(team)s.", name=_name(volunteer), team=_team_label(shift.team)),
+        "not_member",
+    )
+
+
+def _check_no_overlap(shift: Shift, volunteer: User, exclude_assignment_id: int | None) -> None:
     other = overlapping_assignment(volunteer.id, shift.starts_at, shift.ends_at, exclude_assignment_id)
-    if other is not None:
-        if other.shift_id == shift.id:
-            raise RuleViolation(_("%(name)s is already on this shift.", name=_name(volunteer)), "already_assigned")
-        raise RuleViolation(
-            _("%(name)s is already on the %(times)s shift of %(team)s on %(date)s.",
-              name=_name(volunteer), times=shift_times(other.shift), team=_team_label(other.shift.team),
-              date=_date_label(other.shift.local_date)),
-            "overlap",
-        )
-    if not self_service:
-        reason = unavailable_reason(volunteer, shift.local_date)
-        if reason:
-            raise RuleViolation(reason, "unavailable")
+    if other is None:
+        return
+    if other.shift_id == shift.id:
+        raise RuleViolation(_("%(name)s is already on this shift.", name=_name(volunteer)), "already_assigned")
+    raise RuleViolation(
+        _("%(name)s is already on the %(times)s shift of %(team)s on %(date)s.",
+          name=_name(volunteer), times=shift_times(other.shift), team=_team_label(other.shift.team),
+          date=_date_label(other.shift.local_date)),
+        "overlap",
+    )
+
+
+def _check_weekly_limit(shift: Shift, volunteer: User) -> None:
     limit = volunteer.weekly_hours_limit
-    if limit is not None:
-        hours = hours_in_week(volunteer.id, shift.local_date) + shift.duration.total_seconds() / 3600
-        if hours > limit:
-            raise RuleViolation(
-                _("%(name)s would have %(hours)s hours in the week of %(date)s, above the limit of %(limit)s hours.",
-                  name=_name(volunteer), hours=f"{hours:g}", limit=limit,
-                  date=_date_label(week_bounds(shift.local_date)[0])),
-                "weekly_limit",
-            )
+    if limit is None:
+        return
+    hours = hours_in_week(volunteer.id, shift.local_date) + shift.duration.total_seconds() / 3600
+    if hours > limit:
+        raise RuleViolation(
+            _("%(name)s would have %(hours)s hours in the week of %(date)s, above the limit of %(limit)s hours.",
+              name=_name(volunteer), hours=f"{hours:g}", limit=limit,
+              date=_date_label(week_bounds(shift.local_date)[0])),
+            "weekly_limit",
+        )
 
 
 def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) -> Assignment:

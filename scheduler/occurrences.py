@@ -139,9 +139,7 @@ def generate_occurrences(start: dt.date, until: dt.date, series_ids=None) -> Occ
         return result
     calendar = calendar_for(start, until + CALENDAR_MARGIN)
     for series in _load_series(series_ids):
-        if not series.active:
-            continue
-        sites = [site for site in series.sites if site.active]
+        sites = [site for site in series.sites if site.active] if series.active else []
         if not sites:
             continue
         try:
@@ -150,48 +148,52 @@ def generate_occurrences(start: dt.date, until: dt.date, series_ids=None) -> Occ
             log.error("series %s has an unusable rule %r: %s", series.id, series.rrule, exc)
             result.broken_series.append(series.id)
             continue
-        if not planned:
-            continue
-        existing = {
-            tuple(row)
-            for row in db.session.execute(
-                sa.select(Occurrence.site_id, Occurrence.rule_date).where(
-                    Occurrence.site_id.in_([site.id for site in sites]),
-                    Occurrence.rule_date.between(planned[0].rule_date, planned[-1].rule_date),
-                )
-            )
-        }
-        now = utcnow()
-        rows, officials_of = [], {}
-        for site in sites:
-            for item in planned:
-                if (site.id, item.rule_date) in existing:
-                    result.skipped += 1
-                    continue
-                row = _desired(series, site, item)
-                row.update(uid=new_uid(), sequence=0, last_modified=now, moved_by_hand=False,
-                           created_at=now, updated_at=now)
-                rows.append(row)
-                officials_of[row["uid"]] = [official.id for official in site.officials]
-        for batch in chunked(rows, 1000):
-            inserted = db.session.execute(
-                insert_ignoring_conflicts(Occurrence.__table__, ["site_id", "rule_date"]).returning(
-                    Occurrence.__table__.c.id, Occurrence.__table__.c.uid
-                ),
-                batch,
-            ).all()
-            links = [{"occurrence_id": oid, "user_id": uid_} for oid, uid in inserted for uid_ in officials_of[uid]]
-            if links:
-                db.session.execute(occurrence_officials.insert(), links)
-            result.created += len(inserted)
-            result.skipped += len(batch) - len(inserted)
-            clinic.sync_slots(oid for oid, _uid in inserted)
-            new = {uid for _id, uid in inserted}
-            # Court days are meant for holidays; only a rule such as contact days needs the admin's eye.
-            flagged = {(row["rule_date"], row["holiday_name"]) for row in batch
-                       if row["uid"] in new and row["on_public_holiday"] and series.pattern is SeriesPattern.RRULE}
-            result.flagged = sorted(set(result.flagged) | flagged)
+        if planned:
+            _insert_missing(series, sites, planned, result)
     return result
+
+
+def _insert_missing(series: Series, sites: list[SeriesSite], planned: list[Planned], result: OccurrenceResult) -> None:
+    """Insert the planned occurrences that do not exist yet, with their officials and clinic slots."""
+    existing = {
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(Occurrence.site_id, Occurrence.rule_date).where(
+                Occurrence.site_id.in_([site.id for site in sites]),
+                Occurrence.rule_date.between(planned[0].rule_date, planned[-1].rule_date),
+            )
+        )
+    }
+    now = utcnow()
+    rows, officials_of = [], {}
+    for site in sites:
+        for item in planned:
+            if (site.id, item.rule_date) in existing:
+                result.skipped += 1
+                continue
+            row = _desired(series, site, item)
+            row.update(uid=new_uid(), sequence=0, last_modified=now, moved_by_hand=False,
+                       created_at=now, updated_at=now)
+            rows.append(row)
+            officials_of[row["uid"]] = [official.id for official in site.officials]
+    for batch in chunked(rows, 1000):
+        inserted = db.session.execute(
+            insert_ignoring_conflicts(Occurrence.__table__, ["site_id", "rule_date"]).returning(
+                Occurrence.__table__.c.id, Occurrence.__table__.c.uid
+            ),
+            batch,
+        ).all()
+        links = [{"occurrence_id": oid, "user_id": uid_} for oid, uid in inserted for uid_ in officials_of[uid]]
+        if links:
+            db.session.execute(occurrence_officials.insert(), links)
+        result.created += len(inserted)
+        result.skipped += len(batch) - len(inserted)
+        clinic.sync_slots(oid for oid, _uid in inserted)
+        new = {uid for _id, uid in inserted}
+        # Court days are meant for holidays; only a rule such as contact days needs the admin's eye.
+        flagged = {(row["rule_date"], row["holiday_name"]) for row in batch
+                   if row["uid"] in new and row["on_public_holiday"] and series.pattern is SeriesPattern.RRULE}
+        result.flagged = sorted(set(result.flagged) | flagged)
 
 
 def _sync_officials(occurrence: Occurrence, site: SeriesSite) -> bool:

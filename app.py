@@ -80,9 +80,13 @@ def render_migration_item(type_, obj, autogen_context):
 
 
 def configure_blueprints(app: Flask) -> None:
+    from api import bp as api_bp
+    from feeds.views import bp as feeds_bp
     from views import register_blueprints
 
     register_blueprints(app)
+    app.register_blueprint(feeds_bp)
+    app.register_blueprint(api_bp)
 
 
 def configure_templates(app: Flask) -> None:
@@ -110,7 +114,7 @@ def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     # Development convenience: the jobs run inside this one process unless turned off.
-    if os.environ.get("RUN_SCHEDULER_IN_PROCESS", "1").lower() not in {"0", "false", "no"}:
+    if app.config["RUN_SCHEDULER_IN_PROCESS"]:
         from scheduler.jobs import start_in_process
 
         start_in_process(app)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from models import Role, User, db
+from models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, Role, User, db, normalise_email, password_acceptable
 
 demo_cli = AppGroup("demo", help="Demo (sample) data.")
 users_cli = AppGroup("users", help="User accounts.")
@@ -32,13 +32,15 @@ def demo_load() -> None:
 @click.option("--password", envvar="ADMIN_PASSWORD", default=None, help="Read from ADMIN_PASSWORD or asked.")
 def create_admin(email: str, name: str, password: str | None) -> None:
     """Create an admin account (or make an existing account admin)."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     if "@" not in email:
         raise click.BadParameter("not an email address", param_hint="EMAIL")
     if password is None:
         password = getpass.getpass("Password: ")
-    if len(password) < 10:
-        raise click.ClickException("the password must have at least 10 characters")
+    if not password_acceptable(password):
+        raise click.ClickException(
+            f"the password must have {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters"
+        )
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
         user = User(email=email, name=name, role=Role.ADMIN)

@@ -83,7 +83,8 @@ def load_config(instance_path: str) -> dict:
         "DROP_CUTOFF_HOURS": int(os.environ.get("DROP_CUTOFF_HOURS", "24")),
         "SHIFT_REMINDER_HOURS": int(os.environ.get("SHIFT_REMINDER_HOURS", "24")),
         "CONTACT_DAY_REMINDER_HOURS": int(os.environ.get("CONTACT_DAY_REMINDER_HOURS", "72")),
-        "RUN_SCHEDULER_IN_PROCESS": _bool("RUN_SCHEDULER_IN_PROCESS", False),
+        # `python app.py` only; production runs `flask scheduler run` as its own process.
+        "RUN_SCHEDULER_IN_PROCESS": _bool("RUN_SCHEDULER_IN_PROCESS", True),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

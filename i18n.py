@@ -1,7 +1,7 @@
 """Language selection and bilingual helpers shared by pages, feeds and the API."""
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+from flask import current_app, has_app_context, has_request_context, request
 from flask_babel import get_locale
 
 LANG_COOKIE = "lang"
@@ -35,18 +35,29 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    """'en' or 'zh_CN' for the current request (Chinese outside a request)."""
-    if not has_request_context():
+    """'en' or 'zh_CN': the request's language, or the one set by `flask_babel.force_locale`.
+
+    Outside a request (scheduler jobs, the CLI) only `force_locale` chooses; the default is Chinese.
+    """
+    if not has_app_context():
         return "zh_CN"
     locale = get_locale()
     return "en" if locale is not None and locale.language == "en" else "zh_CN"
 
 
-def pick(zh: str | None, en: str | None) -> str:
-    """The text in the reader's language, falling back to the other one."""
-    if current_language() == "en":
+def pick(zh: str | None, en: str | None, lang: str | None = None) -> str:
+    """The text in `lang` (default: the reader's language), falling back to the other one."""
+    if (lang or current_language()) == "en":
         return en or zh or ""
     return zh or en or ""
+
+
+def localized(obj, field: str, lang: str | None = None) -> str:
+    """The one bilingual-field accessor: `obj.<field>_en` or `obj.<field>_zh`, see `pick`.
+
+    Works on models and on result rows alike (`localized(row, "title", "en")`).
+    """
+    return pick(getattr(obj, f"{field}_zh", None), getattr(obj, f"{field}_en", None), lang)
 
 
 def remember_language(response):

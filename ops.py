@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 ACCESS_LOGGER = "sip.access"
 
-# The templates use no inline script or style (tests/test_prod_security.py checks), so 'self' suffices.
+# The templates use no inline script or style (tests/test_prod_config.py checks), so 'self' suffices.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",

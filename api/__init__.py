@@ -6,6 +6,8 @@ from flask import Blueprint, request
 from flask_babel import gettext as _
 
 from extensions import csrf
+from responses import violation_json
+from services.errors import RuleViolation
 
 from .common import LANGUAGES, ApiError
 
@@ -32,6 +34,12 @@ def check_query():
 def api_error(error: ApiError):
     # Other errors reach the application's handlers (views/errors.py), which answer in the same shape.
     return error.response()
+
+
+@bp.errorhandler(RuleViolation)
+def rule_violation(violation: RuleViolation):
+    # A service said no (and rolled its unit of work back): the same error body as ApiError.
+    return violation_json(violation)
 
 
 from . import openapi, public, teams  # noqa: E402,F401  (routes register themselves on bp)

@@ -8,15 +8,16 @@ from flask import jsonify
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
+from i18n import localized
 from models import (
     Community,
     Occurrence,
     Programme,
-    ProgrammeKind,
     Subdistrict,
     Venue,
     VenueKind,
     db,
+    public_programmes,
 )
 from timeutil import local_today, to_local
 
@@ -24,7 +25,6 @@ from . import bp
 from .common import ApiError, check_id, choice_arg, date_range, day_start_utc, local_iso, paginated, text_arg
 
 # Published patrol times would tell thieves when streets are unwatched.
-PUBLIC_KINDS = [kind for kind in ProgrammeKind if kind is not ProgrammeKind.PATROL]
 
 
 def _public(data: dict):
@@ -35,14 +35,12 @@ def _public(data: dict):
 
 
 def programme_json(programme: Programme) -> dict:
-    from i18n import pick
-
     return {
         "id": programme.id,
         "slug": programme.slug,
         "kind": programme.kind.value,
         "name": programme.name,
-        "description": pick(programme.description_zh, programme.description_en),
+        "description": localized(programme, "description"),
     }
 
 
@@ -98,7 +96,7 @@ def occurrence_json(occurrence: Occurrence) -> dict:
 
 @bp.route("/programmes")
 def programmes():
-    query = sa.select(Programme).where(Programme.kind.in_(PUBLIC_KINDS)).order_by(Programme.id)
+    query = public_programmes()
     return _public(paginated(query, programme_json))
 
 
@@ -108,7 +106,7 @@ def _slug_id(model, name: str) -> int | None:
         return None
     where = [model.slug == slug]
     if model is Programme:
-        where.append(Programme.kind.in_(PUBLIC_KINDS))
+        where.append(Programme.is_public)
     found = db.session.scalar(sa.select(model.id).where(*where))
     if found is None:
         raise ApiError(400, f"unknown_{name}", _("There is no %(name)s %(slug)s.", name=name, slug=slug))
@@ -119,7 +117,7 @@ def _occurrences_query():
     return (
         sa.select(Occurrence)
         .join(Programme, Occurrence.programme_id == Programme.id)
-        .where(Programme.kind.in_(PUBLIC_KINDS))
+        .where(Programme.is_public)
         .options(
             orm.contains_eager(Occurrence.programme),
             orm.joinedload(Occurrence.venue),

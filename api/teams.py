@@ -9,8 +9,8 @@ from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
-from models import Assignment, AssignmentStatus, MembershipRole, PatrolTeam, Shift, TeamMembership, db
-from services.errors import RuleViolation
+from models import Assignment, AssignmentStatus, PatrolTeam, Shift, TeamMembership, db
+from services.assignments import assign, can_manage_team, unassign
 
 from . import bp
 from .common import MAX_ID, ApiError, check_id, date_range, local_iso, paginated
@@ -72,8 +72,6 @@ def me():
 
 
 def _require_manager(team_id: int) -> PatrolTeam:
-    from services.assignments import can_manage_team  # lives in the rosters work; imported when first used
-
     team = db.session.get(PatrolTeam, check_id(team_id))
     if team is None:
         raise ApiError(404, "not_found", _("There is no such team."))
@@ -128,38 +126,19 @@ def _volunteer_id_from_body() -> int:
     return value
 
 
-def _in_transaction(action):
-    """Run a service call and commit; a rule that says no leaves nothing half-written."""
-    try:
-        result = action()
-        db.session.commit()
-        return result
-    except RuleViolation as violation:
-        db.session.rollback()
-        raise ApiError(violation.status, violation.code, violation.message) from None
-    except sa.exc.IntegrityError:
-        # A concurrent change won the race for the same row; the database kept it consistent.
-        db.session.rollback()
-        raise ApiError(409, "conflict", _("Someone changed this shift at the same moment; please try again.")) \
-            from None
-
-
 @bp.route("/shifts/<int:shift_id>/assignments", methods=["POST"])
 @token_required
 def create_assignment(shift_id: int):
-    from services.assignments import assign
-
     check_id(shift_id)
     volunteer_id = _volunteer_id_from_body()
-    assignment = _in_transaction(lambda: assign(g.api_user, shift_id, volunteer_id))
+    # The service commits its own unit of work; a RuleViolation becomes the error body (api/__init__.py).
+    assignment = assign(g.api_user, shift_id, volunteer_id)
     return _private(jsonify(assignment_json(assignment)), 201)
 
 
 @bp.route("/assignments/<int:assignment_id>", methods=["DELETE"])
 @token_required
 def delete_assignment(assignment_id: int):
-    from services.assignments import unassign
-
     check_id(assignment_id)
-    _in_transaction(lambda: unassign(g.api_user, assignment_id))
+    unassign(g.api_user, assignment_id)
     return _private(Response(status=204), 204)

@@ -94,10 +94,9 @@ def _person(rng: random.Random) -> tuple[str, str]:
 
 
 def load() -> LoadSummary:
+    """Load the sample data (idempotent: rows that exist by their natural key are kept)."""
     summary = LoadSummary()
     rng = random.Random(20260101)  # fixed seed: the same names on every machine
-    password_hash = generate_password_hash(DEMO_PASSWORD)  # hashed once, shared by sample accounts
-
     subdistrict_ids = _ensure(
         Subdistrict,
         "slug",
@@ -105,35 +104,63 @@ def load() -> LoadSummary:
         summary,
         "subdistricts",
     )
-    sub_slugs = [s for s, _, _ in names.SUBDISTRICTS]
+    community_ids = _ensure(Community, "slug", _community_rows(subdistrict_ids), summary, "communities")
+    venue_ids = _ensure(Venue, "slug", _venue_rows(subdistrict_ids, community_ids), summary, "venues")
+    bureau_ids = _ensure(
+        Bureau, "slug", [{"slug": s, "name_zh": zh, "name_en": en} for s, zh, en in names.BUREAUS], summary, "bureaus"
+    )
+    user_ids = _ensure(User, "email", _user_rows(rng, bureau_ids), summary, "users")
+    team_ids = _ensure(PatrolTeam, "code", _team_rows(subdistrict_ids), summary, "patrol teams")
+    _load_memberships(summary, team_ids, user_ids)
+    _load_programmes(summary, venue_ids, community_ids, user_ids)
+    _load_shift_templates(summary, team_ids)
+    db.session.flush()
+    # Each area adds its own sample rows, in dependency order.
+    from . import public, rosters, schedule
 
-    community_rows = []
-    for index, (slug, zh, pinyin) in enumerate(names.COMMUNITIES):
-        community_rows.append(
-            {
-                "slug": slug,
-                "name_zh": f"{zh}社区",
-                "name_en": f"{pinyin} Community",
-                "subdistrict_id": subdistrict_ids[sub_slugs[index // 10]],
-                "is_sample": True,
-            }
-        )
-    community_ids = _ensure(Community, "slug", community_rows, summary, "communities")
+    for area in (schedule, rosters, public):
+        area.load(summary)
+    db.session.commit()
+    return summary
 
-    venue_rows = []
+
+def _subdistrict_of(index: int) -> str:
+    """Communities are listed ten per subdistrict, in the order of names.SUBDISTRICTS."""
+    return names.SUBDISTRICTS[index // 10][0]
+
+
+def _community_rows(subdistrict_ids: dict) -> list[dict]:
+    return [
+        {
+            "slug": slug,
+            "name_zh": f"{zh}社区",
+            "name_en": f"{pinyin} Community",
+            "subdistrict_id": subdistrict_ids[_subdistrict_of(index)],
+            "is_sample": True,
+        }
+        for index, (slug, zh, pinyin) in enumerate(names.COMMUNITIES)
+    ]
+
+
+def _venue_rows(subdistrict_ids: dict, community_ids: dict) -> list[dict]:
+    return (_community_venue_rows(subdistrict_ids, community_ids) + _courtroom_rows()
+            + _clinic_room_rows(subdistrict_ids))
+
+
+def _community_venue_rows(subdistrict_ids: dict, community_ids: dict) -> list[dict]:
+    rows = []
     # Every third community hosts a liaison centre (12 in all); the others meet in their hall.
     for index, (slug, zh, pinyin) in enumerate(names.COMMUNITIES):
-        sub = sub_slugs[index // 10]
-        latitude, longitude = names.venue_position(sub, index)
+        latitude, longitude = names.venue_position(_subdistrict_of(index), index)
         base = {
             "community_id": community_ids[slug],
-            "subdistrict_id": subdistrict_ids[sub],
+            "subdistrict_id": subdistrict_ids[_subdistrict_of(index)],
             "is_sample": True,
             "latitude": latitude,
             "longitude": longitude,
         }
         if index % 10 in (0, 3, 6):
-            venue_rows.append(
+            rows.append(
                 base
                 | {
                     "slug": f"liaison-{slug}",
@@ -145,7 +172,7 @@ def load() -> LoadSummary:
                     "capacity": 80,
                 }
             )
-        venue_rows.append(
+        rows.append(
             base
             | {
                 "slug": f"hall-{slug}",
@@ -157,58 +184,79 @@ def load() -> LoadSummary:
                 "capacity": 40,
             }
         )
+    return rows
+
+
+def _courtroom_rows() -> list[dict]:
     court_address = ("苏州工业园区人民法院（示例地址）", "SIP People's Court (sample address)")
-    for n in range(1, 5):
-        venue_rows.append(
-            {
-                "slug": f"court-room-{n}",
-                "kind": VenueKind.COURTROOM,
-                "name_zh": f"苏州工业园区人民法院 第{n}法庭",
-                "name_en": f"SIP People's Court, Courtroom {n}",
-                "address_zh": court_address[0],
-                "address_en": court_address[1],
-                "capacity": 60,
-                "community_id": None,
-                "subdistrict_id": None,
-                "is_sample": True,
-                "latitude": names.COURT_POSITION[0],
-                "longitude": names.COURT_POSITION[1],
-            }
-        )
-    for sub, zh, en in names.SUBDISTRICTS:
-        venue_rows.append(
-            {
-                "slug": f"clinic-{sub}",
-                "kind": VenueKind.CLINIC_ROOM,
-                "name_zh": f"{zh[:-2]}假日法律诊所",
-                "name_en": f"{en.split()[0]} Holiday Legal Clinic",
-                "address_zh": f"{zh[:-2]}邻里中心一楼（示例地址）",
-                "address_en": f"1F, {en.split()[0]} Neighbourhood Centre (sample address)",
-                "capacity": 12,
-                "community_id": None,
-                "subdistrict_id": subdistrict_ids[sub],
-                "is_sample": True,
-                "latitude": names.SUBDISTRICT_CENTRES[sub][0],
-                "longitude": names.SUBDISTRICT_CENTRES[sub][1],
-            }
-        )
-    venue_ids = _ensure(Venue, "slug", venue_rows, summary, "venues")
+    return [
+        {
+            "slug": f"court-room-{n}",
+            "kind": VenueKind.COURTROOM,
+            "name_zh": f"苏州工业园区人民法院 第{n}法庭",
+            "name_en": f"SIP People's Court, Courtroom {n}",
+            "address_zh": court_address[0],
+            "address_en": court_address[1],
+            "capacity": 60,
+            "community_id": None,
+            "subdistrict_id": None,
+            "is_sample": True,
+            "latitude": names.COURT_POSITION[0],
+            "longitude": names.COURT_POSITION[1],
+        }
+        for n in range(1, 5)
+    ]
 
-    bureau_ids = _ensure(
-        Bureau, "slug", [{"slug": s, "name_zh": zh, "name_en": en} for s, zh, en in names.BUREAUS], summary, "bureaus"
-    )
 
-    user_rows = [
+def _clinic_room_rows(subdistrict_ids: dict) -> list[dict]:
+    return [
+        {
+            "slug": f"clinic-{sub}",
+            "kind": VenueKind.CLINIC_ROOM,
+            "name_zh": f"{zh[:-2]}假日法律诊所",
+            "name_en": f"{en.split()[0]} Holiday Legal Clinic",
+            "address_zh": f"{zh[:-2]}邻里中心一楼（示例地址）",
+            "address_en": f"1F, {en.split()[0]} Neighbourhood Centre (sample address)",
+            "capacity": 12,
+            "community_id": None,
+            "subdistrict_id": subdistrict_ids[sub],
+            "is_sample": True,
+            "latitude": names.SUBDISTRICT_CENTRES[sub][0],
+            "longitude": names.SUBDISTRICT_CENTRES[sub][1],
+        }
+        for sub, zh, en in names.SUBDISTRICTS
+    ]
+
+
+def _user_rows(rng: random.Random, bureau_ids: dict) -> list[dict]:
+    """Admin, staff, officials, coordinators, volunteers: in this order, as the seeded names follow it."""
+    rows = [
         {"email": f"admin@{DEMO_DOMAIN}", "name": "系统管理员", "name_en": "Administrator", "role": Role.ADMIN},
         {"email": f"staff@{DEMO_DOMAIN}", "name": "法院工作人员", "name_en": "Court staff", "role": Role.STAFF},
     ]
+    rows += _official_rows(rng, bureau_ids)
+    for n in range(1, TEAM_COUNT + 1):
+        zh, en = _person(rng)
+        rows.append({"email": f"coordinator{n:03d}@{DEMO_DOMAIN}", "name": zh, "name_en": en, "role": Role.COORDINATOR})
+    for n in range(1, TEAM_COUNT * VOLUNTEERS_PER_TEAM + 1):
+        zh, en = _person(rng)
+        rows.append({"email": f"volunteer{n:04d}@{DEMO_DOMAIN}", "name": zh, "name_en": en, "role": Role.VOLUNTEER,
+                     "phone": f"1390000{n:04d}"})
+    password_hash = generate_password_hash(DEMO_PASSWORD)  # hashed once, shared by sample accounts
+    for row in rows:
+        row.update(password_hash=password_hash, is_sample=True)
+    return rows
+
+
+def _official_rows(rng: random.Random, bureau_ids: dict) -> list[dict]:
     bureau_slugs = [s for s, _, _ in names.BUREAUS]
+    rows = []
     for n in range(1, 25):
         zh, en = _person(rng)
         title_zh, title_en = names.OFFICIAL_TITLES[n % len(names.OFFICIAL_TITLES)]
         bureau = bureau_slugs[n % len(bureau_slugs)]
         bureau_zh, bureau_en = next((b[1], b[2]) for b in names.BUREAUS if b[0] == bureau)
-        user_rows.append(
+        rows.append(
             {
                 "email": f"official{n:02d}@{DEMO_DOMAIN}",
                 "name": zh,
@@ -219,32 +267,16 @@ def load() -> LoadSummary:
                 "bureau_id": bureau_ids[bureau],
             }
         )
-    for n in range(1, TEAM_COUNT + 1):
-        zh, en = _person(rng)
-        user_rows.append(
-            {"email": f"coordinator{n:03d}@{DEMO_DOMAIN}", "name": zh, "name_en": en, "role": Role.COORDINATOR}
-        )
-    for n in range(1, TEAM_COUNT * VOLUNTEERS_PER_TEAM + 1):
-        zh, en = _person(rng)
-        user_rows.append(
-            {
-                "email": f"volunteer{n:04d}@{DEMO_DOMAIN}",
-                "name": zh,
-                "name_en": en,
-                "role": Role.VOLUNTEER,
-                "phone": f"1390000{n:04d}",
-            }
-        )
-    for row in user_rows:
-        row.update(password_hash=password_hash, is_sample=True)
-    user_ids = _ensure(User, "email", user_rows, summary, "users")
+    return rows
 
-    team_rows = []
+
+def _team_rows(subdistrict_ids: dict) -> list[dict]:
+    rows = []
     for n in range(1, TEAM_COUNT + 1):
         kind, kind_zh, kind_en = names.TEAM_KINDS[(n - 1) % 3]
         sub, sub_zh, sub_en = names.SUBDISTRICTS[(n - 1) % 4]
         number = (n - 1) // 12 + 1
-        team_rows.append(
+        rows.append(
             {
                 "code": f"T{n:03d}",
                 "kind": TeamKind(kind),
@@ -258,154 +290,155 @@ def load() -> LoadSummary:
         )
     # Codes must be unique even where kind, subdistrict and number coincide.
     seen: dict[str, int] = {}
-    for row in team_rows:
+    for row in rows:
         seen[row["name_zh"]] = seen.get(row["name_zh"], 0) + 1
         if seen[row["name_zh"]] > 1:
             row["name_zh"] += f"({row['code']})"
             row["name_en"] += f" ({row['code']})"
-    team_ids = _ensure(PatrolTeam, "code", team_rows, summary, "patrol teams")
+    return rows
 
-    existing_pairs = set(db.session.execute(sa.select(TeamMembership.team_id, TeamMembership.user_id)))
-    memberships = []
+
+def _membership_rows(team_ids: dict, user_ids: dict) -> list[dict]:
+    rows = []
     for n in range(1, TEAM_COUNT + 1):
         team_id = team_ids[f"T{n:03d}"]
         coordinator_id = user_ids[f"coordinator{n:03d}@{DEMO_DOMAIN}"]
-        memberships.append({"team_id": team_id, "user_id": coordinator_id, "role": MembershipRole.COORDINATOR})
+        rows.append({"team_id": team_id, "user_id": coordinator_id, "role": MembershipRole.COORDINATOR})
         for k in range(VOLUNTEERS_PER_TEAM):
             volunteer_id = user_ids[f"volunteer{(n - 1) * VOLUNTEERS_PER_TEAM + k + 1:04d}@{DEMO_DOMAIN}"]
-            memberships.append({"team_id": team_id, "user_id": volunteer_id, "role": MembershipRole.MEMBER})
+            rows.append({"team_id": team_id, "user_id": volunteer_id, "role": MembershipRole.MEMBER})
     # A few volunteers serve in two teams, so cross-team double-booking can be tried in the demo.
     for n in range(1, 6):
-        memberships.append(
+        rows.append(
             {
                 "team_id": team_ids[f"T{n + 1:03d}"],
                 "user_id": user_ids[f"volunteer{n:04d}@{DEMO_DOMAIN}"],
                 "role": MembershipRole.MEMBER,
             }
         )
-    missing = [m for m in memberships if (m["team_id"], m["user_id"]) not in existing_pairs]
+    return rows
+
+
+def _load_memberships(summary: LoadSummary, team_ids: dict, user_ids: dict) -> None:
+    existing_pairs = set(db.session.execute(sa.select(TeamMembership.team_id, TeamMembership.user_id)))
+    missing = [m for m in _membership_rows(team_ids, user_ids) if (m["team_id"], m["user_id"]) not in existing_pairs]
     if missing:
         db.session.execute(sa.insert(TeamMembership), missing)
         summary.count("team memberships", len(missing))
 
-    _load_programmes(summary, venue_ids, community_ids, user_ids)
-    _load_shift_templates(summary, team_ids)
-    db.session.flush()
-    # Each area adds its own sample rows, in dependency order.
-    from . import public, rosters, schedule
-
-    for area in (schedule, rosters, public):
-        area.load(summary)
-    db.session.commit()
-    return summary
-
 
 def _load_programmes(summary: LoadSummary, venue_ids, community_ids, user_ids) -> None:
-    programme_ids = _ensure(
-        Programme,
-        "slug",
-        [
-            {
-                "slug": "contact-days",
-                "kind": ProgrammeKind.CONTACT_DAY,
-                "name_zh": "社情民意联系日",
-                "name_en": "Contact day",
-                "description_zh": "每月第二个星期日，社工委领导和各局负责人深入社区，听取居民和企业的意见建议。",
-                "description_en": "Every second Sunday of the month, the community work committee's leaders and "
-                "bureau heads go into the communities to hear residents and companies.",
-            },
-            {
-                "slug": "holiday-court",
-                "kind": ProgrammeKind.HOLIDAY_COURT,
-                "name_zh": "假日法庭",
-                "name_en": "Holiday court",
-                "description_zh": "周末和法定节假日开庭，方便上班族参与诉讼；可提供中英双语服务。",
-                "description_en": "Court sessions on weekends and public holidays so that working people can "
-                "attend; bilingual (Chinese/English) service for foreign parties.",
-            },
-            {
-                "slug": "legal-clinic",
-                "kind": ProgrammeKind.LEGAL_CLINIC,
-                "name_zh": "假日法律诊所",
-                "name_en": "Holiday legal clinic",
-                "description_zh": "周末和法定节假日提供免费法律咨询。",
-                "description_en": "Free legal consultations on weekends and public holidays.",
-            },
-            {
-                "slug": "patrol",
-                "kind": ProgrammeKind.PATROL,
-                "name_zh": "巡逻",
-                "name_en": "Patrol",
-                "description_zh": "治安义工、反扒志愿者和保安联防巡逻队的巡逻班次（不公开）。",
-                "description_en": "Patrol shifts of public-security volunteers, anti-pickpocket volunteers and "
-                "joint security patrols (never public).",
-            },
-        ],
-        summary,
-        "programmes",
-    )
+    """The four programmes, and one series for each dated one (unless it has one already)."""
+    programme_ids = _ensure(Programme, "slug", PROGRAMME_ROWS, summary, "programmes")
     has_series = set(db.session.scalars(sa.select(Series.programme_id)))
+    builders = {
+        "contact-days": lambda: _contact_day_series(venue_ids, community_ids, user_ids),
+        "holiday-court": lambda: _court_series(venue_ids),
+        "legal-clinic": lambda: _clinic_series(venue_ids),
+    }
+    for slug, build in builders.items():
+        if programme_ids[slug] not in has_series:
+            series = build()
+            series.programme_id = programme_ids[slug]
+            db.session.add(series)
+            summary.count("series", 1)
 
+
+PROGRAMME_ROWS = [
+    {
+        "slug": "contact-days",
+        "kind": ProgrammeKind.CONTACT_DAY,
+        "name_zh": "社情民意联系日",
+        "name_en": "Contact day",
+        "description_zh": "每月第二个星期日，社工委领导和各局负责人深入社区，听取居民和企业的意见建议。",
+        "description_en": "Every second Sunday of the month, the community work committee's leaders and "
+        "bureau heads go into the communities to hear residents and companies.",
+    },
+    {
+        "slug": "holiday-court",
+        "kind": ProgrammeKind.HOLIDAY_COURT,
+        "name_zh": "假日法庭",
+        "name_en": "Holiday court",
+        "description_zh": "周末和法定节假日开庭，方便上班族参与诉讼；可提供中英双语服务。",
+        "description_en": "Court sessions on weekends and public holidays so that working people can "
+        "attend; bilingual (Chinese/English) service for foreign parties.",
+    },
+    {
+        "slug": "legal-clinic",
+        "kind": ProgrammeKind.LEGAL_CLINIC,
+        "name_zh": "假日法律诊所",
+        "name_en": "Holiday legal clinic",
+        "description_zh": "周末和法定节假日提供免费法律咨询。",
+        "description_en": "Free legal consultations on weekends and public holidays.",
+    },
+    {
+        "slug": "patrol",
+        "kind": ProgrammeKind.PATROL,
+        "name_zh": "巡逻",
+        "name_en": "Patrol",
+        "description_zh": "治安义工、反扒志愿者和保安联防巡逻队的巡逻班次（不公开）。",
+        "description_en": "Patrol shifts of public-security volunteers, anti-pickpocket volunteers and "
+        "joint security patrols (never public).",
+    },
+]
+
+
+def _contact_day_series(venue_ids, community_ids, user_ids) -> Series:
     officials = [user_ids[f"official{n:02d}@{DEMO_DOMAIN}"] for n in range(1, 25)]
-    if programme_ids["contact-days"] not in has_series:
-        series = Series(
-            programme_id=programme_ids["contact-days"],
-            name_zh="社情民意联系日（每月第二个星期日）",
-            name_en="Contact day (second Sunday of every month)",
-            pattern=SeriesPattern.RRULE,
-            rrule="FREQ=MONTHLY;BYDAY=2SU",
-            holiday_policy=HolidayPolicy.KEEP,
-            starts_on=SERIES_START,
+    series = Series(
+        name_zh="社情民意联系日（每月第二个星期日）",
+        name_en="Contact day (second Sunday of every month)",
+        pattern=SeriesPattern.RRULE,
+        rrule="FREQ=MONTHLY;BYDAY=2SU",
+        holiday_policy=HolidayPolicy.KEEP,
+        starts_on=SERIES_START,
+    )
+    # A community meets in its liaison centre where it has one, else in its residents' hall.
+    venue_of = {
+        slug: venue_ids.get(f"liaison-{slug}") or venue_ids[f"hall-{slug}"] for slug, _, _ in names.COMMUNITIES
+    }
+    officials_by_id = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(officials)))}
+    for index, (slug, _, _) in enumerate(names.COMMUNITIES):
+        site = SeriesSite(
+            community_id=community_ids[slug],
+            venue_id=venue_of[slug],
+            local_start=dt.time(9, 0),
+            local_end=dt.time(11, 30),
         )
-        # A community meets in its liaison centre where it has one, else in its residents' hall.
-        venue_of = {
-            slug: venue_ids.get(f"liaison-{slug}") or venue_ids[f"hall-{slug}"] for slug, _, _ in names.COMMUNITIES
-        }
-        officials_by_id = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(officials)))}
-        for index, (slug, _, _) in enumerate(names.COMMUNITIES):
-            site = SeriesSite(
-                community_id=community_ids[slug],
-                venue_id=venue_of[slug],
-                local_start=dt.time(9, 0),
-                local_end=dt.time(11, 30),
-            )
-            site.officials = [officials_by_id[officials[index % 24]], officials_by_id[officials[(index + 7) % 24]]]
-            series.sites.append(site)
-        db.session.add(series)
-        summary.count("series", 1)
+        site.officials = [officials_by_id[officials[index % 24]], officials_by_id[officials[(index + 7) % 24]]]
+        series.sites.append(site)
+    return series
 
-    if programme_ids["holiday-court"] not in has_series:
-        series = Series(
-            programme_id=programme_ids["holiday-court"],
-            name_zh="假日法庭（周末及法定节假日）",
-            name_en="Holiday court (weekends and public holidays)",
-            pattern=SeriesPattern.COURT_DAYS,
-            starts_on=SERIES_START,
-        )
-        series.sites = [
-            SeriesSite(venue_id=venue_ids["court-room-1"], local_start=dt.time(9, 0), local_end=dt.time(12, 0),
-                       capacity=60, bilingual=True),
-            SeriesSite(venue_id=venue_ids["court-room-2"], local_start=dt.time(13, 30), local_end=dt.time(17, 0),
-                       capacity=60),
-        ]
-        db.session.add(series)
-        summary.count("series", 1)
 
-    if programme_ids["legal-clinic"] not in has_series:
-        series = Series(
-            programme_id=programme_ids["legal-clinic"],
-            name_zh="假日法律诊所（周末及法定节假日）",
-            name_en="Holiday legal clinic (weekends and public holidays)",
-            pattern=SeriesPattern.COURT_DAYS,
-            starts_on=SERIES_START,
-        )
-        series.sites = [
-            SeriesSite(venue_id=venue_ids[f"clinic-{sub}"], local_start=dt.time(9, 0), local_end=dt.time(12, 0),
-                       capacity=8, bilingual=(sub in ("loufeng", "xietang")))
-            for sub, _, _ in names.SUBDISTRICTS
-        ]
-        db.session.add(series)
-        summary.count("series", 1)
+def _court_series(venue_ids) -> Series:
+    series = Series(
+        name_zh="假日法庭（周末及法定节假日）",
+        name_en="Holiday court (weekends and public holidays)",
+        pattern=SeriesPattern.COURT_DAYS,
+        starts_on=SERIES_START,
+    )
+    series.sites = [
+        SeriesSite(venue_id=venue_ids["court-room-1"], local_start=dt.time(9, 0), local_end=dt.time(12, 0),
+                   capacity=60, bilingual=True),
+        SeriesSite(venue_id=venue_ids["court-room-2"], local_start=dt.time(13, 30), local_end=dt.time(17, 0),
+                   capacity=60),
+    ]
+    return series
+
+
+def _clinic_series(venue_ids) -> Series:
+    series = Series(
+        name_zh="假日法律诊所（周末及法定节假日）",
+        name_en="Holiday legal clinic (weekends and public holidays)",
+        pattern=SeriesPattern.COURT_DAYS,
+        starts_on=SERIES_START,
+    )
+    series.sites = [
+        SeriesSite(venue_id=venue_ids[f"clinic-{sub}"], local_start=dt.time(9, 0), local_end=dt.time(12, 0),
+                   capacity=8, bilingual=(sub in ("loufeng", "xietang")))
+        for sub, _, _ in names.SUBDISTRICTS
+    ]
+    return series
 
 
 def _load_shift_templates(summary: LoadSummary, team_ids: dict[str, int]) -> None:

@@ -1,4 +1,4 @@
-"""Demo data: clinic slots for upcoming clinic sessions, sample bookings and suggestions (issue 6).
+"""Demo data: clinic slots for upcoming clinic sessions, sample bookings and suggestions.
 
 Sample rows are found again by their fixed reference codes and tracking numbers, so loading
 twice adds nothing. Works with no sessions at all (suggestions then name no session).

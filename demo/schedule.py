@@ -1,4 +1,4 @@
-"""Demo data: occurrences, shifts and sample hearing notices (issue 3).
+"""Demo data: occurrences, shifts and sample hearing notices.
 
 Occurrences from the series' start (2026-01-01) to today + 90 days, shifts from a week ago to
 today + 90 days, and a few public hearing notices with invented case numbers that say "sample"

@@ -1,1 +1,1 @@
-"""iCalendar feeds (issue 4)."""
+"""iCalendar feeds."""

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import gettext as _
 
+from i18n import localized, pick
 from models import (
     Assignment,
     AssignmentStatus,
@@ -45,6 +46,7 @@ from models import (
     Venue,
     db,
     occurrence_officials,
+    public_kind,
 )
 from scheduler.holiday_years import ConfirmedYears
 from timeutil import LOCAL_TZ, local_today, to_local
@@ -52,7 +54,6 @@ from timeutil import LOCAL_TZ, local_today, to_local
 from .calendar import CANCELLED, CONFIRMED, TENTATIVE, FeedEvent, FeedMeta
 from .probes import ProbeStatement
 
-PUBLIC_KINDS = (ProgrammeKind.CONTACT_DAY, ProgrammeKind.HOLIDAY_COURT, ProgrammeKind.LEGAL_CLINIC)
 DAYS_BACK = 30
 # No session or shift lasts this long. Bounding start times on both sides lets every window
 # query use a (…, starts_at) index range instead of reading the whole history.
@@ -148,12 +149,6 @@ class Links:
         return self.base + url_for(endpoint, **values)
 
 
-def text(lang: str, zh: str | None, en: str | None) -> str:
-    if lang == "en":
-        return en or zh or ""
-    return zh or en or ""
-
-
 def _fingerprint(row: tuple, window: Window) -> str:
     return hashlib.sha256(f"{FORMAT_VERSION}|{window.tag}|{row!r}".encode()).hexdigest()
 
@@ -228,8 +223,8 @@ def _official_titles(occurrence_ids: list[int], lang: str) -> dict[int, list[str
     found: dict[int, list[str]] = {}
     for occurrence_id, title_zh, title_en, name_zh, name_en in rows:
         # Public officials at a public event, by title (and name): the only people a public feed names.
-        title = text(lang, title_zh, title_en)
-        name = text(lang, name_zh, name_en)
+        title = pick(title_zh, title_en, lang)
+        name = pick(name_zh, name_en, lang)
         found.setdefault(occurrence_id, []).append(f"{title} {name}".strip())
     return found
 
@@ -283,8 +278,8 @@ def load_occurrences(window: Window | None, *where) -> list:
 
 
 def _location(lang: str, name_zh, name_en, address_zh, address_en) -> str:
-    name = text(lang, name_zh, name_en)
-    address = text(lang, address_zh, address_en)
+    name = pick(name_zh, name_en, lang)
+    address = pick(address_zh, address_en, lang)
     if name and address:
         return f"{name}, {address}"
     return name or address
@@ -350,10 +345,10 @@ def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
     events = []
     for row in rows:
         kind = ProgrammeKind(row.kind)
-        programme = text(lang, row.programme_zh, row.programme_en)
-        community = text(lang, row.community_zh, row.community_en)
-        venue = text(lang, row.venue_zh, row.venue_en)
-        title = text(lang, row.title_zh, row.title_en) or programme
+        programme = localized(row, "programme", lang)
+        community = localized(row, "community", lang)
+        venue = localized(row, "venue", lang)
+        title = localized(row, "title", lang) or programme
         place = community if kind is ProgrammeKind.CONTACT_DAY and community else venue
         summary = _summary(title, place)
         cancelled = OccurrenceStatus(row.status) is OccurrenceStatus.CANCELLED
@@ -363,7 +358,7 @@ def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
         lines = []
         if status == TENTATIVE:
             lines.append(_provisional_line())
-        note = text(lang, row.note_zh, row.note_en)
+        note = localized(row, "note", lang)
         if note:
             lines.append(note)
         if officials.get(row.id):
@@ -407,7 +402,7 @@ def hearing_events(window: Window, lang: str, links: Links, *where) -> list[Feed
         cancelled = OccurrenceStatus(row.status) is OccurrenceStatus.CANCELLED
         status = _status(ProgrammeKind.HOLIDAY_COURT, row.starts_at, cancelled, years)
         summary = _("Public hearing: %(case)s, %(cause)s", case=row.case_number,
-                    cause=text(lang, row.cause_zh, row.cause_en))
+                    cause=localized(row, "cause", lang))
         if cancelled:
             summary = _("Cancelled: %(title)s", title=summary)
         lines = [_("Case number: %(case)s", case=row.case_number)]
@@ -439,7 +434,7 @@ def one_event(uid: str, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEve
 
     Never a patrol shift: only occurrences of the public programmes and hearing notices match.
     """
-    rows = load_occurrences(None, o.c.uid == uid, p.c.kind.in_(PUBLIC_KINDS))
+    rows = load_occurrences(None, o.c.uid == uid, public_kind(p.c.kind))
     if rows:
         events = occurrence_events(rows, lang, links)
         name = ProgrammeKind(rows[0].kind).value.replace("_", "-")
@@ -463,7 +458,7 @@ class ProgrammeFeed:
     private = False
 
     def __init__(self, kind: ProgrammeKind):
-        if kind not in PUBLIC_KINDS:
+        if not kind.is_public:
             raise ValueError(f"{kind} is not a public programme")
         self.kind = kind
         meta = sa.select(sa.func.max(p.c.updated_at)).where(p.c.kind == kind).scalar_subquery()
@@ -504,8 +499,8 @@ class ProgrammeFeed:
             ProgrammeKind.HOLIDAY_COURT: _("Holiday court"),
             ProgrammeKind.LEGAL_CLINIC: _("Legal clinic"),
         }[self.kind]
-        name = text(lang, programme.name_zh, programme.name_en) if programme else fallback
-        description = text(lang, programme.description_zh, programme.description_en) if programme else ""
+        name = localized(programme, "name", lang) if programme else fallback
+        description = localized(programme, "description", lang) if programme else ""
         events = occurrence_events(load_occurrences(window, p.c.kind == self.kind), lang, links)
         if self.kind is ProgrammeKind.HOLIDAY_COURT:
             events = _sorted(events + hearing_events(window, lang, links))
@@ -561,7 +556,7 @@ class CommunityFeed(_KeyedFeed):
         .select_from(
             _with_details(
                 c.outerjoin(o, sa.and_(o.c.community_id == c.c.id, _overlaps(o), o.c.programme_id.in_(
-                    sa.select(_public_programmes.c.id).where(_public_programmes.c.kind != ProgrammeKind.PATROL)
+                    sa.select(_public_programmes.c.id).where(public_kind(_public_programmes.c.kind))
                 ))).outerjoin(p, p.c.id == o.c.programme_id)
             )
         )
@@ -571,8 +566,8 @@ class CommunityFeed(_KeyedFeed):
 
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         community = db.session.execute(sa.select(c.c.name_zh, c.c.name_en).where(c.c.id == owner)).one()
-        name = text(lang, community.name_zh, community.name_en)
-        rows = load_occurrences(window, o.c.community_id == owner, p.c.kind != ProgrammeKind.PATROL)
+        name = localized(community, "name", lang)
+        rows = load_occurrences(window, o.c.community_id == owner, public_kind(p.c.kind))
         meta = FeedMeta(
             key=self.cache_key(owner),
             lang=lang,
@@ -590,8 +585,8 @@ def _live_token(kind: FeedKind):
 
 def _team_lines(lang: str, team) -> list[str]:
     """The description lines of a shift that come from its team (name, leading police station, sample)."""
-    lines = [_("Team: %(team)s", team=text(lang, team.name_zh, team.name_en))]
-    station = text(lang, team.police_station_zh, team.police_station_en)
+    lines = [_("Team: %(team)s", team=localized(team, "name", lang))]
+    station = localized(team, "police_station", lang)
     if station:
         lines.append(_("Led by: %(station)s", station=station))
     if team.is_sample:
@@ -610,8 +605,8 @@ class _ShiftText:
         key = (team_zh, team_en, area_zh, area_en, cancelled)
         found = self._summaries.get(key)
         if found is None:
-            area = text(self.lang, area_zh, area_en)
-            team = text(self.lang, team_zh, team_en)
+            area = pick(area_zh, area_en, self.lang)
+            team = pick(team_zh, team_en, self.lang)
             found = _("Patrol: %(area)s", area=area) if area else _("Patrol shift")
             found = f"{found} · {team}"
             if cancelled:
@@ -659,7 +654,7 @@ class TeamFeed(_KeyedFeed):
             .where(s.c.team_id == owner, _overlaps_window(s, window))
             .order_by(s.c.starts_at, s.c.id)
         )
-        team_name = text(lang, team.name_zh, team.name_en)
+        team_name = localized(team, "name", lang)
         # The volunteer's own shifts page: the team's feed page needs a coordinator's login.
         url = links.page("volunteer.index")
         category = _("Patrol")
@@ -675,7 +670,7 @@ class TeamFeed(_KeyedFeed):
                     row,
                     cancelled,
                     summary=titles.summary(team.name_zh, team.name_en, row.area_zh, row.area_en, cancelled),
-                    location=text(lang, row.area_zh, row.area_en),
+                    location=localized(row, "area", lang),
                     description="\n".join([staffed, *common]),
                     url=url,
                     categories=(category,),
@@ -756,7 +751,7 @@ class VolunteerFeed(_KeyedFeed):
                     row,
                     cancelled,
                     summary=titles.summary(row.name_zh, row.name_en, row.area_zh, row.area_en, cancelled),
-                    location=text(lang, row.area_zh, row.area_en),
+                    location=localized(row, "area", lang),
                     description=descriptions[key],
                     url=url,
                     categories=(category,),

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from models import FeedKind, FeedToken, MembershipRole, PatrolTeam, Role, TeamMembership, User, db, record, utcnow
 from services.errors import RuleViolation
+from services.transactions import unit_of_work
 
 
 def _owner_filter(team: PatrolTeam | None, user: User | None):
@@ -29,8 +30,9 @@ def ever_issued(team: PatrolTeam | None = None, user: User | None = None) -> boo
     return db.session.scalar(sa.select(sa.exists().where(*_owner_filter(team, user)))) or False
 
 
+@unit_of_work
 def get_or_issue(team: PatrolTeam | None = None, user: User | None = None) -> FeedToken:
-    """The owner's live token, created if there is none (flushed; the caller commits).
+    """The owner's live token, created if there is none (committed).
 
     Two requests issuing at once cannot both win: a partial unique index allows one live
     token per owner, and the loser reads the winner's token.
@@ -57,6 +59,7 @@ def get_or_issue(team: PatrolTeam | None = None, user: User | None = None) -> Fe
     return token
 
 
+@unit_of_work
 def revoke(token: FeedToken, actor: User | None) -> None:
     """Stop the token at once (its URL answers 404 from the next request on)."""
     if token.revoked_at is not None:
@@ -67,8 +70,9 @@ def revoke(token: FeedToken, actor: User | None) -> None:
            team_id=token.team_id, user_id=token.user_id)
 
 
+@unit_of_work
 def reissue(token: FeedToken, actor: User | None) -> FeedToken:
-    """Revoke `token` and issue a new one for the same owner (the caller commits)."""
+    """Revoke `token` and issue a new one for the same owner, in one unit of work."""
     revoke(token, actor)
     fresh = get_or_issue(team=token.team, user=token.user)
     record(actor, "feed_token.reissue", "feed_token", fresh.id, replaces=token.id, kind=fresh.kind.value,

@@ -11,16 +11,26 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm
 
+from access import roles_required
 from i18n import current_language, normalise_language
-from models import FeedKind, FeedToken, MembershipRole, PatrolTeam, ProgrammeKind, Role, TeamMembership, User, db
+from models import (
+    PUBLIC_PROGRAMME_KINDS,
+    FeedKind,
+    FeedToken,
+    PatrolTeam,
+    ProgrammeKind,
+    Role,
+    User,
+    db,
+)
+from services.assignments import coordinated_teams
 from services.errors import RuleViolation
-from views.access import roles_required
 
 from . import sources, tokens
 from .cache import body_etag, resolve
 from .calendar import render
 from .links import base_url, subscription
-from .sources import PUBLIC_KINDS, CommunityFeed, Links, ProgrammeFeed, TeamFeed, VolunteerFeed
+from .sources import CommunityFeed, Links, ProgrammeFeed, TeamFeed, VolunteerFeed
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
@@ -30,7 +40,7 @@ _PUBLIC_CACHE = f"public, max-age={MAX_AGE}"
 _PRIVATE_CACHE = f"private, max-age={MAX_AGE}"
 MAX_TOKEN_LENGTH = 64
 
-_PROGRAMME_FEEDS = {kind: ProgrammeFeed(kind) for kind in PUBLIC_KINDS}
+_PROGRAMME_FEEDS = {kind: ProgrammeFeed(kind) for kind in PUBLIC_PROGRAMME_KINDS}
 
 
 def feed_language() -> str:
@@ -183,23 +193,12 @@ def _back(default: str) -> Response:
 
 
 def my_feed(user) -> FeedToken | None:
-    """The user's live token; the first one is issued when the page first shows it.
-
-    After a revoke, no new token appears by itself: the user asks for one.
-    """
-    token = tokens.active_token(user=user)
-    if token is None and not tokens.ever_issued(user=user):
-        token = tokens.get_or_issue(user=user)
-        db.session.commit()
-    return token
+    """The user's live token, if any. Pages only read: a token is issued by an explicit POST."""
+    return tokens.active_token(user=user)
 
 
 def team_feed(team: PatrolTeam) -> FeedToken | None:
-    token = tokens.active_token(team=team)
-    if token is None and not tokens.ever_issued(team=team):
-        token = tokens.get_or_issue(team=team)
-        db.session.commit()
-    return token
+    return tokens.active_token(team=team)
 
 
 def may_have_personal_feed(user) -> bool:
@@ -213,22 +212,17 @@ def feed_subscription(endpoint: str, kwargs: dict | None = None, title: str = ""
 
 @bp.app_template_global("personal_feed")
 def personal_feed(user):
-    """(token, subscription) for the volunteer's own feed, or (None, None)."""
+    """(token, subscription, ever_issued) for the volunteer's own feed; (None, None, ...) without a live one."""
     if not may_have_personal_feed(user):
-        return None, None
+        return None, None, False
     token = my_feed(user)
     if token is None:
-        return None, None
-    return token, subscription("feeds.volunteer", lang=current_language(), token=token.token)
+        return None, None, tokens.ever_issued(user=user)
+    return token, subscription("feeds.volunteer", lang=current_language(), token=token.token), True
 
 
 def _teams_of(user):
-    query = sa.select(PatrolTeam).order_by(PatrolTeam.code)
-    if user.role is not Role.ADMIN:
-        query = query.join(TeamMembership).where(
-            TeamMembership.user_id == user.id, TeamMembership.role == MembershipRole.COORDINATOR
-        )
-    return query
+    return coordinated_teams(user).order_by(PatrolTeam.code)
 
 
 @bp.app_template_global("coordinates_teams")
@@ -259,7 +253,6 @@ def _default_page(token: FeedToken) -> str:
 @roles_required(Role.VOLUNTEER, Role.COORDINATOR)
 def issue_mine():
     tokens.get_or_issue(user=current_user)
-    db.session.commit()
     flash(_("Your calendar link is ready."), "success")
     return _back(url_for("volunteer.index"))
 
@@ -271,7 +264,6 @@ def issue_team(team_id: int):
     if not tokens.may_manage_team(current_user, item):
         abort(403)
     tokens.get_or_issue(team=item)
-    db.session.commit()
     flash(_("The team's calendar link is ready."), "success")
     return _back(url_for("feeds.team_page", team_id=item.id))
 
@@ -281,7 +273,6 @@ def issue_team(team_id: int):
 def revoke_token(token_id: int):
     token = _token_or_404(token_id)
     tokens.revoke(token, current_user)
-    db.session.commit()
     flash(_("The calendar link was turned off. Calendars subscribed to it stop updating."), "success")
     return _back(_default_page(token))
 
@@ -294,7 +285,6 @@ def reissue_token(token_id: int):
         flash(_("This link was already turned off."), "warning")
         return _back(_default_page(token))
     tokens.reissue(token, current_user)
-    db.session.commit()
     flash(_("A new calendar link was created. The old link no longer works: subscribe again with the new one."),
           "success")
     return _back(_default_page(token))
@@ -314,10 +304,11 @@ def team_page(team_id: int):
     if not tokens.may_manage_team(current_user, item):
         abort(403)
     token = team_feed(item)
+    ever_issued = token is not None or tokens.ever_issued(team=item)
     link = None
     if token is not None:
         link = subscription("feeds.team", title=item.name, lang=current_language(), token=token.token)
-    return render_template("feeds/team.html", team=item, token=token, link=link)
+    return render_template("feeds/team.html", team=item, token=token, link=link, ever_issued=ever_issued)
 
 
 @bp.get("/tokens")

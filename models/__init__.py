@@ -14,12 +14,15 @@ from .programmes import (
     Occurrence,
     OccurrenceStatus,
     OverrideKind,
+    PUBLIC_PROGRAMME_KINDS,
     Programme,
     ProgrammeKind,
     Series,
     SeriesPattern,
     SeriesSite,
     occurrence_officials,
+    public_kind,
+    public_programmes,
     series_site_officials,
 )
 from .shifts import (
@@ -36,6 +39,14 @@ from .shifts import (
 )
 from .suggestions import Suggestion, SuggestionStatus
 from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership
-from .users import ApiToken, Role, User
+from .users import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    ApiToken,
+    Role,
+    User,
+    normalise_email,
+    password_acceptable,
+)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import orm
 
+from i18n import localized
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -85,9 +87,7 @@ class BilingualNameMixin:
 
     @property
     def name(self) -> str:
-        from i18n import current_language
-
-        return self.name_en if current_language() == "en" else self.name_zh
+        return localized(self, "name")
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

@@ -6,6 +6,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from i18n import localized
+
 from .base import BilingualNameMixin, TimestampMixin, db, str_enum
 
 
@@ -93,6 +95,4 @@ class Venue(BilingualNameMixin, TimestampMixin, db.Model):
 
     @property
     def address(self) -> str:
-        from i18n import pick
-
-        return pick(self.address_zh, self.address_en)
+        return localized(self, "address")

@@ -6,6 +6,9 @@ import enum
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.ext.hybrid import hybrid_property
+
+from i18n import localized
 
 from .base import BilingualNameMixin, TimestampMixin, UTCDateTime, db, new_uid, str_enum, utcnow
 
@@ -16,6 +19,26 @@ class ProgrammeKind(enum.Enum):
     LEGAL_CLINIC = "legal_clinic"  # 假日法律诊所
     PATROL = "patrol"  # 巡逻
 
+    @property
+    def is_public(self) -> bool:
+        """Whether residents see this kind on pages, feeds and the API (see PUBLIC_PROGRAMME_KINDS)."""
+        return self in PUBLIC_PROGRAMME_KINDS
+
+    @property
+    def uses_series(self) -> bool:
+        """Scheduled by series and sites (occurrences); patrol is scheduled by shift templates."""
+        return self is not ProgrammeKind.PATROL
+
+
+# The privacy rule of the product, in one place: an allow-list, so a new kind stays private until
+# someone decides to publish it. Pages, feeds, the API and search all read it through
+# `ProgrammeKind.is_public`, `Programme.is_public` or `public_programmes()`.
+PUBLIC_PROGRAMME_KINDS: tuple[ProgrammeKind, ...] = (
+    ProgrammeKind.CONTACT_DAY,
+    ProgrammeKind.HOLIDAY_COURT,
+    ProgrammeKind.LEGAL_CLINIC,
+)
+
 
 class Programme(BilingualNameMixin, TimestampMixin, db.Model):
     __tablename__ = "programmes"
@@ -25,6 +48,29 @@ class Programme(BilingualNameMixin, TimestampMixin, db.Model):
     kind: orm.Mapped[ProgrammeKind] = orm.mapped_column(str_enum(ProgrammeKind, "programme_kind"))
     description_zh: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     description_en: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+
+    @hybrid_property
+    def is_public(self) -> bool:
+        return self.kind.is_public
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_expression(cls):
+        return public_kind(cls.kind)
+
+
+def public_kind(column) -> sa.ColumnElement[bool]:
+    """SQL form of the rule for any programme-kind column (ORM or Core).
+
+    One equality per kind rather than an expanding IN, so that the feeds' prepared probe
+    statements can bind it like any other parameter.
+    """
+    return sa.or_(*(column == kind for kind in PUBLIC_PROGRAMME_KINDS))
+
+
+def public_programmes() -> sa.Select:
+    """The programmes residents may see, ordered by id."""
+    return sa.select(Programme).where(Programme.is_public).order_by(Programme.id)
 
 
 class SeriesPattern(enum.Enum):
@@ -155,15 +201,11 @@ class Occurrence(TimestampMixin, db.Model):
 
     @property
     def title(self) -> str:
-        from i18n import pick
-
-        return pick(self.title_zh, self.title_en)
+        return localized(self, "title")
 
     @property
     def note(self) -> str:
-        from i18n import pick
-
-        return pick(self.note_zh, self.note_en)
+        return localized(self, "note")
 
     def touch(self) -> None:
         """Record a change that calendar clients must pick up."""
@@ -206,9 +248,7 @@ class HearingNotice(TimestampMixin, db.Model):
 
     @property
     def cause(self) -> str:
-        from i18n import pick
-
-        return pick(self.cause_zh, self.cause_en)
+        return localized(self, "cause")
 
 
 class OverrideKind(enum.Enum):

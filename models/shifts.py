@@ -6,6 +6,9 @@ import enum
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.ext.hybrid import hybrid_property
+
+from i18n import localized
 
 from .base import TimestampMixin, UTCDateTime, db, new_uid, str_enum, utcnow
 
@@ -102,9 +105,17 @@ class Shift(TimestampMixin, db.Model):
 
     @property
     def area(self) -> str:
-        from i18n import pick
+        return localized(self, "area")
 
-        return pick(self.area_zh, self.area_en)
+    @hybrid_property
+    def understaffed(self) -> bool:
+        """A scheduled shift with fewer volunteers than its minimum (roster pages, alerts, reports)."""
+        return self.status is ShiftStatus.SCHEDULED and self.assigned_count < self.min_volunteers
+
+    @understaffed.inplace.expression
+    @classmethod
+    def _understaffed_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status == ShiftStatus.SCHEDULED, cls.assigned_count < cls.min_volunteers)
 
 
 class AssignmentStatus(enum.Enum):

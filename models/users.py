@@ -10,6 +10,8 @@ from flask_login import UserMixin
 from sqlalchemy import orm
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from i18n import current_language, localized
+
 from .base import TimestampMixin, UTCDateTime, db, str_enum
 
 
@@ -19,6 +21,20 @@ class Role(enum.Enum):
     VOLUNTEER = "volunteer"
     OFFICIAL = "official"
     STAFF = "staff"  # court and legal-clinic staff, suggestion handlers
+
+
+# The password policy, one place for the admin form and the CLI.
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 200
+
+
+def normalise_email(value: str | None) -> str:
+    """How an address is stored and looked up: trimmed, lower case (the email_lowercase CHECK)."""
+    return (value or "").strip().lower()
+
+
+def password_acceptable(password: str) -> bool:
+    return PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH
 
 
 class User(UserMixin, TimestampMixin, db.Model):
@@ -61,17 +77,13 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     @property
     def display_name(self) -> str:
-        from i18n import current_language
-
         if current_language() == "en" and self.name_en:
             return self.name_en
         return self.name
 
     @property
     def title(self) -> str:
-        from i18n import pick
-
-        return pick(self.title_zh, self.title_en)
+        return localized(self, "title")
 
 
 class ApiToken(db.Model):

@@ -31,6 +31,7 @@ from models import (
     record,
     utcnow,
 )
+from services import clinic
 from services.errors import RuleViolation
 from timeutil import local_today, span_utc, to_local
 
@@ -138,9 +139,7 @@ def generate_occurrences(start: dt.date, until: dt.date, series_ids=None) -> Occ
         return result
     calendar = calendar_for(start, until + CALENDAR_MARGIN)
     for series in _load_series(series_ids):
-        if not series.active:
-            continue
-        sites = [site for site in series.sites if site.active]
+        sites = [site for site in series.sites if site.active] if series.active else []
         if not sites:
             continue
         try:
@@ -149,47 +148,52 @@ def generate_occurrences(start: dt.date, until: dt.date, series_ids=None) -> Occ
             log.error("series %s has an unusable rule %r: %s", series.id, series.rrule, exc)
             result.broken_series.append(series.id)
             continue
-        if not planned:
-            continue
-        existing = {
-            tuple(row)
-            for row in db.session.execute(
-                sa.select(Occurrence.site_id, Occurrence.rule_date).where(
-                    Occurrence.site_id.in_([site.id for site in sites]),
-                    Occurrence.rule_date.between(planned[0].rule_date, planned[-1].rule_date),
-                )
-            )
-        }
-        now = utcnow()
-        rows, officials_of = [], {}
-        for site in sites:
-            for item in planned:
-                if (site.id, item.rule_date) in existing:
-                    result.skipped += 1
-                    continue
-                row = _desired(series, site, item)
-                row.update(uid=new_uid(), sequence=0, last_modified=now, moved_by_hand=False,
-                           created_at=now, updated_at=now)
-                rows.append(row)
-                officials_of[row["uid"]] = [official.id for official in site.officials]
-        for batch in chunked(rows, 1000):
-            inserted = db.session.execute(
-                insert_ignoring_conflicts(Occurrence.__table__, ["site_id", "rule_date"]).returning(
-                    Occurrence.__table__.c.id, Occurrence.__table__.c.uid
-                ),
-                batch,
-            ).all()
-            links = [{"occurrence_id": oid, "user_id": uid_} for oid, uid in inserted for uid_ in officials_of[uid]]
-            if links:
-                db.session.execute(occurrence_officials.insert(), links)
-            result.created += len(inserted)
-            result.skipped += len(batch) - len(inserted)
-            new = {uid for _id, uid in inserted}
-            # Court days are meant for holidays; only a rule such as contact days needs the admin's eye.
-            flagged = {(row["rule_date"], row["holiday_name"]) for row in batch
-                       if row["uid"] in new and row["on_public_holiday"] and series.pattern is SeriesPattern.RRULE}
-            result.flagged = sorted(set(result.flagged) | flagged)
+        if planned:
+            _insert_missing(series, sites, planned, result)
     return result
+
+
+def _insert_missing(series: Series, sites: list[SeriesSite], planned: list[Planned], result: OccurrenceResult) -> None:
+    """Insert the planned occurrences that do not exist yet, with their officials and clinic slots."""
+    existing = {
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(Occurrence.site_id, Occurrence.rule_date).where(
+                Occurrence.site_id.in_([site.id for site in sites]),
+                Occurrence.rule_date.between(planned[0].rule_date, planned[-1].rule_date),
+            )
+        )
+    }
+    now = utcnow()
+    rows, officials_of = [], {}
+    for site in sites:
+        for item in planned:
+            if (site.id, item.rule_date) in existing:
+                result.skipped += 1
+                continue
+            row = _desired(series, site, item)
+            row.update(uid=new_uid(), sequence=0, last_modified=now, moved_by_hand=False,
+                       created_at=now, updated_at=now)
+            rows.append(row)
+            officials_of[row["uid"]] = [official.id for official in site.officials]
+    for batch in chunked(rows, 1000):
+        inserted = db.session.execute(
+            insert_ignoring_conflicts(Occurrence.__table__, ["site_id", "rule_date"]).returning(
+                Occurrence.__table__.c.id, Occurrence.__table__.c.uid
+            ),
+            batch,
+        ).all()
+        links = [{"occurrence_id": oid, "user_id": uid_} for oid, uid in inserted for uid_ in officials_of[uid]]
+        if links:
+            db.session.execute(occurrence_officials.insert(), links)
+        result.created += len(inserted)
+        result.skipped += len(batch) - len(inserted)
+        clinic.sync_slots(oid for oid, _uid in inserted)
+        new = {uid for _id, uid in inserted}
+        # Court days are meant for holidays; only a rule such as contact days needs the admin's eye.
+        flagged = {(row["rule_date"], row["holiday_name"]) for row in batch
+                   if row["uid"] in new and row["on_public_holiday"] and series.pattern is SeriesPattern.RRULE}
+        result.flagged = sorted(set(result.flagged) | flagged)
 
 
 def _sync_officials(occurrence: Occurrence, site: SeriesSite) -> bool:
@@ -226,6 +230,7 @@ def reconcile_series(series: Series, actor=None, calendar: CalendarView | None =
         )
     )
     result = OccurrenceResult()
+    touched: list[int] = []
     last = max([until] + [occ.rule_date for occ in existing if occ.rule_date])
     calendar = calendar or calendar_for(from_day, last + CALENDAR_MARGIN)
     planned = {item.rule_date: item for item in plan(series, from_day, last, calendar)} if series.active else {}
@@ -244,6 +249,7 @@ def reconcile_series(series: Series, actor=None, calendar: CalendarView | None =
         officials_changed = item is not None and _sync_officials(occurrence, site)
         if not (visible or quiet or officials_changed):
             continue
+        touched.append(occurrence.id)
         before = occurrence.status
         for name in visible + quiet:
             setattr(occurrence, name, wanted[name])
@@ -260,6 +266,7 @@ def reconcile_series(series: Series, actor=None, calendar: CalendarView | None =
         record(actor, "series.reconcile", "series", series.id, updated=result.updated,
                cancelled=result.cancelled, reinstated=result.reinstated)
     db.session.flush()
+    clinic.sync_slots(touched)
     created = generate_occurrences(from_day, until, [series.id])
     result.created, result.skipped, result.flagged = created.created, created.skipped, created.flagged
     return result
@@ -308,6 +315,7 @@ def move_occurrence(occurrence: Occurrence, new_day: dt.date, new_start: dt.time
     record(actor, "occurrence.move", "occurrence", occurrence.id, uid=occurrence.uid,
            before=before[0], before_status=before[1], after=to_local(starts_at).isoformat(), note=note)
     db.session.flush()
+    clinic.sync_slots([occurrence.id])
     return occurrence
 
 

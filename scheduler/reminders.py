@@ -174,6 +174,7 @@ def _deliver(dues: list[Due], compose: Callable[[User, list[Due]], Mail], now: d
                 note.attempts += 1
             db.session.commit()
             recipient = group[0].recipient
+            # Every bilingual field read while composing follows this (see i18n.current_language).
             with force_locale(recipient.locale or "zh_CN"):
                 mail = compose(recipient, group)
             try:
@@ -194,10 +195,6 @@ def _deliver(dues: list[Due], compose: Callable[[User, list[Due]], Mail], now: d
     return result
 
 
-def _english(user: User) -> bool:
-    return (user.locale or "").lower().startswith("en")
-
-
 def _message_id(kind: NotificationKind, subject_id: int, recipient_id: int) -> str:
     domain = current_app.config.get("MAIL_FROM", "noreply@sip-schedule.example").rpartition("@")[2] or "localhost"
     return f"<{kind.value}.{subject_id}.{recipient_id}@{domain}>"
@@ -216,13 +213,11 @@ def _link(path: str) -> str:
 def _compose_shift(recipient: User, dues: list[Due]) -> Mail:
     assignment: Assignment = dues[0].item
     shift = assignment.shift
-    en = _english(recipient)
-    team = shift.team.name_en if en else shift.team.name_zh
-    area = (shift.area_en or shift.area_zh) if en else (shift.area_zh or shift.area_en)
+    team, area = shift.team.name, shift.area
     when = _when(shift.starts_at, shift.ends_at)
     subject = _("Patrol shift reminder: %(when)s", when=when)
     body = "\n".join([
-        _("Hello %(name)s,", name=(recipient.name_en or recipient.name) if en else recipient.name),
+        _("Hello %(name)s,", name=recipient.display_name),
         "",
         _("You are on a patrol shift soon:"),
         f"  {team}",
@@ -236,39 +231,37 @@ def _compose_shift(recipient: User, dues: list[Due]) -> Mail:
 
 def _compose_contact_day(recipient: User, dues: list[Due]) -> Mail:
     occurrence: Occurrence = dues[0].item
-    en = _english(recipient)
     place = occurrence.community or occurrence.venue
-    place_name = place.name_en if en else place.name_zh
+    place_name = place.name
     venue = occurrence.venue
     when = _when(occurrence.starts_at, occurrence.ends_at)
     subject = _("Contact day %(when)s: %(place)s", when=when, place=place_name)
     lines = [
-        _("Hello %(name)s,", name=(recipient.name_en or recipient.name) if en else recipient.name),
+        _("Hello %(name)s,", name=recipient.display_name),
         "",
         _("You are expected at this contact day session:"),
         f"  {place_name}",
         f"  {when}",
     ]
     if venue is not None:
-        lines.append(f"  {venue.name_en if en else venue.name_zh}, {venue.address_en if en else venue.address_zh}")
-    note = occurrence.note_en if en else occurrence.note_zh
+        lines.append(f"  {venue.name}, {venue.address}")
+    note = occurrence.note
     if note:
         lines.append(f"  {note}")
     return Mail(recipient.email, subject, "\n".join(lines), _message_id(dues[0].kind, dues[0].subject_id, recipient.id))
 
 
 def _compose_understaffed(recipient: User, dues: list[Due]) -> Mail:
-    en = _english(recipient)
     shifts = sorted((d.item for d in dues), key=lambda s: (s.starts_at, s.id))
     subject = ngettext("%(num)d patrol shift below its minimum in the next 48 hours",
                        "%(num)d patrol shifts below their minimum in the next 48 hours", len(shifts))
     lines = [
-        _("Hello %(name)s,", name=(recipient.name_en or recipient.name) if en else recipient.name),
+        _("Hello %(name)s,", name=recipient.display_name),
         "",
         _("These shifts of your teams have fewer volunteers than their minimum:"),
     ]
     for shift in shifts:
-        team = shift.team.name_en if en else shift.team.name_zh
+        team = shift.team.name
         lines.append(f"  {_when(shift.starts_at, shift.ends_at)}  {team}  "
                      + _("%(assigned)d of at least %(minimum)d", assigned=shift.assigned_count,
                          minimum=shift.min_volunteers))
@@ -336,8 +329,7 @@ def understaffed_due(now: dt.datetime) -> list[Due]:
         .join(User, User.id == TeamMembership.user_id)
         .outerjoin(Notification, on)
         .where(
-            Shift.status == ShiftStatus.SCHEDULED,
-            Shift.assigned_count < Shift.min_volunteers,
+            Shift.understaffed,
             Shift.starts_at > now,
             Shift.starts_at <= now + UNDERSTAFFED_WINDOW,
             PatrolTeam.active.is_(True),

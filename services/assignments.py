@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from models import (
     Assignment,
@@ -45,29 +45,39 @@ from models import (
 )
 from timeutil import to_local
 
+from . import transactions
 from .errors import RuleViolation
 
 T = TypeVar("T")
-_ATTEMPTS = 3
 
 
 # --- permissions -----------------------------------------------------------------------------
+
+def coordinated_teams(user) -> sa.Select:
+    """The teams a user coordinates: every team for an admin, their own for anyone else.
+
+    The one definition; callers add their own filters (active teams, one team) and order.
+    """
+    query = sa.select(PatrolTeam)
+    if user.role is not Role.ADMIN:
+        query = query.where(
+            PatrolTeam.id.in_(
+                sa.select(TeamMembership.team_id).where(
+                    TeamMembership.user_id == user.id, TeamMembership.role == MembershipRole.COORDINATOR
+                )
+            )
+        )
+    return query
+
 
 def can_manage_team(user, team_id: int) -> bool:
     """Admins manage every team; a coordinator only the teams they coordinate."""
     if user is None or not getattr(user, "is_authenticated", True) or not user.active:
         return False
-    if user.role is Role.ADMIN:
-        return True
-    if user.role is not Role.COORDINATOR:
+    if user.role is not Role.ADMIN and user.role is not Role.COORDINATOR:
         return False
-    return db.session.scalar(
-        sa.select(TeamMembership.id).where(
-            TeamMembership.team_id == team_id,
-            TeamMembership.user_id == user.id,
-            TeamMembership.role == MembershipRole.COORDINATOR,
-        )
-    ) is not None
+    return db.session.scalar(coordinated_teams(user).where(PatrolTeam.id == team_id).with_only_columns(
+        PatrolTeam.id)) is not None
 
 
 def is_member(user_id: int, team_id: int) -> bool:
@@ -109,34 +119,9 @@ def _name(user: User) -> str:
 
 # --- transactions and locks ------------------------------------------------------------------
 
-def _transient(exc: OperationalError) -> bool:
-    """A lock wait that gave up (SQLite) or a deadlock/serialisation failure (PostgreSQL): retry."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return "database is locked" in text or code in {"40001", "40P01"}
-
-
 def in_transaction(work: Callable[[], T]) -> T:
-    """Run `work` and commit; roll back on any failure so nothing is half done."""
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except RuleViolation:
-            db.session.rollback()
-            raise
-        except IntegrityError as exc:
-            db.session.rollback()
-            raise _integrity_violation(exc) from exc
-        except OperationalError as exc:
-            db.session.rollback()
-            if attempt == _ATTEMPTS or not _transient(exc):
-                raise
-        except BaseException:
-            db.session.rollback()
-            raise
-    raise AssertionError("unreachable")
+    """Run `work` as one unit of work (services/transactions.py), naming the roster's races."""
+    return transactions.in_transaction(work, _integrity_violation)
 
 
 def _integrity_violation(exc: IntegrityError) -> RuleViolation:
@@ -274,7 +259,20 @@ def unavailable_reason(volunteer: User, day: dt.date) -> str | None:
 
 def _check_bookable(shift: Shift, volunteer: User, *, self_service: bool,
                     exclude_assignment_id: int | None = None) -> None:
-    """Every rule a new booking must pass; raises the first one it breaks."""
+    """Every rule a new booking must pass, in this order; raises the first one it breaks."""
+    _check_shift_open(shift, self_service)
+    if not volunteer.active:
+        raise RuleViolation(_("%(name)s's account is deactivated.", name=_name(volunteer)), "inactive")
+    _check_membership(shift, volunteer, self_service)
+    _check_no_overlap(shift, volunteer, exclude_assignment_id)
+    if not self_service:
+        reason = unavailable_reason(volunteer, shift.local_date)
+        if reason:
+            raise RuleViolation(reason, "unavailable")
+    _check_weekly_limit(shift, volunteer)
+
+
+def _check_shift_open(shift: Shift, self_service: bool) -> None:
     now = utcnow()
     if shift.status is not ShiftStatus.SCHEDULED:
         raise RuleViolation(_("This shift has been cancelled."), "shift_cancelled")
@@ -282,39 +280,45 @@ def _check_bookable(shift: Shift, volunteer: User, *, self_service: bool,
         raise RuleViolation(_("This shift has already started."), "shift_started")
     if shift.ends_at <= now:
         raise RuleViolation(_("This shift is over."), "shift_over")
-    if not volunteer.active:
-        raise RuleViolation(_("%(name)s's account is deactivated.", name=_name(volunteer)), "inactive")
-    if not is_member(volunteer.id, shift.team_id):
-        if self_service:
-            raise forbidden(_("You can only sign up for shifts of your own teams."))
-        raise RuleViolation(
-            _("%(name)s is not a member of %(team)s.", name=_name(volunteer), team=_team_label(shift.team)),
-            "not_member",
-        )
+
+
+def _check_membership(shift: Shift, volunteer: User, self_service: bool) -> None:
+    if is_member(volunteer.id, shift.team_id):
+        return
+    if self_service:
+        raise forbidden(_("You can only sign up for shifts of your own teams."))
+    raise RuleViolation(
+        _("%(name)s is not a member of %(team)s.", name=_name(volunteer), team=_team_label(shift.team)),
+        "not_member",
+    )
+
+
+def _check_no_overlap(shift: Shift, volunteer: User, exclude_assignment_id: int | None) -> None:
     other = overlapping_assignment(volunteer.id, shift.starts_at, shift.ends_at, exclude_assignment_id)
-    if other is not None:
-        if other.shift_id == shift.id:
-            raise RuleViolation(_("%(name)s is already on this shift.", name=_name(volunteer)), "already_assigned")
-        raise RuleViolation(
-            _("%(name)s is already on the %(times)s shift of %(team)s on %(date)s.",
-              name=_name(volunteer), times=shift_times(other.shift), team=_team_label(other.shift.team),
-              date=_date_label(other.shift.local_date)),
-            "overlap",
-        )
-    if not self_service:
-        reason = unavailable_reason(volunteer, shift.local_date)
-        if reason:
-            raise RuleViolation(reason, "unavailable")
+    if other is None:
+        return
+    if other.shift_id == shift.id:
+        raise RuleViolation(_("%(name)s is already on this shift.", name=_name(volunteer)), "already_assigned")
+    raise RuleViolation(
+        _("%(name)s is already on the %(times)s shift of %(team)s on %(date)s.",
+          name=_name(volunteer), times=shift_times(other.shift), team=_team_label(other.shift.team),
+          date=_date_label(other.shift.local_date)),
+        "overlap",
+    )
+
+
+def _check_weekly_limit(shift: Shift, volunteer: User) -> None:
     limit = volunteer.weekly_hours_limit
-    if limit is not None:
-        hours = hours_in_week(volunteer.id, shift.local_date) + shift.duration.total_seconds() / 3600
-        if hours > limit:
-            raise RuleViolation(
-                _("%(name)s would have %(hours)s hours in the week of %(date)s, above the limit of %(limit)s hours.",
-                  name=_name(volunteer), hours=f"{hours:g}", limit=limit,
-                  date=_date_label(week_bounds(shift.local_date)[0])),
-                "weekly_limit",
-            )
+    if limit is None:
+        return
+    hours = hours_in_week(volunteer.id, shift.local_date) + shift.duration.total_seconds() / 3600
+    if hours > limit:
+        raise RuleViolation(
+            _("%(name)s would have %(hours)s hours in the week of %(date)s, above the limit of %(limit)s hours.",
+              name=_name(volunteer), hours=f"{hours:g}", limit=limit,
+              date=_date_label(week_bounds(shift.local_date)[0])),
+            "weekly_limit",
+        )
 
 
 def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) -> Assignment:

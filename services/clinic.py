@@ -21,6 +21,7 @@ from models import (
     ClinicSlot,
     Occurrence,
     OccurrenceStatus,
+    Programme,
     ProgrammeKind,
     db,
     record,
@@ -29,6 +30,7 @@ from models import (
 
 from .codes import new_code, normalise_code
 from .errors import RuleViolation
+from .transactions import unit_of_work
 from .validation import clean_text, normalise_phone
 
 SLOT_MINUTES = 30
@@ -101,16 +103,34 @@ def _slots_of(occurrence_id: int) -> list[ClinicSlot]:
     )
 
 
+def sync_slots(occurrence_ids) -> None:
+    """Bring the slots of these sessions in line with their hours (non-clinic sessions are skipped).
+
+    Called where sessions are created or moved (scheduler/occurrences.py), so that showing a
+    session's booking page only reads.
+    """
+    ids = list(occurrence_ids)
+    if not ids:
+        return
+    sessions = db.session.scalars(
+        sa.select(Occurrence).join(Occurrence.programme)
+        .where(Occurrence.id.in_(ids), Programme.kind == ProgrammeKind.LEGAL_CLINIC)
+    )
+    for occurrence in sessions:
+        ensure_slots(occurrence)
+
+
 def bookable_slots(occurrence: Occurrence, now: dt.datetime | None = None) -> list[ClinicSlot]:
-    """Slots inside the session's current hours that have not started yet (full ones included)."""
+    """Slots inside the session's current hours that have not started yet (full ones included). Reads only."""
     now = now or utcnow()
     return [
         slot
-        for slot in ensure_slots(occurrence)
+        for slot in _slots_of(occurrence.id)
         if occurrence.starts_at <= slot.starts_at < occurrence.ends_at and slot.starts_at > now
     ]
 
 
+@unit_of_work
 def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "zh_CN",
          now: dt.datetime | None = None, occurrence_id: int | None = None) -> ClinicBooking:
     """Book one place in a slot; RuleViolation when the input is bad or the slot full, past or gone.
@@ -123,7 +143,20 @@ def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "
     phone = normalise_phone(phone)
     topic = clean_text(topic, _("What would you like advice on?"), TOPIC_MAX, required=False, multiline=True)
     language = normalise_language(language) or "zh_CN"
+    slot = _open_slot(slot_id, occurrence_id, language, now)
+    _refuse_second_booking(slot.occurrence, phone)
+    _take_place(slot, now)
+    booking = ClinicBooking(
+        reference=_unused_reference(), slot=slot, name=name, phone=phone, topic=topic, language=language
+    )
+    db.session.add(booking)
+    db.session.flush()
+    record(None, "clinic.book", "clinic_booking", booking.id, slot_id=slot.id)
+    return booking
 
+
+def _open_slot(slot_id: int, occurrence_id: int | None, language: str, now: dt.datetime) -> ClinicSlot:
+    """The slot, if it may be booked in this language now (the place itself is taken later)."""
     slot = db.session.get(ClinicSlot, slot_id, options=[orm.joinedload(ClinicSlot.occurrence)])
     if slot is None or not is_clinic(slot.occurrence) or occurrence_id not in (None, slot.occurrence_id):
         raise RuleViolation(_("This consultation time does not exist. Please choose another."), "no_slot", 404)
@@ -143,6 +176,11 @@ def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "
             "language_unavailable",
             400,
         )
+    return slot
+
+
+def _refuse_second_booking(occurrence: Occurrence, phone: str) -> None:
+    """One live booking per phone number and session."""
     duplicate = db.session.scalar(
         sa.select(ClinicBooking.id)
         .join(ClinicSlot)
@@ -161,8 +199,10 @@ def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "
             409,
         )
 
-    # The place is taken by one conditional UPDATE: under concurrent requests the database
-    # serialises them on the row, and the loser sees the new count and updates nothing.
+
+def _take_place(slot: ClinicSlot, now: dt.datetime) -> None:
+    """Take one place by one conditional UPDATE: under concurrent requests the database serialises
+    them on the row, and the loser sees the new count and updates nothing."""
     taken = db.session.execute(
         sa.update(ClinicSlot)
         .where(ClinicSlot.id == slot.id, ClinicSlot.booked_count < ClinicSlot.capacity, ClinicSlot.starts_at > now)
@@ -175,14 +215,6 @@ def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "
         )
     db.session.expire(slot, ["booked_count"])
 
-    booking = ClinicBooking(
-        reference=_unused_reference(), slot=slot, name=name, phone=phone, topic=topic, language=language
-    )
-    db.session.add(booking)
-    db.session.flush()
-    record(None, "clinic.book", "clinic_booking", booking.id, slot_id=slot.id)
-    return booking
-
 
 def _unused_reference() -> str:
     while True:
@@ -191,6 +223,7 @@ def _unused_reference() -> str:
             return reference
 
 
+@unit_of_work
 def cancel(reference: str, phone: str, now: dt.datetime | None = None) -> ClinicBooking:
     """Cancel a booking. Both the reference and the phone used to book are needed, so a
     guessed reference alone cancels nothing; a wrong pair gets the same answer as an unknown one."""

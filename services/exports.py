@@ -7,6 +7,7 @@ import io
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from i18n import localized
 from models import Assignment, AssignmentStatus, PatrolTeam, Shift, db
 
 from .assignments import hhmm
@@ -43,7 +44,7 @@ def roster_csv(team: PatrolTeam, year: int, month: int) -> str:
     writer.writerow(COLUMNS)
     for shift in shifts:
         base = [shift.local_date.isoformat(), hhmm(shift.starts_at), hhmm(shift.ends_at), team.code,
-                _safe(shift.area_zh or shift.area_en), shift.min_volunteers, shift.max_volunteers, len(people[shift.id])]
+                _safe(localized(shift, "area", "zh_CN")), shift.min_volunteers, shift.max_volunteers, len(people[shift.id])]
         if shift.status.value == "cancelled":
             writer.writerow(base + ["", "", "cancelled", "0"])
             continue

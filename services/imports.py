@@ -22,7 +22,20 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from werkzeug.security import generate_password_hash
 
-from models import MembershipRole, PatrolTeam, Role, Subdistrict, TeamKind, TeamMembership, User, db, record
+from models import (
+    MembershipRole,
+    PatrolTeam,
+    Role,
+    Subdistrict,
+    TeamKind,
+    TeamMembership,
+    User,
+    db,
+    normalise_email,
+    record,
+)
+
+from .transactions import unit_of_work
 
 MAX_ROWS = 20000
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -97,11 +110,20 @@ def _rows(text: str, kind: str) -> list[tuple[int, dict[str, str]]]:
         raise ImportFailed([(0, _("The file is empty."))]) from None
     except csv.Error as exc:
         raise ImportFailed([(1, str(exc))]) from None
+    columns = _columns(header, kind)
+    try:
+        rows = _body_rows(reader, columns)
+    except csv.Error as exc:
+        raise ImportFailed([(reader.line_num, str(exc))]) from None
+    if not rows:
+        raise ImportFailed([(0, _("The file has a header but no rows."))])
+    return rows
+
+
+def _columns(header: list[str], kind: str) -> list[str]:
+    """Column names from the header (aliases resolved); ImportFailed when some are missing or unknown."""
     known = TEAM_COLUMNS if kind == "teams" else VOLUNTEER_COLUMNS
-    columns = []
-    for name in header:
-        name = name.strip().lower()
-        columns.append(ALIASES.get(name, name))
+    columns = [ALIASES.get(name.strip().lower(), name.strip().lower()) for name in header]
     unknown = [c for c in columns if c and c not in known]
     missing = sorted(REQUIRED[kind] - set(columns))
     errors = []
@@ -112,21 +134,20 @@ def _rows(text: str, kind: str) -> list[tuple[int, dict[str, str]]]:
                             expected=", ".join(known))))
     if errors:
         raise ImportFailed(errors)
+    return columns
+
+
+def _body_rows(reader, columns: list[str]) -> list[tuple[int, dict[str, str]]]:
     rows = []
-    try:
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue
-            if len(rows) >= MAX_ROWS:
-                raise ImportFailed([(reader.line_num, _("more than %(max)s rows; split the file.", max=MAX_ROWS))])
-            row = {column: (values[i].strip() if i < len(values) else "") for i, column in enumerate(columns)}
-            if len(values) > len(columns) and any(v.strip() for v in values[len(columns):]):
-                row["__extra__"] = "1"
-            rows.append((reader.line_num, row))
-    except csv.Error as exc:
-        raise ImportFailed([(reader.line_num, str(exc))]) from None
-    if not rows:
-        raise ImportFailed([(0, _("The file has a header but no rows."))])
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise ImportFailed([(reader.line_num, _("more than %(max)s rows; split the file.", max=MAX_ROWS))])
+        row = {column: (values[i].strip() if i < len(values) else "") for i, column in enumerate(columns)}
+        if len(values) > len(columns) and any(v.strip() for v in values[len(columns):]):
+            row["__extra__"] = "1"
+        rows.append((reader.line_num, row))
     return rows
 
 
@@ -138,178 +159,210 @@ def _subdistricts() -> dict[str, int]:
     return lookup
 
 
+def _checked(rows, check) -> list[dict]:
+    """Every row through `check(line, row, problems) -> values`; ImportFailed listing every bad line."""
+    errors: list[tuple[int, str]] = []
+    clean = []
+    for line, row in rows:
+        problems = [_("more values than columns")] if "__extra__" in row else []
+        values = check(line, row, problems)
+        if problems:
+            errors.append((line, "; ".join(problems)))
+        else:
+            clean.append(values)
+    if errors:
+        raise ImportFailed(errors)
+    return clean
+
+
+def _too_long(problems: list, column: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        problems.append(_("%(column)s is longer than %(max)s characters", column=column, max=limit))
+
+
+# --- teams -----------------------------------------------------------------------------------
+
+
 def import_teams(text: str, actor=None) -> ImportResult:
     rows = _rows(text, "teams")
     subdistricts = _subdistricts()
-    errors: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
-    clean = []
-    for line, row in rows:
-        problems = []
-        if "__extra__" in row:
-            problems.append(_("more values than columns"))
-        code = row.get("code", "")
-        if not CODE_RE.match(code):
-            problems.append(_("code “%(code)s” must be 1–32 letters, digits, - or _", code=code))
-        elif code.upper() in seen:
-            problems.append(_("code %(code)s is also on line %(other)s", code=code, other=seen[code.upper()]))
-        else:
-            seen[code.upper()] = line
-        name_zh = row.get("name_zh", "")
-        if not name_zh:
-            problems.append(_("name_zh is empty"))
-        name_en = row.get("name_en", "") or name_zh
-        for column, value in (("name_zh", name_zh), ("name_en", name_en)):
-            if len(value) > 200:
-                problems.append(_("%(column)s is longer than %(max)s characters", column=column, max=200))
-        kind = KIND_WORDS.get(row.get("kind", "").lower())
-        if kind is None:
-            problems.append(_("kind “%(kind)s” is not one of %(choices)s", kind=row.get("kind", ""),
-                              choices="public_security, anti_pickpocket, joint_patrol, other"))
-        subdistrict_id = None
-        if row.get("subdistrict"):
-            subdistrict_id = subdistricts.get(row["subdistrict"].lower())
-            if subdistrict_id is None:
-                problems.append(_("subdistrict “%(name)s” is unknown", name=row["subdistrict"]))
-        for column in ("police_station_zh", "police_station_en"):
-            if len(row.get(column, "")) > 120:
-                problems.append(_("%(column)s is longer than %(max)s characters", column=column, max=120))
-        if problems:
-            errors.append((line, "; ".join(problems)))
-            continue
-        clean.append(dict(code=code, name_zh=name_zh, name_en=name_en, kind=kind, subdistrict_id=subdistrict_id,
-                          police_station_zh=row.get("police_station_zh", ""),
-                          police_station_en=row.get("police_station_en", "")))
-    if errors:
-        raise ImportFailed(errors)
+    clean = _checked(rows, lambda line, row, problems: _team_values(line, row, problems, subdistricts, seen))
+    return _save_teams(clean, actor)
 
+
+def _team_values(line: int, row: dict, problems: list, subdistricts: dict, seen: dict) -> dict:
+    code = row.get("code", "")
+    if not CODE_RE.match(code):
+        problems.append(_("code “%(code)s” must be 1–32 letters, digits, - or _", code=code))
+    elif code.upper() in seen:
+        problems.append(_("code %(code)s is also on line %(other)s", code=code, other=seen[code.upper()]))
+    else:
+        seen[code.upper()] = line
+    name_zh = row.get("name_zh", "")
+    if not name_zh:
+        problems.append(_("name_zh is empty"))
+    name_en = row.get("name_en", "") or name_zh
+    _too_long(problems, "name_zh", name_zh, 200)
+    _too_long(problems, "name_en", name_en, 200)
+    kind = KIND_WORDS.get(row.get("kind", "").lower())
+    if kind is None:
+        problems.append(_("kind “%(kind)s” is not one of %(choices)s", kind=row.get("kind", ""),
+                          choices="public_security, anti_pickpocket, joint_patrol, other"))
+    subdistrict_id = None
+    if row.get("subdistrict"):
+        subdistrict_id = subdistricts.get(row["subdistrict"].lower())
+        if subdistrict_id is None:
+            problems.append(_("subdistrict “%(name)s” is unknown", name=row["subdistrict"]))
+    for column in ("police_station_zh", "police_station_en"):
+        _too_long(problems, column, row.get(column, ""), 120)
+    return dict(code=code, name_zh=name_zh, name_en=name_en, kind=kind, subdistrict_id=subdistrict_id,
+                police_station_zh=row.get("police_station_zh", ""), police_station_en=row.get("police_station_en", ""))
+
+
+@unit_of_work
+def _save_teams(clean: list[dict], actor) -> ImportResult:
     result = ImportResult("teams")
-    try:
-        existing = {t.code.upper(): t for t in db.session.scalars(
-            sa.select(PatrolTeam).where(sa.func.upper(PatrolTeam.code).in_([c["code"].upper() for c in clean])))}
-        for values in clean:
-            team = existing.get(values["code"].upper())
-            if team is None:
-                db.session.add(PatrolTeam(**values))
-                result.created += 1
-            else:
-                for key, value in values.items():
-                    if key != "code" and (value or key in ("name_zh", "name_en", "kind")):
-                        setattr(team, key, value)
-                result.updated += 1
-        record(actor, "import.teams", "patrol_team", None, created=result.created, updated=result.updated)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    existing = {t.code.upper(): t for t in db.session.scalars(
+        sa.select(PatrolTeam).where(sa.func.upper(PatrolTeam.code).in_([c["code"].upper() for c in clean])))}
+    for values in clean:
+        team = existing.get(values["code"].upper())
+        if team is None:
+            db.session.add(PatrolTeam(**values))
+            result.created += 1
+        else:
+            for key, value in values.items():
+                if key != "code" and (value or key in ("name_zh", "name_en", "kind")):
+                    setattr(team, key, value)
+            result.updated += 1
+    record(actor, "import.teams", "patrol_team", None, created=result.created, updated=result.updated)
     return result
+
+
+# --- volunteers ------------------------------------------------------------------------------
 
 
 def import_volunteers(text: str, actor=None) -> ImportResult:
     rows = _rows(text, "volunteers")
     teams = {code.upper(): team_id for code, team_id in db.session.execute(sa.select(PatrolTeam.code, PatrolTeam.id))}
     users = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(
-        [row.get("email", "").lower() for _line, row in rows])))}
-    errors: list[tuple[int, str]] = []
+        [normalise_email(row.get("email")) for _line, row in rows])))}
     seen: dict[str, int] = {}
-    clean = []
-    for line, row in rows:
-        problems = []
-        if "__extra__" in row:
-            problems.append(_("more values than columns"))
-        email = row.get("email", "").lower()
-        try:
-            email = validate_email(email, check_deliverability=False).normalized.lower()
-        except EmailNotValidError:
-            problems.append(_("“%(email)s” is not an email address", email=row.get("email", "")))
-        else:
-            if email in seen:
-                problems.append(_("%(email)s is also on line %(other)s", email=email, other=seen[email]))
-            seen.setdefault(email, line)
-        name = row.get("name", "")
-        if not name:
-            problems.append(_("name is empty"))
-        elif len(name) > 100:
-            problems.append(_("%(column)s is longer than %(max)s characters", column="name", max=100))
-        if len(row.get("name_en", "")) > 100:
-            problems.append(_("%(column)s is longer than %(max)s characters", column="name_en", max=100))
-        phone = row.get("phone", "")
-        if phone and not PHONE_RE.match(phone):
-            problems.append(_("phone “%(phone)s” is not a phone number", phone=phone))
-        codes = [c for c in re.split(r"[;,\s]+", row.get("teams", "")) if c]
-        if not codes:
-            problems.append(_("teams is empty"))
-        unknown = [c for c in codes if c.upper() not in teams]
-        if unknown:
-            problems.append(_("unknown team codes: %(codes)s", codes=", ".join(unknown)))
-        role_word = row.get("role", "").lower()
-        if role_word not in ROLE_WORDS:
-            problems.append(_("role “%(role)s” is not volunteer or coordinator", role=row.get("role", "")))
-        role = ROLE_WORDS.get(role_word)
-        limit = None
-        if row.get("weekly_hours_limit"):
-            value = row["weekly_hours_limit"]
-            if not value.isdigit() or not 1 <= int(value) <= 168:
-                problems.append(_("weekly_hours_limit “%(value)s” must be a whole number of hours from 1 to 168",
-                                  value=value))
-            else:
-                limit = int(value)
-        existing = users.get(email)
-        if existing is not None and existing.role not in (Role.VOLUNTEER, Role.COORDINATOR):
-            problems.append(_("%(email)s already belongs to an account of another kind (%(role)s)", email=email,
-                              role=existing.role.value))
-        if problems:
-            errors.append((line, "; ".join(problems)))
-            continue
-        clean.append(dict(email=email, name=name, name_en=row.get("name_en", ""), phone=phone,
-                          team_ids=[teams[c.upper()] for c in codes], role=role, limit=limit,
-                          has_limit="weekly_hours_limit" in row))
-    if errors:
-        raise ImportFailed(errors)
+    clean = _checked(rows, lambda line, row, problems: _volunteer_values(line, row, problems, teams, users, seen))
+    return _save_volunteers(clean, users, actor)
 
-    result = ImportResult("volunteers")
+
+def _volunteer_values(line: int, row: dict, problems: list, teams: dict, users: dict, seen: dict) -> dict:
+    email = _checked_email(line, row, problems, seen)
+    name = row.get("name", "")
+    if not name:
+        problems.append(_("name is empty"))
+    else:
+        _too_long(problems, "name", name, 100)
+    _too_long(problems, "name_en", row.get("name_en", ""), 100)
+    phone = row.get("phone", "")
+    if phone and not PHONE_RE.match(phone):
+        problems.append(_("phone “%(phone)s” is not a phone number", phone=phone))
+    codes = _checked_team_codes(row, problems, teams)
+    role_word = row.get("role", "").lower()
+    if role_word not in ROLE_WORDS:
+        problems.append(_("role “%(role)s” is not volunteer or coordinator", role=row.get("role", "")))
+    limit = _checked_hours_limit(row, problems)
+    existing = users.get(email)
+    if existing is not None and existing.role not in (Role.VOLUNTEER, Role.COORDINATOR):
+        problems.append(_("%(email)s already belongs to an account of another kind (%(role)s)", email=email,
+                          role=existing.role.value))
+    return dict(email=email, name=name, name_en=row.get("name_en", ""), phone=phone,
+                team_ids=[teams[c.upper()] for c in codes if c.upper() in teams], role=ROLE_WORDS.get(role_word),
+                limit=limit, has_limit="weekly_hours_limit" in row)
+
+
+def _checked_email(line: int, row: dict, problems: list, seen: dict) -> str:
+    email = normalise_email(row.get("email"))
     try:
-        unusable = generate_password_hash(secrets.token_urlsafe(32))
-        memberships = {(m.team_id, m.user_id): m for m in db.session.scalars(
-            sa.select(TeamMembership).where(TeamMembership.user_id.in_([u.id for u in users.values()])))} \
-            if users else {}
-        for values in clean:
-            user = users.get(values["email"])
-            if user is None:
-                user = User(email=values["email"], name=values["name"], name_en=values["name_en"],
-                            phone=values["phone"], role=values["role"] or Role.VOLUNTEER, password_hash=unusable,
-                            weekly_hours_limit=values["limit"])
-                db.session.add(user)
-                db.session.flush()
-                result.created += 1
-            else:
-                user.name = values["name"]
-                if values["name_en"]:
-                    user.name_en = values["name_en"]
-                if values["phone"]:
-                    user.phone = values["phone"]
-                if values["role"] is not None:
-                    user.role = values["role"]
-                if values["has_limit"]:
-                    user.weekly_hours_limit = values["limit"]
-                result.updated += 1
-            member_role = MembershipRole.COORDINATOR if user.role is Role.COORDINATOR else MembershipRole.MEMBER
-            for team_id in dict.fromkeys(values["team_ids"]):
-                membership = memberships.get((team_id, user.id))
-                if membership is None:
-                    membership = TeamMembership(team_id=team_id, user_id=user.id, role=member_role)
-                    db.session.add(membership)
-                    memberships[(team_id, user.id)] = membership
-                    result.memberships += 1
-                elif values["role"] is not None:
-                    membership.role = member_role
-        record(actor, "import.volunteers", "user", None, created=result.created, updated=result.updated,
-               memberships=result.memberships)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        email = normalise_email(validate_email(email, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        problems.append(_("“%(email)s” is not an email address", email=row.get("email", "")))
+        return email
+    if email in seen:
+        problems.append(_("%(email)s is also on line %(other)s", email=email, other=seen[email]))
+    seen.setdefault(email, line)
+    return email
+
+
+def _checked_team_codes(row: dict, problems: list, teams: dict) -> list[str]:
+    codes = [c for c in re.split(r"[;,\s]+", row.get("teams", "")) if c]
+    if not codes:
+        problems.append(_("teams is empty"))
+    unknown = [c for c in codes if c.upper() not in teams]
+    if unknown:
+        problems.append(_("unknown team codes: %(codes)s", codes=", ".join(unknown)))
+    return codes
+
+
+def _checked_hours_limit(row: dict, problems: list) -> int | None:
+    value = row.get("weekly_hours_limit")
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 168:
+        problems.append(_("weekly_hours_limit “%(value)s” must be a whole number of hours from 1 to 168",
+                          value=value))
+        return None
+    return int(value)
+
+
+@unit_of_work
+def _save_volunteers(clean: list[dict], users: dict, actor) -> ImportResult:
+    result = ImportResult("volunteers")
+    unusable = generate_password_hash(secrets.token_urlsafe(32))
+    memberships = {(m.team_id, m.user_id): m for m in db.session.scalars(
+        sa.select(TeamMembership).where(TeamMembership.user_id.in_([u.id for u in users.values()])))} \
+        if users else {}
+    for values in clean:
+        user = users.get(values["email"])
+        if user is None:
+            user = User(email=values["email"], name=values["name"], name_en=values["name_en"],
+                        phone=values["phone"], role=values["role"] or Role.VOLUNTEER, password_hash=unusable,
+                        weekly_hours_limit=values["limit"])
+            db.session.add(user)
+            db.session.flush()
+            result.created += 1
+        else:
+            _update_volunteer(user, values)
+            result.updated += 1
+        result.memberships += _join_teams(user, values, memberships)
+    record(actor, "import.volunteers", "user", None, created=result.created, updated=result.updated,
+           memberships=result.memberships)
     return result
+
+
+def _update_volunteer(user: User, values: dict) -> None:
+    """Fields the file leaves empty keep their value; the name is always the file's."""
+    user.name = values["name"]
+    if values["name_en"]:
+        user.name_en = values["name_en"]
+    if values["phone"]:
+        user.phone = values["phone"]
+    if values["role"] is not None:
+        user.role = values["role"]
+    if values["has_limit"]:
+        user.weekly_hours_limit = values["limit"]
+
+
+def _join_teams(user: User, values: dict, memberships: dict) -> int:
+    """Add the missing memberships (returns how many); a stated role also updates existing ones."""
+    added = 0
+    member_role = MembershipRole.COORDINATOR if user.role is Role.COORDINATOR else MembershipRole.MEMBER
+    for team_id in dict.fromkeys(values["team_ids"]):
+        membership = memberships.get((team_id, user.id))
+        if membership is None:
+            membership = TeamMembership(team_id=team_id, user_id=user.id, role=member_role)
+            db.session.add(membership)
+            memberships[(team_id, user.id)] = membership
+            added += 1
+        elif values["role"] is not None:
+            membership.role = member_role
+    return added
 
 
 def import_file(kind: str, data: bytes, actor=None) -> ImportResult:

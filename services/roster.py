@@ -16,13 +16,12 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
+from i18n import localized
 from models import (
     Assignment,
     AssignmentStatus,
     Attendance,
-    MembershipRole,
     PatrolTeam,
-    Role,
     Shift,
     ShiftStatus,
     SwapRequest,
@@ -34,16 +33,9 @@ from models import (
     db,
     utcnow,
 )
-from timeutil import LOCAL_TZ, UTC
+from timeutil import LOCAL_TZ
 
-from .assignments import hhmm, shift_times, week_bounds
-
-
-def local_day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """UTC instants covering the local days first..last inclusive."""
-    start = dt.datetime.combine(first, dt.time(0), tzinfo=LOCAL_TZ)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL_TZ)
-    return start.astimezone(UTC), end.astimezone(UTC)
+from .assignments import coordinated_teams, hhmm, shift_times, week_bounds
 
 
 def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
@@ -88,17 +80,8 @@ class Page:
 # --- teams -----------------------------------------------------------------------------------
 
 def managed_teams_query(user) -> sa.Select:
-    """Teams a user may manage: all active teams for an admin, their own for a coordinator."""
-    query = sa.select(PatrolTeam).where(PatrolTeam.active.is_(True))
-    if user.role is not Role.ADMIN:
-        query = query.where(
-            PatrolTeam.id.in_(
-                sa.select(TeamMembership.team_id).where(
-                    TeamMembership.user_id == user.id, TeamMembership.role == MembershipRole.COORDINATOR
-                )
-            )
-        )
-    return query
+    """Teams a user may manage on the roster pages: the active ones they coordinate."""
+    return coordinated_teams(user).where(PatrolTeam.active.is_(True))
 
 
 def team_members(team_id: int) -> list[User]:
@@ -209,7 +192,7 @@ class ShiftRow:
 
     @property
     def below_minimum(self) -> bool:
-        return self.shift.status is ShiftStatus.SCHEDULED and self.filled < self.shift.min_volunteers
+        return self.shift.understaffed
 
     @property
     def full(self) -> bool:
@@ -325,9 +308,7 @@ class CoverageRow:
 
     @property
     def name(self) -> str:
-        from i18n import pick
-
-        return pick(self.name_zh, self.name_en)
+        return localized(self, "name")
 
     @property
     def fill_percent(self) -> int:
@@ -352,6 +333,26 @@ def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int =
     """
     now = utcnow()
     until = now + dt.timedelta(days=days)
+    per_team = _coverage_per_team(user, now, until)
+    totals = _coverage_totals(per_team)
+    sort = sort if sort in COVERAGE_SORTS else "gaps"
+    pager = Page(page=1, per_page=per_page, total=totals["teams"])
+    pager.page = max(1, min(page, pager.pages))
+    result = db.session.execute(
+        sa.select(per_team).order_by(*_coverage_order(per_team, sort)).limit(per_page).offset(pager.offset)
+    )
+    rows = [
+        CoverageRow(r.id, r.code, r.name_zh, r.name_en, r.shifts, int(r.below), int(r.missing), int(r.assigned),
+                    int(r.places), r.next_gap)
+        for r in result
+    ]
+    if rows and gaps_shown:
+        _attach_first_gaps(rows, now, until, gaps_shown)
+    return Coverage(rows, pager, days, sort, totals)
+
+
+def _coverage_per_team(user, now: dt.datetime, until: dt.datetime):
+    """One row per team the user manages, with the aggregates of its scheduled shifts in [now, until)."""
     teams = managed_teams_query(user).subquery()
     scheduled = sa.and_(
         Shift.team_id == teams.c.id,
@@ -359,7 +360,7 @@ def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int =
         Shift.starts_at >= now,
         Shift.starts_at < until,
     )
-    short = Shift.assigned_count < Shift.min_volunteers
+    short = Shift.understaffed
     shifts_n = sa.func.count(Shift.id)
     below_n = sa.func.coalesce(sa.func.sum(sa.case((short, 1), else_=0)), 0)
     missing_n = sa.func.coalesce(
@@ -368,7 +369,7 @@ def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int =
     assigned_n = sa.func.coalesce(sa.func.sum(Shift.assigned_count), 0)
     places_n = sa.func.coalesce(sa.func.sum(Shift.max_volunteers), 0)
     next_gap = sa.type_coerce(sa.func.min(sa.case((short, Shift.starts_at))), UTCDateTime)
-    per_team = (
+    return (
         sa.select(
             teams.c.id, teams.c.code, teams.c.name_zh, teams.c.name_en,
             shifts_n.label("shifts"), below_n.label("below"), missing_n.label("missing"),
@@ -379,7 +380,9 @@ def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int =
         .group_by(teams.c.id, teams.c.code, teams.c.name_zh, teams.c.name_en)
     ).subquery()
 
-    totals_row = db.session.execute(
+
+def _coverage_totals(per_team) -> dict[str, int]:
+    row = db.session.execute(
         sa.select(
             sa.func.count(), sa.func.coalesce(sa.func.sum(per_team.c.shifts), 0),
             sa.func.coalesce(sa.func.sum(per_team.c.below), 0),
@@ -387,12 +390,13 @@ def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int =
             sa.func.coalesce(sa.func.sum(per_team.c.missing), 0),
         )
     ).one()
-    totals = {"teams": totals_row[0], "shifts": int(totals_row[1]), "below": int(totals_row[2]),
-              "teams_with_gaps": int(totals_row[3]), "missing": int(totals_row[4])}
+    return {"teams": row[0], "shifts": int(row[1]), "below": int(row[2]),
+            "teams_with_gaps": int(row[3]), "missing": int(row[4])}
 
-    sort = sort if sort in COVERAGE_SORTS else "gaps"
+
+def _coverage_order(per_team, sort: str) -> list:
     fill = sa.case((per_team.c.places > 0, per_team.c.assigned * 1.0 / per_team.c.places), else_=0)
-    order = {
+    return {
         "gaps": [per_team.c.below.desc(), per_team.c.missing.desc(), per_team.c.code],
         "missing": [per_team.c.missing.desc(), per_team.c.below.desc(), per_team.c.code],
         "next_gap": [per_team.c.next_gap.is_(None), per_team.c.next_gap, per_team.c.code],
@@ -400,38 +404,29 @@ def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int =
         "name": [per_team.c.name_zh, per_team.c.code],
         "fill": [fill, per_team.c.code],
     }[sort]
-    pager = Page(page=1, per_page=per_page, total=totals["teams"])
-    pager.page = max(1, min(page, pager.pages))
-    result = db.session.execute(sa.select(per_team).order_by(*order).limit(per_page).offset(pager.offset))
-    rows = [
-        CoverageRow(r.id, r.code, r.name_zh, r.name_en, r.shifts, int(r.below), int(r.missing), int(r.assigned),
-                    int(r.places), r.next_gap)
-        for r in result
-    ]
 
-    if rows and gaps_shown:
-        ranked = (
-            sa.select(
-                Shift.id,
-                sa.func.row_number().over(partition_by=Shift.team_id, order_by=(Shift.starts_at, Shift.id))
-                .label("n"),
-            )
-            .where(
-                Shift.team_id.in_([r.team_id for r in rows]),
-                Shift.status == ShiftStatus.SCHEDULED,
-                Shift.starts_at >= now,
-                Shift.starts_at < until,
-                short,
-            )
-            .subquery()
+
+def _attach_first_gaps(rows: list[CoverageRow], now: dt.datetime, until: dt.datetime, gaps_shown: int) -> None:
+    """The first `gaps_shown` understaffed shifts of each team on the page, in one query."""
+    ranked = (
+        sa.select(
+            Shift.id,
+            sa.func.row_number().over(partition_by=Shift.team_id, order_by=(Shift.starts_at, Shift.id)).label("n"),
         )
-        by_team = {r.team_id: r for r in rows}
-        for shift in db.session.scalars(
-            sa.select(Shift).join(ranked, ranked.c.id == Shift.id).where(ranked.c.n <= gaps_shown)
-            .order_by(Shift.starts_at)
-        ):
-            by_team[shift.team_id].gaps.append(shift)
-    return Coverage(rows, pager, days, sort, totals)
+        .where(
+            Shift.team_id.in_([r.team_id for r in rows]),
+            Shift.starts_at >= now,
+            Shift.starts_at < until,
+            Shift.understaffed,
+        )
+        .subquery()
+    )
+    by_team = {r.team_id: r for r in rows}
+    for shift in db.session.scalars(
+        sa.select(Shift).join(ranked, ranked.c.id == Shift.id).where(ranked.c.n <= gaps_shown)
+        .order_by(Shift.starts_at)
+    ):
+        by_team[shift.team_id].gaps.append(shift)
 
 
 # --- a volunteer's own view ------------------------------------------------------------------

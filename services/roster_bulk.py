@@ -14,6 +14,7 @@ from models import Assignment, AssignmentStatus, Attendance, Shift, ShiftStatus,
 
 from . import assignments as service
 from .errors import RuleViolation
+from .transactions import in_transaction
 
 MAX_RANGE_DAYS = 62
 LOOKBACK_WEEKS = 8
@@ -169,7 +170,6 @@ def fill_from_usual(actor: User, team_id: int, first: dt.date, last: dt.date, we
 
 
 def _summarise(actor, action, team_id, first, last, result: BulkResult, **detail) -> None:
-    """One audit line for the whole bulk action (each change has its own line already)."""
-    record(actor, action, "patrol_team", team_id, first=first.isoformat(), last=last.isoformat(),
-           done=len(result.done), refused=len(result.refused), **detail)
-    db.session.commit()
+    """One audit line for the whole bulk action (each change was its own unit of work, with its own line)."""
+    in_transaction(lambda: record(actor, action, "patrol_team", team_id, first=first.isoformat(),
+                                  last=last.isoformat(), done=len(result.done), refused=len(result.refused), **detail))

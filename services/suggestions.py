@@ -23,12 +23,14 @@ from models import (
     SuggestionStatus,
     User,
     db,
+    normalise_email,
     record,
     utcnow,
 )
 
 from .codes import new_code, normalise_code
 from .errors import RuleViolation
+from .transactions import unit_of_work
 from .validation import clean_text, normalise_phone
 
 CONTENT_MAX = 2000
@@ -52,6 +54,7 @@ def status_label(status: SuggestionStatus) -> str:
     return str(STATUS_LABELS[status])
 
 
+@unit_of_work
 def submit(occurrence_id: int | None, content: str, submitter_name: str = "", submitter_contact: str = "",
            recorded_by: User | None = None, now: dt.datetime | None = None) -> Suggestion:
     """Record a suggestion against a contact-day session and give it a tracking number."""
@@ -95,7 +98,7 @@ def _clean_contact(value: str | None) -> str:
     if "@" in text:
         if not _EMAIL.match(text):
             raise RuleViolation(_("Please enter a valid email address, or a phone number."), "email_format", 400)
-        return text.lower()
+        return normalise_email(text)
     return normalise_phone(text)
 
 
@@ -114,6 +117,7 @@ def get(suggestion_id: int) -> Suggestion | None:
     )
 
 
+@unit_of_work
 def assign(suggestion: Suggestion, bureau_id: int | None, by: User) -> Suggestion:
     if suggestion.status not in OPEN_STATUSES:
         raise RuleViolation(_("An answered suggestion can no longer be reassigned."), "already_answered", 409)
@@ -127,6 +131,7 @@ def assign(suggestion: Suggestion, bureau_id: int | None, by: User) -> Suggestio
     return suggestion
 
 
+@unit_of_work
 def answer(suggestion: Suggestion, text: str, by: User, now: dt.datetime | None = None) -> Suggestion:
     """Answer (or correct the answer before closing). The first answer's time counts for the report."""
     now = now or utcnow()
@@ -143,6 +148,7 @@ def answer(suggestion: Suggestion, text: str, by: User, now: dt.datetime | None 
     return suggestion
 
 
+@unit_of_work
 def close(suggestion: Suggestion, by: User, now: dt.datetime | None = None) -> Suggestion:
     if suggestion.status is not SuggestionStatus.ANSWERED:
         raise RuleViolation(_("Only an answered suggestion can be closed."), "not_answered", 409)

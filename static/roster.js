@@ -34,7 +34,7 @@
           message(fresh, result.body.message, false);
         } else {
           buttons.forEach(function (b) { b.disabled = false; });
-          message(card, result.body.message, true);
+          message(card, (result.body.error || result.body).message, true);  // the error body of responses.violation_json
         }
       })
       .catch(function () {

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app import create_app
 from models import db
 from tests.factories import PASSWORD
+from tests.get_writes import _no_writes_on_get  # noqa: F401  (autouse: no database writes on GET)
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 

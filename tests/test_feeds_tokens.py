@@ -132,8 +132,13 @@ def test_token_forms_need_the_csrf_token(csrf_client, world, paths):
 
 def test_volunteer_page_offers_the_private_feed(client, auth, world):
     auth.login(world.volunteer.email)
+    # Showing the page writes nothing: it offers to create the link, a POST creates it.
     page = client.get("/me/?lang=en").get_data(as_text=True)
-    token = live(user=world.volunteer)  # issued the first time the page shows it
+    assert live(user=world.volunteer) is None
+    assert "Create your private calendar link" in page and "Create my calendar link" in page
+    assert client.post("/feeds/me/issue", data={"next": "/me/"}).status_code == 302
+    page = client.get("/me/?lang=en").get_data(as_text=True)
+    token = live(user=world.volunteer)
     assert token is not None
     assert f"webcal://localhost/feeds/v/{token.token}.ics?lang=en" in page
     assert f'value="http://localhost/feeds/v/{token.token}.ics?lang=en"' in page
@@ -158,6 +163,9 @@ def test_coordinator_sees_team_links(client, auth, world):
     assert "/feeds/teams" in client.get("/me/").get_data(as_text=True)
     listing = client.get("/feeds/teams?lang=en").get_data(as_text=True)
     assert world.team.code in listing and world.other_team.code not in listing
+    page = client.get(f"/feeds/teams/{world.team.id}?lang=en").get_data(as_text=True)
+    assert live(team=world.team) is None and "The team has no calendar link yet." in page
+    assert client.post(f"/feeds/teams/{world.team.id}/issue").status_code == 302
     page = client.get(f"/feeds/teams/{world.team.id}?lang=en").get_data(as_text=True)
     token = live(team=world.team)
     assert f"webcal://localhost/feeds/t/{token.token}.ics?lang=en" in page and "<svg" in page

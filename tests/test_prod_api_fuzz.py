@@ -8,7 +8,6 @@ fixture loader does not work with pytest 9 (it sets the removed `Node._nodeid`).
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 
 import pytest
 import schemathesis
@@ -33,7 +32,6 @@ from timeutil import local_to_utc, local_today
 
 # Per operation, valid and invalid input mixed; derandomized so CI runs the same cases every time.
 MAX_EXAMPLES = 60
-HAVE_ASSIGNMENTS = importlib.util.find_spec("services.assignments") is not None
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -86,10 +84,7 @@ def test_api_conforms_to_its_openapi_document(web_app, app, path, method):
     operation = schema[path][method.upper()]
     # Schemathesis' WSGI transport does not undo Content-Encoding: ask for identity bodies
     # (gzip itself is tested in tests/test_feeds_compression.py).
-    headers = {"Accept-Encoding": "identity"}
-    # Without the rosters service the token endpoints other than /me are only probed unauthenticated.
-    if path == "/api/v1/me" or HAVE_ASSIGNMENTS:
-        headers["Authorization"] = f"Bearer {token}"
+    headers = {"Accept-Encoding": "identity", "Authorization": f"Bearer {token}"}
     # The token is part of each generated case, so schemathesis knows what it sent.
     strategies = [operation.as_strategy(mode, headers=headers) for mode in GenerationMode]
     # Random ids almost never exist; also aim at the seeded ones (1..3) so the found paths are fuzzed too.

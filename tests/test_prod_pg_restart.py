@@ -8,7 +8,6 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import http.client
-import importlib.util
 import os
 import pathlib
 import socket
@@ -32,7 +31,6 @@ from tests.live_server import Client
 from timeutil import local_to_utc, local_today
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-HAVE_ASSIGNMENTS = importlib.util.find_spec("services.assignments") is not None
 
 pytestmark = [
     pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)"),
@@ -154,8 +152,7 @@ def test_postgres_restart_during_requests(server, seeded, app):
             n += 1
 
     threads = [threading.Thread(target=reader, args=(k,)) for k in range(3)]
-    if HAVE_ASSIGNMENTS:
-        threads.append(threading.Thread(target=writer))
+    threads.append(threading.Thread(target=writer))
     for thread in threads:
         thread.start()
     try:

@@ -27,6 +27,7 @@ def test_the_whole_workflow_received_assigned_answered_closed(app, staff):
     assert suggestion.status is SuggestionStatus.RECEIVED
     assert len(suggestion.tracking_number) == 10 and set(suggestion.tracking_number) <= set(ALPHABET)
     transport = pb.bureau()
+    db.session.commit()  # services roll back their own unit of work on a refusal, not the test's setup
     with pytest.raises(RuleViolation):  # nobody answers before a bureau has it
         service.answer(suggestion, "已安排。", staff)
     with pytest.raises(RuleViolation):

@@ -80,7 +80,8 @@ def test_overlap_across_two_teams_is_refused_with_the_reason(world):
         service.assign(world.other_coordinator, second.id, world.wang.id)
 
     assert refused.value.code == "overlap"
-    assert refused.value.message.startswith("王芳 is already on the 19:00–22:00 shift of 第17队 (T017)")
+    # force_locale("en") applies to names too (i18n.current_language honours it outside a request).
+    assert refused.value.message.startswith("Wang Fang is already on the 19:00–22:00 shift of Team 17 (T017)")
     assert db.session.get(Shift, second.id).assigned_count == 0
     assert db.session.scalar(sa.select(sa.func.count(Assignment.id)).where(Assignment.shift_id == second.id)) == 0
 
@@ -233,7 +234,7 @@ def test_coordinator_assign_respects_stated_unavailability(world):
     with pytest.raises(RuleViolation) as refused:
         service.assign(world.coordinator, shift.id, world.wang.id)
     assert refused.value.code == "unavailable"
-    assert "王芳 said they cannot do" in refused.value.message
+    assert "Wang Fang said they cannot do" in refused.value.message
     # Volunteers may still sign themselves up: it is their own choice.
     service.sign_up(world.wang, shift.id)
 

@@ -5,9 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from api import bp as api_bp
-    from feeds.views import bp as feeds_bp
-
+    """The page blueprints; app.py registers the feeds and the API beside them."""
     from . import admin, admin_people, admin_schedule, auth, clinic, errors, health, public, roster, suggestions, volunteer
 
     for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
@@ -15,6 +13,4 @@ def register_blueprints(app: Flask) -> None:
     from . import admin_holidays
 
     app.register_blueprint(admin_holidays.bp)
-    app.register_blueprint(feeds_bp)
-    app.register_blueprint(api_bp)
     errors.register(app)

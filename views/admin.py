@@ -4,9 +4,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, render_template
 
+from access import admin_required
 from models import Community, PatrolTeam, User, Venue, db
 
-from .access import admin_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

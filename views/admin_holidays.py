@@ -17,7 +17,7 @@ from models import Occurrence, OccurrenceStatus, Programme, db
 from scheduler import holiday_import, holiday_years
 from timeutil import local_to_utc, local_today, to_local
 
-from .access import admin_required
+from access import admin_required
 
 bp = Blueprint("holidays_admin", __name__, url_prefix="/admin/holidays")
 

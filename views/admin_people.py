@@ -11,10 +11,11 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from models import MembershipRole, PatrolTeam, TeamMembership, User, db, record
+from access import admin_required
+from models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, MembershipRole, PatrolTeam, TeamMembership, User, db
+from services import accounts
 from services.imports import ImportFailed, format_error, import_file
 
-from .access import admin_required
 
 bp = Blueprint("people_admin", __name__, url_prefix="/admin/people")
 
@@ -29,7 +30,7 @@ class ImportForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)])
     submit = SubmitField(_l("Set password"))
 
 
@@ -82,9 +83,7 @@ def set_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordForm()
     if form.validate_on_submit():
-        user.set_password(form.password.data)
-        record(current_user, "user.set_password", "user", user.id)
-        db.session.commit()
+        accounts.set_password(current_user, user, form.password.data)
         flash(_("New password set for %(email)s.", email=user.email), "success")
         return redirect(url_for(".users", q=user.email), code=303)
     status = 400 if request.method == "POST" else 200

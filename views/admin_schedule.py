@@ -1,4 +1,4 @@
-"""Admin pages for series, shift templates, holiday overrides, moving and cancelling occurrences (issue 3)."""
+"""Admin pages for series, shift templates, holiday overrides, moving and cancelling occurrences."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import orm
 
+from access import admin_required, roles_required
 from models import (
     ALL_WEEKDAYS,
     Community,
@@ -16,7 +17,6 @@ from models import (
     HolidayOverride,
     HolidayPolicy,
     Occurrence,
-    OccurrenceStatus,
     OverrideKind,
     PatrolTeam,
     Programme,
@@ -29,17 +29,14 @@ from models import (
     User,
     Venue,
     db,
-    record,
 )
 from scheduler import holiday_calendar
-from scheduler.hearings import add_hearing_notice, cancel_hearing_notice
-from scheduler.occurrences import cancel_occurrence, move_occurrence, reconcile_all, reconcile_series
+from responses import violation_page
+from scheduler import operations
 from scheduler.rules import normalise_rrule
-from scheduler.shifts import apply_template_change
 from services.errors import RuleViolation
 from timeutil import local_today, to_local
 
-from .access import admin_required, roles_required
 from .admin_schedule_forms import (
     CancelForm,
     ConfirmForm,
@@ -96,24 +93,25 @@ def index():
 
 def _series_form(series: Series | None = None) -> SeriesForm:
     form = SeriesForm(obj=series)
-    programmes = db.session.scalars(
-        sa.select(Programme).where(Programme.kind != ProgrammeKind.PATROL).order_by(Programme.id)
-    ).all()
-    form.programme_id.choices = options((p.id, p.name) for p in programmes)
+    programmes = db.session.scalars(sa.select(Programme).order_by(Programme.id)).all()
+    form.programme_id.choices = options((p.id, p.name) for p in programmes if p.kind.uses_series)
     if series is not None and request.method == "GET":
         form.pattern.data = series.pattern.value
         form.holiday_policy.data = series.holiday_policy.value
     return form
 
 
-def _fill_series(series: Series, form: SeriesForm) -> None:
-    series.programme_id = form.programme_id.data
-    series.name_zh, series.name_en = form.name_zh.data.strip(), form.name_en.data.strip()
-    series.pattern = SeriesPattern(form.pattern.data)
-    series.rrule = normalise_rrule(form.rrule.data) if series.pattern is SeriesPattern.RRULE else None
-    series.holiday_policy = HolidayPolicy(form.holiday_policy.data)
-    series.starts_on, series.ends_on = form.starts_on.data, form.ends_on.data
-    series.active = form.active.data
+def _series_values(form: SeriesForm) -> dict:
+    pattern = SeriesPattern(form.pattern.data)
+    return {
+        "programme_id": form.programme_id.data,
+        "name_zh": form.name_zh.data.strip(), "name_en": form.name_en.data.strip(),
+        "pattern": pattern,
+        "rrule": normalise_rrule(form.rrule.data) if pattern is SeriesPattern.RRULE else None,
+        "holiday_policy": HolidayPolicy(form.holiday_policy.data),
+        "starts_on": form.starts_on.data, "ends_on": form.ends_on.data,
+        "active": form.active.data,
+    }
 
 
 @bp.route("/series/new", methods=["GET", "POST"])
@@ -124,12 +122,7 @@ def series_new():
         form.rrule.data = "FREQ=MONTHLY;BYDAY=2SU"
         form.starts_on.data = local_today()
     if form.validate_on_submit():
-        series = Series()
-        _fill_series(series, form)
-        db.session.add(series)
-        db.session.flush()
-        record(current_user, "series.create", "series", series.id, name=series.name_zh)
-        db.session.commit()
+        series = operations.create_series(current_user, _series_values(form))
         flash(_("Series created. Add its sites (where and when it meets)."), "success")
         return redirect(url_for(".series_detail", series_id=series.id))
     if form.is_submitted():
@@ -143,10 +136,7 @@ def series_edit(series_id: int):
     series = db.get_or_404(Series, series_id)
     form = _series_form(series)
     if form.validate_on_submit():
-        _fill_series(series, form)
-        record(current_user, "series.update", "series", series.id)
-        result = reconcile_series(series, current_user)
-        db.session.commit()
+        result = operations.update_series(current_user, series, _series_values(form))
         flash(_("Series saved.") + " " + _reconcile_message(result), "success")
         return redirect(url_for(".series_detail", series_id=series.id))
     if form.is_submitted():
@@ -201,37 +191,23 @@ def _site_form(site: SeriesSite | None = None) -> SiteForm:
     return form
 
 
-def _fill_site(site: SeriesSite, form: SiteForm) -> None:
-    site.community_id = form.community_id.data or None
-    site.venue_id = form.venue_id.data
-    site.local_start, site.local_end = form.local_start.data, form.local_end.data
-    site.capacity = form.capacity.data
-    site.bilingual, site.active = form.bilingual.data, form.active.data
-    chosen = set(form.officials.data or [])
-    site.officials = list(db.session.scalars(sa.select(User).where(User.id.in_(chosen)))) if chosen else []
+def _site_values(form: SiteForm) -> dict:
+    return {
+        "community_id": form.community_id.data or None,
+        "venue_id": form.venue_id.data,
+        "local_start": form.local_start.data, "local_end": form.local_end.data,
+        "capacity": form.capacity.data,
+        "bilingual": form.bilingual.data, "active": form.active.data,
+    }
 
 
-def _save_site(series: Series, site: SeriesSite, form: SiteForm, page: str, action: str):
-    duplicate = db.session.scalar(
-        sa.select(SeriesSite.id).where(
-            SeriesSite.series_id == series.id,
-            SeriesSite.venue_id == form.venue_id.data,
-            SeriesSite.community_id.is_(None) if not form.community_id.data
-            else SeriesSite.community_id == form.community_id.data,
-            SeriesSite.id != (site.id or 0),
-        )
-    )
-    if duplicate:
-        form.venue_id.errors.append(_("This series already meets at this venue for this community."))
+def _save_site(series: Series, site: SeriesSite, form: SiteForm, page: str):
+    try:
+        result = operations.save_site(current_user, series, site, _site_values(form), form.officials.data)
+    except RuleViolation as exc:
+        # The duplicate-site rule: shown at the venue field, like the form's own checks (400).
+        form.venue_id.errors.append(exc.message)
         return _invalid(page, form=form, series=series, site=site)
-    _fill_site(site, form)
-    if site.id is None:
-        series.sites.append(site)
-        db.session.add(site)
-    db.session.flush()
-    record(current_user, action, "series_site", site.id, series_id=series.id)
-    result = reconcile_series(series, current_user)
-    db.session.commit()
     flash(_("Site saved.") + " " + _reconcile_message(result), "success")
     return redirect(url_for(".series_detail", series_id=series.id))
 
@@ -244,7 +220,7 @@ def site_new(series_id: int):
     if request.method == "GET":
         form.local_start.data, form.local_end.data = dt.time(9, 0), dt.time(11, 30)
     if form.validate_on_submit():
-        return _save_site(series, SeriesSite(), form, "admin/schedule/site_form.html", "series_site.create")
+        return _save_site(series, SeriesSite(), form, "admin/schedule/site_form.html")
     if form.is_submitted():
         return _invalid("admin/schedule/site_form.html", form=form, series=series, site=None)
     return render_template("admin/schedule/site_form.html", form=form, series=series, site=None)
@@ -257,7 +233,7 @@ def site_edit(site_id: int):
     series = site.series
     form = _site_form(site)
     if form.validate_on_submit():
-        return _save_site(series, site, form, "admin/schedule/site_form.html", "series_site.update")
+        return _save_site(series, site, form, "admin/schedule/site_form.html")
     if form.is_submitted():
         return _invalid("admin/schedule/site_form.html", form=form, series=series, site=site)
     return render_template("admin/schedule/site_form.html", form=form, series=series, site=site)
@@ -267,6 +243,10 @@ def site_edit(site_id: int):
 
 
 def _occurrence_page(occurrence: Occurrence, status: int = 200, move_form=None, cancel_form=None, hearing_form=None):
+    return _occurrence_body(occurrence, move_form, cancel_form, hearing_form), status
+
+
+def _occurrence_body(occurrence: Occurrence, move_form=None, cancel_form=None, hearing_form=None):
     start, end = to_local(occurrence.starts_at), to_local(occurrence.ends_at)
     if move_form is None:
         move_form = MoveForm(formdata=None, day=start.date(), start=start.time(), end=end.time())
@@ -285,7 +265,7 @@ def _occurrence_page(occurrence: Occurrence, status: int = 200, move_form=None, 
         notices=notices,
         is_court=is_court,
         holiday_en=holiday_en,
-    ), status
+    )
 
 
 @bp.route("/occurrences/<int:occurrence_id>")
@@ -303,13 +283,10 @@ def occurrence_move(occurrence_id: int):
         flash(_("Please correct the marked fields."), "error")
         return _occurrence_page(occurrence, 400, move_form=form)
     try:
-        move_occurrence(occurrence, form.day.data, form.start.data, form.end.data, current_user,
-                        note=(form.note.data or "").strip())
+        operations.move_occurrence(current_user, occurrence, form.day.data, form.start.data, form.end.data,
+                                   note=(form.note.data or "").strip())
     except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _occurrence_page(db.get_or_404(Occurrence, occurrence_id), exc.status, move_form=form)
-    db.session.commit()
+        return violation_page(exc, lambda: _occurrence_body(occurrence, move_form=form))
     flash(_("Occurrence moved; calendars will show the new time."), "success")
     return redirect(url_for(".occurrence_detail", occurrence_id=occurrence.id))
 
@@ -323,12 +300,9 @@ def occurrence_cancel(occurrence_id: int):
         flash(_("Please correct the marked fields."), "error")
         return _occurrence_page(occurrence, 400, cancel_form=form)
     try:
-        cancel_occurrence(occurrence, current_user, reason=(form.reason.data or "").strip())
+        operations.cancel_occurrence(current_user, occurrence, reason=(form.reason.data or "").strip())
     except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _occurrence_page(db.get_or_404(Occurrence, occurrence_id), exc.status, cancel_form=form)
-    db.session.commit()
+        return violation_page(exc, lambda: _occurrence_body(occurrence, cancel_form=form))
     flash(_("Occurrence cancelled; calendars will show it as cancelled."), "success")
     return redirect(url_for(".occurrence_detail", occurrence_id=occurrence.id))
 
@@ -342,15 +316,13 @@ def hearing_add(occurrence_id: int):
         flash(_("Please correct the marked fields."), "error")
         return _occurrence_page(occurrence, 400, hearing_form=form)
     try:
-        add_hearing_notice(
-            occurrence, case_number=form.case_number.data, cause_zh=form.cause_zh.data, cause_en=form.cause_en.data,
-            local_start=form.start.data, local_end=form.end.data, bilingual=form.bilingual.data, actor=current_user,
+        operations.add_hearing_notice(
+            current_user, occurrence, case_number=form.case_number.data, cause_zh=form.cause_zh.data,
+            cause_en=form.cause_en.data, local_start=form.start.data, local_end=form.end.data,
+            bilingual=form.bilingual.data,
         )
     except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _occurrence_page(db.get_or_404(Occurrence, occurrence_id), exc.status, hearing_form=form)
-    db.session.commit()
+        return violation_page(exc, lambda: _occurrence_body(occurrence, hearing_form=form))
     flash(_("Hearing notice published."), "success")
     return redirect(url_for(".occurrence_detail", occurrence_id=occurrence.id))
 
@@ -362,12 +334,9 @@ def hearing_cancel(notice_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        cancel_hearing_notice(notice, current_user)
+        operations.cancel_hearing_notice(current_user, notice)
     except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _occurrence_page(notice.occurrence, exc.status)
-    db.session.commit()
+        return violation_page(exc, lambda: _occurrence_body(notice.occurrence))
     flash(_("Hearing notice cancelled."), "success")
     return redirect(url_for(".occurrence_detail", occurrence_id=notice.occurrence_id))
 
@@ -417,19 +386,13 @@ def holiday_add():
     if not form.validate_on_submit():
         flash(_("Please correct the marked fields."), "error")
         return _holidays_page(year, form, 400)
-    day = form.day.data
-    if db.session.scalar(sa.select(HolidayOverride.id).where(HolidayOverride.day == day)):
-        form.day.errors.append(_("This date already has an override; remove it first."))
+    try:
+        result = operations.add_holiday_override(current_user, form.day.data, OverrideKind(form.kind.data),
+                                                 form.reason.data.strip())
+    except RuleViolation as exc:
+        form.day.errors.append(exc.message)
         flash(_("Please correct the marked fields."), "error")
         return _holidays_page(year, form, 400)
-    override = HolidayOverride(day=day, kind=OverrideKind(form.kind.data), reason=form.reason.data.strip(),
-                               created_by_id=current_user.id)
-    db.session.add(override)
-    db.session.flush()
-    record(current_user, "holiday_override.add", "holiday_override", override.id, day=day.isoformat(),
-           kind=override.kind.value, reason=override.reason)
-    result = reconcile_all(current_user)
-    db.session.commit()
     flash(_("Override saved.") + " " + _reconcile_message(result), "success")
     return redirect(url_for(".holidays", year=year))
 
@@ -441,12 +404,7 @@ def holiday_remove(override_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     year = override.day.year
-    record(current_user, "holiday_override.remove", "holiday_override", override.id, day=override.day.isoformat(),
-           kind=override.kind.value, reason=override.reason)
-    db.session.delete(override)
-    db.session.flush()
-    result = reconcile_all(current_user)
-    db.session.commit()
+    result = operations.remove_holiday_override(current_user, override)
     flash(_("Override removed.") + " " + _reconcile_message(result), "success")
     return redirect(url_for(".holidays", year=year))
 
@@ -485,24 +443,20 @@ def team_templates(team_id: int):
     return render_template("admin/schedule/templates.html", team=team, templates=templates)
 
 
-def _fill_template(template: ShiftTemplate, form: TemplateForm) -> None:
-    template.name = form.name.data.strip()
-    template.weekdays = sum(1 << day for day in set(form.weekdays.data or []))
-    template.local_start, template.local_end = form.local_start.data, form.local_end.data
-    template.area_zh, template.area_en = (form.area_zh.data or "").strip(), (form.area_en.data or "").strip()
-    template.min_volunteers, template.max_volunteers = form.min_volunteers.data, form.max_volunteers.data
-    template.valid_from, template.valid_until = form.valid_from.data, form.valid_until.data
-    template.active = form.active.data
+def _template_values(form: TemplateForm) -> dict:
+    return {
+        "name": form.name.data.strip(),
+        "weekdays": sum(1 << day for day in set(form.weekdays.data or [])),
+        "local_start": form.local_start.data, "local_end": form.local_end.data,
+        "area_zh": (form.area_zh.data or "").strip(), "area_en": (form.area_en.data or "").strip(),
+        "min_volunteers": form.min_volunteers.data, "max_volunteers": form.max_volunteers.data,
+        "valid_from": form.valid_from.data, "valid_until": form.valid_until.data,
+        "active": form.active.data,
+    }
 
 
-def _save_template(team: PatrolTeam, template: ShiftTemplate, form: TemplateForm, action: str):
-    _fill_template(template, form)
-    if template.id is None:
-        db.session.add(template)
-    db.session.flush()
-    record(current_user, action, "shift_template", template.id, team_id=team.id)
-    report = apply_template_change(template, current_user)
-    db.session.commit()
+def _save_template(team: PatrolTeam, template: ShiftTemplate, form: TemplateForm):
+    report = operations.save_template(current_user, team, template, _template_values(form))
     return render_template("admin/schedule/template_report.html", team=team, template=template, report=report)
 
 
@@ -516,7 +470,7 @@ def template_new(team_id: int):
         form.min_volunteers.data, form.max_volunteers.data = 2, 6
         form.valid_from.data = local_today()
     if form.validate_on_submit():
-        return _save_template(team, ShiftTemplate(team_id=team.id), form, "shift_template.create")
+        return _save_template(team, ShiftTemplate(team_id=team.id), form)
     if form.is_submitted():
         return _invalid("admin/schedule/template_form.html", form=form, team=team, template=None)
     return render_template("admin/schedule/template_form.html", form=form, team=team, template=None)
@@ -531,7 +485,7 @@ def template_edit(template_id: int):
     if request.method == "GET":
         form.weekdays.data = [day for day in range(7) if template.weekdays & (1 << day)]
     if form.validate_on_submit():
-        return _save_template(team, template, form, "shift_template.update")
+        return _save_template(team, template, form)
     if form.is_submitted():
         return _invalid("admin/schedule/template_form.html", form=form, team=team, template=template)
     return render_template("admin/schedule/template_form.html", form=form, team=team, template=template)

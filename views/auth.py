@@ -13,14 +13,14 @@ from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from extensions import limiter
-from models import Role, User, db
+from models import PASSWORD_MAX_LENGTH, Role, User, db, normalise_email
 
 bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
     email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)])
     remember = BooleanField(_l("Remember me"))
     submit = SubmitField(_l("Log in"))
 
@@ -53,7 +53,7 @@ def login():
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
+        email = normalise_email(form.email.data)
         user = db.session.scalar(sa.select(User).where(User.email == email))
         if user is None or not user.active or not user.check_password(form.password.data):
             flash(_("Wrong email or password."), "error")

@@ -1,4 +1,4 @@
-"""Legal-clinic bookings by residents, and the bookings list for clinic staff (issue 6)."""
+"""Legal-clinic bookings by residents, and the bookings list for clinic staff."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -10,6 +10,7 @@ from sqlalchemy import orm
 from wtforms import RadioField, SelectField, StringField, SubmitField, TelField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from access import roles_required
 from extensions import limiter
 from i18n import current_language
 from models import (
@@ -25,9 +26,9 @@ from models import (
     utcnow,
 )
 from services import clinic
+from responses import violation_page
 from services.errors import RuleViolation
 
-from .access import roles_required
 
 bp = Blueprint("clinic", __name__, url_prefix="/legal-clinic/book")
 LAST_BOOKING = "clinic_booking"
@@ -99,26 +100,21 @@ def book(occurrence_id: int):
     form.language.choices = _language_choices(occurrence)
     if request.method == "GET":
         form.language.data = "en" if occurrence.bilingual and current_language() == "en" else "zh_CN"
-    error, status = None, 200
+
+    def page(error=None):
+        slots = clinic.bookable_slots(occurrence) if occurrence.status is OccurrenceStatus.SCHEDULED else []
+        return render_template("clinic/book.html", occurrence=occurrence, form=form, slots=slots, error=error,
+                               is_past=occurrence.ends_at <= utcnow())
+
     if form.validate_on_submit():
         try:
             booking = clinic.book(form.slot.data, form.name.data, form.phone.data, form.topic.data or "",
                                   form.language.data, occurrence_id=occurrence.id)
-            db.session.commit()
         except RuleViolation as violation:
-            db.session.rollback()
-            error, status = violation.message, violation.status
-        else:
-            session[LAST_BOOKING] = booking.reference
-            return redirect(url_for(".confirmation"))
-    elif request.method == "POST":
-        status = 400
-    slots = []
-    if occurrence.status is OccurrenceStatus.SCHEDULED:
-        slots = clinic.bookable_slots(occurrence)
-        db.session.commit()  # slots are created on first view of a session
-    return render_template("clinic/book.html", occurrence=occurrence, form=form, slots=slots, error=error,
-                           is_past=occurrence.ends_at <= utcnow()), status
+            return violation_page(violation, page, inline=True)
+        session[LAST_BOOKING] = booking.reference
+        return redirect(url_for(".confirmation"))
+    return page(), 400 if request.method == "POST" else 200
 
 
 @bp.route("/confirmation")
@@ -142,20 +138,18 @@ def cancel():
     form = CancelForm()
     if request.method == "GET" and request.args.get("reference"):
         form.reference.data = request.args["reference"][:40]
-    error, status = None, 200
+
+    def page(error=None):
+        return render_template("clinic/cancel.html", form=form, error=error)
+
     if form.validate_on_submit():
         try:
             booking = clinic.cancel(form.reference.data, form.phone.data)
-            db.session.commit()
         except RuleViolation as violation:
-            db.session.rollback()
-            error, status = violation.message, violation.status
-        else:
-            session.pop(LAST_BOOKING, None)
-            return render_template("clinic/cancelled.html", booking=booking)
-    elif request.method == "POST":
-        status = 400
-    return render_template("clinic/cancel.html", form=form, error=error), status
+            return violation_page(violation, page, inline=True)
+        session.pop(LAST_BOOKING, None)
+        return render_template("clinic/cancelled.html", booking=booking)
+    return page(), 400 if request.method == "POST" else 200
 
 
 # ---------------------------------------------------------------- clinic staff

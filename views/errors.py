@@ -13,6 +13,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ops import discard_transaction
+from responses import violation_json
+from services.errors import RuleViolation
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,15 @@ def register(app: Flask) -> None:
                 response.headers["Allow"] = ", ".join(error.valid_methods)
             return response, status
         return error
+
+    @app.errorhandler(RuleViolation)
+    def rule_violation(violation):
+        # A view that did not catch it: the service already rolled back; say why, with its 4xx.
+        if _wants_json():
+            return violation_json(violation)
+        if violation.status == 403:
+            return render(403, "errors/403.html")
+        return render_template("errors/400.html", message=violation.message), violation.status
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)

@@ -34,7 +34,6 @@ bp = Blueprint("public", __name__)
 COMMUNITY_COOKIE = "community"
 PER_PAGE = 20
 SEARCH_MAX = 100
-PUBLIC_KINDS = (ProgrammeKind.CONTACT_DAY, ProgrammeKind.HOLIDAY_COURT, ProgrammeKind.LEGAL_CLINIC)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -411,7 +410,7 @@ def session(occurrence_id: int):
     occurrence = db.session.scalar(
         sa.select(Occurrence)
         .join(Programme)
-        .where(Occurrence.id == occurrence_id, Programme.kind.in_(PUBLIC_KINDS))
+        .where(Occurrence.id == occurrence_id, Programme.is_public)
         .options(orm.joinedload(Occurrence.venue), orm.joinedload(Occurrence.community))
     )
     if occurrence is None:  # patrol shifts and unknown ids alike: nothing to see here

@@ -29,14 +29,15 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, SubmitField, widgets
 from wtforms.validators import DataRequired
 
-from models import MembershipRole, PatrolTeam, Role, Shift, TeamMembership, db
+from access import roles_required
+from models import PatrolTeam, Role, Shift, db
 from services import assignments as service
 from services import exports, roster_bulk
 from services import roster as queries
+from responses import violation_json, violation_page
 from services.errors import RuleViolation
 from timeutil import local_today
 
-from .access import roles_required
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 
@@ -47,16 +48,6 @@ managers = roles_required(Role.COORDINATOR)
 def hhmm_filter(value: dt.datetime) -> str:
     """Local 24-hour time (19:00), as patrol rosters are written in both languages."""
     return service.hhmm(value)
-
-
-def teams_coordinated_by(user) -> list[PatrolTeam]:
-    """The teams a user may manage: all for an admin, their own for a coordinator."""
-    query = sa.select(PatrolTeam).order_by(PatrolTeam.code)
-    if user.role is not Role.ADMIN:
-        query = query.join(TeamMembership).where(
-            TeamMembership.user_id == user.id, TeamMembership.role == MembershipRole.COORDINATOR
-        )
-    return list(db.session.scalars(query))
 
 
 # --- request parsing -------------------------------------------------------------------------
@@ -172,11 +163,9 @@ def _handle_post(render_page):
     try:
         message, shift_id = _perform(action)
     except RuleViolation as exc:
-        if exc.status == 403:
-            abort(403)
-        if _wants_json():
-            return jsonify(ok=False, message=exc.message, code=exc.code), exc.status
-        return render_page(error=exc.message, status=exc.status)
+        if _wants_json() and exc.status != 403:
+            return violation_json(exc)
+        return violation_page(exc, lambda error: render_page(error=error)[0], inline=True)
     if _wants_json():
         shift = db.session.get(Shift, shift_id)
         row, availability = queries.shift_detail(shift)
@@ -276,10 +265,7 @@ def bulk(code: str):
                 result = roster_bulk.fill_from_usual(current_user, item.id,
                                                      up_to="min" if form.action.data == "fill_min" else "max", **args)
         except RuleViolation as exc:
-            if exc.status == 403:
-                abort(403)
-            flash(exc.message, "error")
-            status = exc.status
+            return violation_page(exc, lambda: render_template("roster/bulk.html", team=item, form=form, result=None))
     elif request.method == "POST":
         status = 400
     return render_template("roster/bulk.html", team=item, form=form, result=result), status

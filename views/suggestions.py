@@ -1,4 +1,4 @@
-"""Contact-day suggestions and their tracked answers (issue 6).
+"""Contact-day suggestions and their tracked answers.
 
 Residents and officials record a suggestion against a contact-day session and get a tracking
 number; anyone with the number sees the state and the answer (never who wrote it). Staff
@@ -16,12 +16,13 @@ from sqlalchemy import orm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from access import roles_required
 from extensions import limiter
 from models import Bureau, Occurrence, Programme, ProgrammeKind, Role, SuggestionStatus, db, utcnow
 from services import suggestions as service
+from responses import violation_page
 from services.errors import RuleViolation
 
-from .access import roles_required
 
 bp = Blueprint("suggestions", __name__, url_prefix="/suggestions")
 LAST_SUGGESTION = "suggestion_tracking"
@@ -104,7 +105,9 @@ def track():
     try:
         found = service.track(number)
     except RuleViolation as violation:
-        return render_template("suggestions/index.html", number=number, error=violation.message), violation.status
+        return violation_page(
+            violation, lambda error: render_template("suggestions/index.html", number=number, error=error), inline=True
+        )
     return render_template("suggestions/track.html", item=found)
 
 
@@ -113,24 +116,22 @@ def track():
 def new(occurrence_id: int):
     occurrence = _contact_day_session(occurrence_id)
     form = SuggestionForm()
-    error, status = None, 200
+
+    def page(error=None):
+        return render_template("suggestions/new.html", occurrence=occurrence, form=form, error=error,
+                               on_behalf=_records_for_others())
+
     if form.validate_on_submit():
         try:
             suggestion = service.submit(
                 occurrence.id, form.content.data, form.name.data or "", form.contact.data or "",
                 recorded_by=current_user if _records_for_others() else None,
             )
-            db.session.commit()
         except RuleViolation as violation:
-            db.session.rollback()
-            error, status = violation.message, violation.status
-        else:
-            session[LAST_SUGGESTION] = suggestion.tracking_number
-            return redirect(url_for(".received"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("suggestions/new.html", occurrence=occurrence, form=form, error=error,
-                           on_behalf=_records_for_others()), status
+            return violation_page(violation, page, inline=True)
+        session[LAST_SUGGESTION] = suggestion.tracking_number
+        return redirect(url_for(".received"))
+    return page(), 400 if request.method == "POST" else 200
 
 
 @bp.route("/received")
@@ -177,13 +178,17 @@ def manage():
 
 
 def _staff_detail(suggestion, assign_form=None, answer_form=None, error=None, status=200):
+    return _staff_page(suggestion, assign_form, answer_form, error), status
+
+
+def _staff_page(suggestion, assign_form=None, answer_form=None, error=None):
     assign_form = assign_form or AssignForm(bureau=suggestion.bureau_id)
     assign_form.bureau.choices = [(b.id, b.name) for b in _bureaus()]
     answer_form = answer_form or AnswerForm(answer=suggestion.answer)
     return render_template(
         "suggestions/manage_detail.html", s=suggestion, assign_form=assign_form, answer_form=answer_form,
         close_form=CloseForm(), error=error, status_label=service.status_label,
-    ), status
+    )
 
 
 def _suggestion_or_404(suggestion_id: int):
@@ -205,11 +210,11 @@ def _act(suggestion_id: int, action, form=None, success: str = ""):
         kwargs = {"assign_form": form} if isinstance(form, AssignForm) else {"answer_form": form}
         return _staff_detail(suggestion, status=400, **kwargs)
     try:
-        action(suggestion)
-        db.session.commit()
+        action(suggestion)  # the service commits its own unit of work
     except RuleViolation as violation:
-        db.session.rollback()
-        return _staff_detail(_suggestion_or_404(suggestion_id), error=violation.message, status=violation.status)
+        return violation_page(
+            violation, lambda error: _staff_page(_suggestion_or_404(suggestion_id), error=error), inline=True
+        )
     flash(success, "success")
     return redirect(url_for(".manage_detail", suggestion_id=suggestion_id))
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_time
 
-from i18n import current_language, pick
+from i18n import current_language, localized, pick
 from timeutil import to_local
 
 _sample_cache: dict[str, float | bool] = {"checked": 0.0, "value": False}
@@ -72,6 +72,7 @@ def register_template_helpers(app: Flask) -> None:
         return {
             "current_language": current_language,
             "pick": pick,
+            "localized": localized,
             "lang_url": lang_url,
             "sample_data_present": sample_data_present,
         }

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import Length, NumberRange, Optional
 
+from access import roles_required
 from models import Role, utcnow
 from services import assignments as service
 from services import availability as availability_service
@@ -19,7 +20,6 @@ from services import roster as queries
 from services.errors import RuleViolation
 from timeutil import local_today
 
-from .access import roles_required
 
 bp = Blueprint("volunteer", __name__, url_prefix="/me")
 

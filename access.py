@@ -1,4 +1,8 @@
-"""Reusable access checks: who may do what."""
+"""Reusable access checks: who may do what.
+
+A top-level module (not part of `views`) so that pages, feeds and the API can all use it
+without importing one another's packages.
+"""
 from __future__ import annotations
 
 from functools import wraps

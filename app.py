@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 import cli
+import inputs
 import ops
 from config import load_config
 from extensions import babel, csrf, limiter, login_manager, migrate
@@ -22,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     ops.init_app(app)
+    inputs.init_app(app)  # the `id` URL converter must exist before the blueprints' rules
     configure_extensions(app)
     configure_blueprints(app)
     configure_templates(app)

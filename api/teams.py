@@ -82,7 +82,7 @@ def _require_manager(team_id: int) -> PatrolTeam:
     return team
 
 
-@bp.route("/teams/<int:team_id>/shifts")
+@bp.route("/teams/<id:team_id>/shifts")
 @token_required
 def team_shifts(team_id: int):
     """A team's shifts by local date (`from`, `to` inclusive; from today by default), with who is on each."""
@@ -144,7 +144,7 @@ def _in_transaction(action):
             from None
 
 
-@bp.route("/shifts/<int:shift_id>/assignments", methods=["POST"])
+@bp.route("/shifts/<id:shift_id>/assignments", methods=["POST"])
 @token_required
 def create_assignment(shift_id: int):
     from services.assignments import assign
@@ -155,7 +155,7 @@ def create_assignment(shift_id: int):
     return _private(jsonify(assignment_json(assignment)), 201)
 
 
-@bp.route("/assignments/<int:assignment_id>", methods=["DELETE"])
+@bp.route("/assignments/<id:assignment_id>", methods=["DELETE"])
 @token_required
 def delete_assignment(assignment_id: int):
     from services.assignments import unassign

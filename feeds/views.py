@@ -241,7 +241,7 @@ def issue_mine():
     return _back(url_for("volunteer.index"))
 
 
-@bp.post("/teams/<int:team_id>/issue")
+@bp.post("/teams/<id:team_id>/issue")
 @roles_required(Role.COORDINATOR)
 def issue_team(team_id: int):
     item = db.get_or_404(PatrolTeam, team_id)
@@ -253,7 +253,7 @@ def issue_team(team_id: int):
     return _back(url_for("feeds.team_page", team_id=item.id))
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
     token = _token_or_404(token_id)
@@ -263,7 +263,7 @@ def revoke_token(token_id: int):
     return _back(_default_page(token))
 
 
-@bp.post("/tokens/<int:token_id>/reissue")
+@bp.post("/tokens/<id:token_id>/reissue")
 @login_required
 def reissue_token(token_id: int):
     token = _token_or_404(token_id)
@@ -284,7 +284,7 @@ def team_list():
     return render_template("feeds/teams.html", page=page)
 
 
-@bp.get("/teams/<int:team_id>")
+@bp.get("/teams/<id:team_id>")
 @roles_required(Role.COORDINATOR)
 def team_page(team_id: int):
     item = db.get_or_404(PatrolTeam, team_id)

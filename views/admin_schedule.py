@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import orm
 
+import inputs
 from models import (
     ALL_WEEKDAYS,
     Community,
@@ -137,7 +138,7 @@ def series_new():
     return render_template("admin/schedule/series_form.html", form=form, series=None)
 
 
-@bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
+@bp.route("/series/<id:series_id>/edit", methods=["GET", "POST"])
 @admin_required
 def series_edit(series_id: int):
     series = db.get_or_404(Series, series_id)
@@ -154,7 +155,7 @@ def series_edit(series_id: int):
     return render_template("admin/schedule/series_form.html", form=form, series=series)
 
 
-@bp.route("/series/<int:series_id>")
+@bp.route("/series/<id:series_id>")
 @admin_required
 def series_detail(series_id: int):
     series = db.get_or_404(Series, series_id)
@@ -236,7 +237,7 @@ def _save_site(series: Series, site: SeriesSite, form: SiteForm, page: str, acti
     return redirect(url_for(".series_detail", series_id=series.id))
 
 
-@bp.route("/series/<int:series_id>/sites/new", methods=["GET", "POST"])
+@bp.route("/series/<id:series_id>/sites/new", methods=["GET", "POST"])
 @admin_required
 def site_new(series_id: int):
     series = db.get_or_404(Series, series_id)
@@ -250,7 +251,7 @@ def site_new(series_id: int):
     return render_template("admin/schedule/site_form.html", form=form, series=series, site=None)
 
 
-@bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
+@bp.route("/sites/<id:site_id>/edit", methods=["GET", "POST"])
 @admin_required
 def site_edit(site_id: int):
     site = db.get_or_404(SeriesSite, site_id)
@@ -288,13 +289,13 @@ def _occurrence_page(occurrence: Occurrence, status: int = 200, move_form=None, 
     ), status
 
 
-@bp.route("/occurrences/<int:occurrence_id>")
+@bp.route("/occurrences/<id:occurrence_id>")
 @roles_required(Role.STAFF)
 def occurrence_detail(occurrence_id: int):
     return _occurrence_page(db.get_or_404(Occurrence, occurrence_id))
 
 
-@bp.route("/occurrences/<int:occurrence_id>/move", methods=["POST"])
+@bp.route("/occurrences/<id:occurrence_id>/move", methods=["POST"])
 @admin_required
 def occurrence_move(occurrence_id: int):
     occurrence = db.get_or_404(Occurrence, occurrence_id)
@@ -314,7 +315,7 @@ def occurrence_move(occurrence_id: int):
     return redirect(url_for(".occurrence_detail", occurrence_id=occurrence.id))
 
 
-@bp.route("/occurrences/<int:occurrence_id>/cancel", methods=["POST"])
+@bp.route("/occurrences/<id:occurrence_id>/cancel", methods=["POST"])
 @admin_required
 def occurrence_cancel(occurrence_id: int):
     occurrence = db.get_or_404(Occurrence, occurrence_id)
@@ -333,7 +334,7 @@ def occurrence_cancel(occurrence_id: int):
     return redirect(url_for(".occurrence_detail", occurrence_id=occurrence.id))
 
 
-@bp.route("/occurrences/<int:occurrence_id>/hearings", methods=["POST"])
+@bp.route("/occurrences/<id:occurrence_id>/hearings", methods=["POST"])
 @roles_required(Role.STAFF)
 def hearing_add(occurrence_id: int):
     occurrence = db.get_or_404(Occurrence, occurrence_id)
@@ -355,7 +356,7 @@ def hearing_add(occurrence_id: int):
     return redirect(url_for(".occurrence_detail", occurrence_id=occurrence.id))
 
 
-@bp.route("/hearings/<int:notice_id>/cancel", methods=["POST"])
+@bp.route("/hearings/<id:notice_id>/cancel", methods=["POST"])
 @roles_required(Role.STAFF)
 def hearing_cancel(notice_id: int):
     notice = db.get_or_404(HearingNotice, notice_id)
@@ -376,13 +377,7 @@ def hearing_cancel(notice_id: int):
 
 
 def _year_arg() -> int:
-    try:
-        year = int(request.args.get("year", local_today().year))
-    except ValueError:
-        abort(400)
-    if not 2000 <= year <= 2100:
-        abort(400)
-    return year
+    return inputs.year_arg(local_today().year)
 
 
 def _holidays_page(year: int, form: OverrideForm, status: int = 200):
@@ -434,7 +429,7 @@ def holiday_add():
     return redirect(url_for(".holidays", year=year))
 
 
-@bp.route("/holidays/<int:override_id>/delete", methods=["POST"])
+@bp.route("/holidays/<id:override_id>/delete", methods=["POST"])
 @admin_required
 def holiday_remove(override_id: int):
     override = db.get_or_404(HolidayOverride, override_id)
@@ -475,7 +470,7 @@ def teams():
     return render_template("admin/schedule/teams.html", page=page, rows=rows, q=q)
 
 
-@bp.route("/teams/<int:team_id>/templates")
+@bp.route("/teams/<id:team_id>/templates")
 @admin_required
 def team_templates(team_id: int):
     team = db.get_or_404(PatrolTeam, team_id)
@@ -506,7 +501,7 @@ def _save_template(team: PatrolTeam, template: ShiftTemplate, form: TemplateForm
     return render_template("admin/schedule/template_report.html", team=team, template=template, report=report)
 
 
-@bp.route("/teams/<int:team_id>/templates/new", methods=["GET", "POST"])
+@bp.route("/teams/<id:team_id>/templates/new", methods=["GET", "POST"])
 @admin_required
 def template_new(team_id: int):
     team = db.get_or_404(PatrolTeam, team_id)
@@ -522,7 +517,7 @@ def template_new(team_id: int):
     return render_template("admin/schedule/template_form.html", form=form, team=team, template=None)
 
 
-@bp.route("/templates/<int:template_id>/edit", methods=["GET", "POST"])
+@bp.route("/templates/<id:template_id>/edit", methods=["GET", "POST"])
 @admin_required
 def template_edit(template_id: int):
     template = db.get_or_404(ShiftTemplate, template_id)

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from extensions import limiter
 from i18n import current_language
+from inputs import coerce_id
 from models import (
     BookingStatus,
     ClinicBooking,
@@ -43,7 +44,7 @@ def _too_long(label, maximum):
 
 
 class BookingForm(FlaskForm):
-    slot = RadioField(_l("Time"), coerce=int, validate_choice=False,
+    slot = RadioField(_l("Time"), coerce=coerce_id, validate_choice=False,
                       validators=[InputRequired(message=_l("Please choose a time."))])
     name = StringField(_l("Your name"), validators=[_required(_l("Your name")), _too_long(_l("Your name"), 100)],
                        render_kw={"autocomplete": "name", "maxlength": 100})
@@ -91,7 +92,7 @@ def index():
     return redirect(url_for("public.legal_clinic"))
 
 
-@bp.route("/<int:occurrence_id>", methods=["GET", "POST"])
+@bp.route("/<id:occurrence_id>", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def book(occurrence_id: int):
     occurrence = _clinic_session(occurrence_id)
@@ -189,7 +190,7 @@ def manage():
     return render_template("clinic/manage.html", page=page, counts=counts)
 
 
-@bp.route("/manage/<int:occurrence_id>")
+@bp.route("/manage/<id:occurrence_id>")
 @roles_required(Role.STAFF)
 def manage_session(occurrence_id: int):
     occurrence = _clinic_session(occurrence_id)

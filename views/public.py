@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import re
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, make_response, render_template, request
@@ -12,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from i18n import current_language
+import inputs
 from models import (
     Community,
     HearingNotice,
@@ -33,7 +33,6 @@ COMMUNITY_COOKIE = "community"
 PER_PAGE = 20
 SEARCH_MAX = 100
 PUBLIC_KINDS = (ProgrammeKind.CONTACT_DAY, ProgrammeKind.HOLIDAY_COURT, ProgrammeKind.LEGAL_CLINIC)
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 # ---------------------------------------------------------------- template helpers
@@ -141,10 +140,7 @@ def _by_slug(model, slug: str | None):
 
 
 def _page_number() -> int:
-    value = request.args.get("page", "1")
-    if not value.isdigit() or not 1 <= int(value) <= 10_000:
-        abort(404)
-    return int(value)
+    return inputs.page_arg()
 
 
 # ---------------------------------------------------------------- pages
@@ -221,15 +217,15 @@ def contact_days():
 def _month_view(context: dict, subdistrict, community):
     month_arg = request.args.get("month")
     if month_arg:
-        match = _MONTH.match(month_arg)
-        if not match or not 2000 <= int(match[1]) <= 2100 or not 1 <= int(match[2]) <= 12:
+        parsed = inputs.parse_month(month_arg)
+        if parsed is None:
             return render_template(
                 "public/contact_days.html",
                 error=_("Please give the month as year and month, e.g. 2027-01."),
                 page=None,
                 **context,
             ), 400
-        first = dt.date(int(match[1]), int(match[2]), 1)
+        first = dt.date(*parsed, 1)
     else:
         first = local_today().replace(day=1)
     last = dt.date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
@@ -291,7 +287,7 @@ def legal_clinic():
     )
 
 
-@bp.route("/sessions/<int:occurrence_id>")
+@bp.route("/sessions/<id:occurrence_id>")
 def session(occurrence_id: int):
     occurrence = db.session.scalar(
         sa.select(Occurrence)

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import json
 import re
 
 from flask import Flask, Request, abort, request
-from flask import json as flask_json
 from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter
 from wtforms import DateField as _WTFormsDateField
@@ -207,34 +205,25 @@ def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def bounded_json_loads(s, **kwargs):
-    """json.loads for request bodies: too large or too deep raises ValueError (request.get_json -> 400)
-    before the recursive parser sees it."""
-    if isinstance(s, (bytes, bytearray)):
-        if len(s) > MAX_JSON_BYTES:
-            raise ValueError("JSON body too large")
-        s = s.decode("utf-8")  # UnicodeDecodeError is a ValueError too
-    if len(s) > MAX_JSON_BYTES:
-        raise ValueError("JSON body too large")
-    if json_depth_exceeds(s):
-        raise ValueError("JSON body nested too deep")
-    try:
-        return json.loads(s, **kwargs)
-    except RecursionError:  # cannot happen under the depth limit; kept as a last guard
-        raise ValueError("JSON body nested too deep") from None
-
-
-class _BoundedJSONModule:
-    """What werkzeug's Request.get_json calls: `json_module.loads(data)`."""
-
-    loads = staticmethod(bounded_json_loads)
-    dumps = staticmethod(flask_json.dumps)
+def json_body_problem(data: bytes) -> str | None:
+    """Why a JSON request body is refused before parsing, or None."""
+    if len(data) > MAX_JSON_BYTES:
+        return "JSON body too large"
+    if json_depth_exceeds(data.decode("utf-8", errors="replace")):
+        return "JSON body nested too deep"
+    return None
 
 
 class BoundedRequest(Request):
-    """Flask's request, with JSON bodies parsed by `bounded_json_loads` (responses are unaffected)."""
+    """Flask's request, refusing JSON bodies that are too large or too deep (as malformed JSON: 400,
+    or None with silent=True) before the recursive parser sees them. Responses are unaffected."""
 
-    json_module = _BoundedJSONModule
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        if force or self.is_json:
+            problem = json_body_problem(self.get_data(cache=True))
+            if problem is not None:
+                return None if silent else self.on_json_loading_failed(ValueError(problem))
+        return super().get_json(force=force, silent=silent, cache=cache)
 
 
 # --- URL converter -------------------------------------------------------------------------------

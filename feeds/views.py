@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm
 
+import inputs
 from i18n import current_language, normalise_language
 from models import FeedKind, FeedToken, MembershipRole, PatrolTeam, ProgrammeKind, Role, TeamMembership, User, db
 from services.errors import RuleViolation
@@ -280,7 +281,7 @@ def reissue_token(token_id: int):
 @bp.get("/teams")
 @roles_required(Role.COORDINATOR)
 def team_list():
-    page = db.paginate(_teams_of(current_user), per_page=30, max_per_page=100)
+    page = db.paginate(_teams_of(current_user), page=inputs.page_arg(), per_page=30, max_per_page=100)
     return render_template("feeds/teams.html", page=page)
 
 
@@ -313,7 +314,7 @@ def token_list():
     if search:
         query = query.where(sa.or_(User.email.contains(search, autoescape=True),
                                    sa.func.lower(PatrolTeam.code).contains(search, autoescape=True)))
-    page = db.paginate(query, per_page=50, max_per_page=100)
+    page = db.paginate(query, page=inputs.page_arg(), per_page=50, max_per_page=100)
     return render_template("feeds/tokens.html", page=page, search=search)
 
 

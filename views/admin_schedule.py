@@ -180,7 +180,7 @@ def series_detail(series_id: int):
     else:
         when = "upcoming"
         query = query.where(Occurrence.rule_date >= today).order_by(Occurrence.rule_date, Occurrence.id)
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=inputs.page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("admin/schedule/series_detail.html", series=series, sites=sites, page=page, when=when)
 
 
@@ -458,7 +458,7 @@ def teams():
         like = f"%{q}%"
         query = query.where(sa.or_(PatrolTeam.code.ilike(like), PatrolTeam.name_zh.ilike(like),
                                    PatrolTeam.name_en.ilike(like)))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=inputs.page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(
         db.session.execute(
             sa.select(ShiftTemplate.team_id, sa.func.count(ShiftTemplate.id))

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from extensions import limiter
 from i18n import current_language
-from inputs import coerce_id
+from inputs import coerce_id, page_arg
 from models import (
     BookingStatus,
     ClinicBooking,
@@ -177,6 +177,7 @@ def manage():
         .where(Programme.kind == ProgrammeKind.LEGAL_CLINIC, Occurrence.ends_at >= utcnow())
         .options(orm.joinedload(Occurrence.venue))
         .order_by(Occurrence.starts_at, Occurrence.id),
+        page=page_arg(),
         per_page=30,
     )
     counts = {

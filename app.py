@@ -54,12 +54,9 @@ def configure_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
 
-    from models import User
+    from services import sessions
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    sessions.init_app(app)  # the user loader: live, unexpired logins of active users only
 
     app.after_request(remember_language)
 

@@ -35,6 +35,6 @@ from .shifts import (
 )
 from .suggestions import Suggestion, SuggestionStatus
 from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership
-from .users import ApiToken, Role, User
+from .users import ApiToken, LoginSession, Role, User
 
 __all__ = [name for name in dir() if not name.startswith("_")]

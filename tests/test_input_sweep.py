@@ -23,6 +23,7 @@ import demo
 from api.openapi import query_parameters
 from api.tokens import issue_token
 from inputs import IdConverter
+from tests.test_prod_forms_fuzz import login_as
 from models import (
     ClinicSlot,
     FeedKind,
@@ -185,9 +186,7 @@ def demo_world(app):
 
 
 def login(client, user_id: int) -> None:
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
+    login_as(client, db.session.get(User, user_id))
 
 
 def test_every_id_in_a_path_uses_the_bounded_converter(web_app):

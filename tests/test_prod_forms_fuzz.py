@@ -112,8 +112,13 @@ def seed_people():
 
 
 def login_as(client, user) -> None:
+    """Logged in without the login form: a server-side login row, and its identity in the cookie."""
+    from services import sessions
+
+    identity = sessions.start(db.session.get(type(user), user.id), remember=False)
+    db.session.commit()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = identity
         session["_fresh"] = True
 
 

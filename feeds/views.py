@@ -295,7 +295,8 @@ def team_page(team_id: int):
     link = None
     if token is not None:
         link = subscription("feeds.team", title=item.name, lang=current_language(), token=token.token)
-    return render_template("feeds/team.html", team=item, token=token, link=link)
+    return render_template("feeds/team.html", team=item, token=token, link=link,
+                           replaced_at=tokens.reissue_notice(item))
 
 
 @bp.get("/tokens")

@@ -129,7 +129,9 @@ def _roster_context(team: PatrolTeam):
                         **({"show": "all"} if show_all else {})),
         "today": url_for(".team", code=team.code),
     }
-    return dict(view="week", roster=roster, nav=nav, month=f"{first:%Y-%m}", show_all=show_all)
+    # Export and print cover exactly the week shown (which may span two months): `week=` its Monday.
+    return dict(view="week", roster=roster, nav=nav, month=f"{first:%Y-%m}", week=first.isoformat(),
+                show_all=show_all)
 
 
 def _perform(action: str) -> tuple[str, int]:
@@ -279,13 +281,23 @@ def hours(code: str):
     return render_template("roster/hours.html", team=item, table=queries.team_hours(item.id, year))
 
 
+def _export_period() -> tuple[dt.date, dt.date, str]:
+    """?week=<a date of the week> (Monday to Sunday) or ?month=YYYY-MM (default: this month)."""
+    if request.args.get("week"):
+        first, last = inputs.week_bounds(_date_arg("week", local_today()))
+        return first, last, f"{first.isoformat()}_{last.isoformat()}"
+    year, month = _month_arg(local_today())
+    first, last = queries.month_bounds(year, month)
+    return first, last, f"{year}-{month:02d}"
+
+
 @bp.route("/team/<code>/export.csv")
 @managers
 def export_csv(code: str):
     item = _team_or_403(code)
-    year, month = _month_arg(local_today())
-    body = exports.roster_csv(item, year, month)
-    filename = f"roster-{item.code}-{year}-{month:02d}.csv"
+    first, last, period = _export_period()
+    body = exports.roster_csv_between(item, first, last)
+    filename = f"roster-{item.code}-{period}.csv"
     return Response(body, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -294,10 +306,10 @@ def export_csv(code: str):
 @managers
 def print_roster(code: str):
     item = _team_or_403(code)
-    year, month = _month_arg(local_today())
-    first, last = queries.month_bounds(year, month)
+    first, last, period = _export_period()
     roster = queries.team_roster(item, first, last, with_availability=False)
-    return render_template("roster/print.html", team=item, roster=roster, month=f"{year}-{month:02d}")
+    week = request.args.get("week") and first.isoformat()
+    return render_template("roster/print.html", team=item, roster=roster, month=f"{first:%Y-%m}", week=week)
 
 
 # --- coverage of all teams -------------------------------------------------------------------

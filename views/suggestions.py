@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length
 
 from extensions import limiter
 import inputs
-from models import Bureau, Occurrence, Programme, ProgrammeKind, Role, SuggestionStatus, db, utcnow
+from models import Bureau, Occurrence, OccurrenceStatus, Programme, ProgrammeKind, Role, SuggestionStatus, db, utcnow
 from services import suggestions as service
 from services.errors import RuleViolation
 
@@ -113,6 +113,12 @@ def track():
 @limiter.limit("10 per minute", methods=["POST"])
 def new(occurrence_id: int):
     occurrence = _contact_day_session(occurrence_id)
+    if occurrence.status is OccurrenceStatus.CANCELLED:
+        # No form for a session that did not take place; a POST is refused before reading it.
+        return render_template(
+            "suggestions/new.html", occurrence=occurrence, form=None, on_behalf=_records_for_others(),
+            error=_("This contact-day session was cancelled. Please choose another session."),
+        ), 409
     form = SuggestionForm()
     error, status = None, 200
     if form.validate_on_submit():

@@ -135,3 +135,96 @@ def test_only_a_digest_of_the_login_key_is_stored(app, web_app):
         key = session["_user_id"].split(":")[1]
     stored = db.session.scalars(sa.select(LoginSession.key_sha256)).all()
     assert len(stored) == 1 and key not in stored[0] and len(stored[0]) == 64
+
+
+# --- two real server processes --------------------------------------------------------------------
+
+SERVER = """
+import sys
+from app import create_app
+from tests.conftest import base_config
+create_app(base_config(sys.argv[1])).run(host="127.0.0.1", port=int(sys.argv[2]), threaded=True)
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_server(database_url: str):
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-c", SERVER, database_url, str(port)],
+                               cwd=Path(__file__).resolve().parent.parent,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            return process, base
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def _http(base: str, path: str, cookies: dict[str, str], data: dict | None = None) -> tuple[int, dict[str, str]]:
+    """One request without following redirects; returns the status and the cookies it set."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    request = urllib.request.Request(base + path, data=urllib.parse.urlencode(data).encode() if data else None)
+    if cookies:
+        request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    try:
+        response = urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+    except urllib.error.HTTPError as error:
+        response = error
+    set_cookies = {}
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        set_cookies[name] = rest.split(";", 1)[0]
+    return response.status, set_cookies
+
+
+def test_logout_on_one_server_process_ends_the_login_on_another(app, database_url):
+    """Two server processes on one database (two workers or hosts): log in on A, log out on B,
+    and the saved cookies open nothing on A. A password change made on B ends logins on A too."""
+    make_user(Role.VOLUNTEER, email="v@test.example")
+    make_user(Role.ADMIN, email="admin@test.example")
+    db.session.commit()
+    volunteer_id = db.session.scalar(sa.select(User.id).where(User.email == "v@test.example"))
+    first, second = _start_server(database_url), _start_server(database_url)
+    try:
+        (_, a), (_, b) = first, second
+        status, saved = _http(a, "/login", {}, {"email": "v@test.example", "password": PASSWORD, "remember": "y"})
+        assert status == 302 and {"session", "remember_token"} <= set(saved)
+        assert _http(a, "/me/", saved)[0] == 200 and _http(b, "/me/", saved)[0] == 200
+        assert _http(b, "/logout", saved, {"x": "1"})[0] == 302
+        assert [_http(base, page, cookies)[0] for base in (a, b) for page in PAGES[Role.VOLUNTEER]
+                for cookies in (saved, {"session": saved["session"]}, {"remember_token": saved["remember_token"]})
+                ].count(200) == 0
+
+        _, again = _http(a, "/login", {}, {"email": "v@test.example", "password": PASSWORD, "remember": "y"})
+        _, admin = _http(b, "/login", {}, {"email": "admin@test.example", "password": PASSWORD})
+        assert _http(b, f"/admin/people/users/{volunteer_id}/password", admin,
+                     {"password": "a new long password"})[0] in (302, 303)
+        assert [_http(a, page, again)[0] for page in PAGES[Role.VOLUNTEER]].count(200) == 0
+    finally:
+        for process, _ in (first, second):
+            process.terminate()
+            process.wait(timeout=10)

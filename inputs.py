@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter
 from wtforms import DateField as _WTFormsDateField
 from wtforms import IntegerField as _WTFormsIntegerField
+from wtforms.validators import StopValidation
 
 MAX_ID = 2**31 - 1
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -152,11 +153,19 @@ def page_arg(name: str = "page") -> int:
 class DateField(_WTFormsDateField):
     """WTForms' DateField, refusing dates outside the service's years with a message."""
 
+    out_of_range = False
+
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
-        if self.data is not None and not in_range(self.data):
-            self.data = None
-            raise ValueError(_("Dates are in the years %(min)d to %(max)d.", min=MIN_YEAR, max=MAX_YEAR))
+        self.out_of_range = self.data is not None and not in_range(self.data)
+        if self.out_of_range:
+            self.data = None  # no view computes with year 9999
+
+    def pre_validate(self, form):
+        # Before the validators, which would otherwise say "required" about the emptied value.
+        if self.out_of_range:
+            raise StopValidation(_("Dates are in the years %(min)d to %(max)d.", min=MIN_YEAR, max=MAX_YEAR))
+        super().pre_validate(form)
 
 
 class IntegerField(_WTFormsIntegerField):

@@ -94,3 +94,14 @@ def test_deep_or_large_json_bodies_are_400(app, client, body):
                            headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "invalid_body"
+
+
+def test_date_fields_outside_the_service_years_are_refused_with_a_message(app, client):
+    coordinator = make_user(Role.COORDINATOR)
+    make_team(coordinator=coordinator, code="T001")
+    db.session.commit()
+    login_as(client, coordinator)
+    response = client.post("/roster/team/T001/bulk?lang=en", data={
+        "action": "fill_min", "first": "9999-12-31", "last": "9999-12-31"})
+    assert response.status_code == 400
+    assert "Dates are in the years 2000 to 2100." in response.get_data(as_text=True)

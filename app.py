@@ -7,6 +7,7 @@ import os
 from flask import Flask
 
 import cli
+import inputs
 import ops
 from config import load_config
 from extensions import babel, compress, csrf, limiter, login_manager, migrate
@@ -22,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     ops.init_app(app)
+    inputs.init_app(app)  # the `id` URL converter must exist before the blueprints' rules
     configure_extensions(app)
     configure_blueprints(app)
     configure_templates(app)
@@ -55,12 +57,9 @@ def configure_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
 
-    from models import User
+    from services import sessions
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    sessions.init_app(app)  # the user loader: live, unexpired logins of active users only
 
     app.after_request(remember_language)
     # Registered last, so it runs first among the after-request hooks: the others see the final body.

@@ -7,13 +7,12 @@ import re
 from flask import jsonify, request
 from flask_babel import gettext as _
 
+# The service's bounds live in inputs.py, shared with the pages and forms (re-exported here).
+from inputs import MAX_ID, MAX_PAGE, MAX_YEAR, MIN_YEAR
 from timeutil import local_to_utc, to_local
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
-MAX_PAGE = 10_000
-MAX_ID = 2**31 - 1  # PostgreSQL INTEGER: a larger id cannot exist, and would be an error to look up
-MIN_YEAR, MAX_YEAR = 2000, 2100
 LANGUAGES = ("en", "zh_CN")
 
 _DIGITS = re.compile(r"[0-9]{1,9}")

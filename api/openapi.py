@@ -440,7 +440,7 @@ def document() -> dict:
 
 
 def openapi_path(rule: str) -> str:
-    """A Flask rule in OpenAPI's spelling: /teams/<int:team_id>/shifts -> /teams/{team_id}/shifts."""
+    """A Flask rule in OpenAPI's spelling: /teams/<id:team_id>/shifts -> /teams/{team_id}/shifts."""
     return re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule)
 
 

@@ -148,7 +148,7 @@ def occurrences():
     return _public(paginated(query, occurrence_json))
 
 
-@bp.route("/occurrences/<int:occurrence_id>")
+@bp.route("/occurrences/<id:occurrence_id>")
 def occurrence(occurrence_id: int):
     check_id(occurrence_id)
     item = db.session.scalar(_occurrences_query().where(Occurrence.id == occurrence_id))

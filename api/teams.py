@@ -80,7 +80,7 @@ def _require_manager(team_id: int) -> PatrolTeam:
     return team
 
 
-@bp.route("/teams/<int:team_id>/shifts")
+@bp.route("/teams/<id:team_id>/shifts")
 @token_required
 def team_shifts(team_id: int):
     """A team's shifts by local date (`from`, `to` inclusive; from today by default), with who is on each."""
@@ -126,7 +126,7 @@ def _volunteer_id_from_body() -> int:
     return value
 
 
-@bp.route("/shifts/<int:shift_id>/assignments", methods=["POST"])
+@bp.route("/shifts/<id:shift_id>/assignments", methods=["POST"])
 @token_required
 def create_assignment(shift_id: int):
     check_id(shift_id)
@@ -136,7 +136,7 @@ def create_assignment(shift_id: int):
     return _private(jsonify(assignment_json(assignment)), 201)
 
 
-@bp.route("/assignments/<int:assignment_id>", methods=["DELETE"])
+@bp.route("/assignments/<id:assignment_id>", methods=["DELETE"])
 @token_required
 def delete_assignment(assignment_id: int):
     check_id(assignment_id)

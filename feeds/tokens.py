@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy import orm
 
-from models import FeedKind, FeedToken, MembershipRole, PatrolTeam, Role, TeamMembership, User, db, record, utcnow
+from models import AuditLog, FeedKind, FeedToken, MembershipRole, PatrolTeam, Role, TeamMembership, User, db, record, utcnow
 from services.errors import RuleViolation
 from services.transactions import unit_of_work
 
@@ -114,3 +115,65 @@ def may_manage(user: User, token: FeedToken) -> bool:
 def require_manage(user: User, token: FeedToken) -> None:
     if not may_manage(user, token):
         raise RuleViolation(_("You may only manage your own calendar links."), "feed_token_forbidden", 403)
+
+
+# --- leaving a team ---------------------------------------------------------------------------
+#
+# A team's link is shared by its coordinators with the members (one link per team, so that a
+# group chat can subscribe). Anyone who was in the team may therefore know it, so when someone
+# leaves (their membership is deleted, or their account deactivated), the link is re-issued: the
+# old URL answers 404 from the next request, and the team's coordinators see on the team's link
+# page that the link changed and must be passed on again (reissue_notice).
+
+REASON_MEMBER_LEFT = "member_left"
+
+
+def _teams_left(session: orm.Session) -> set[int]:
+    teams = {m.team_id for m in session.deleted if isinstance(m, TeamMembership) and m.team_id is not None}
+    for user in session.dirty:
+        if isinstance(user, User) and user.id is not None:
+            history = sa.inspect(user).attrs["active"].history
+            if history.has_changes() and not user.active:
+                teams |= set(session.execute(
+                    sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)).scalars())
+    return teams
+
+
+def _reissue_team_links_when_someone_leaves(session: orm.Session, flush_context, instances) -> None:
+    with session.no_autoflush:
+        teams = _teams_left(session)
+        if not teams:
+            return
+        connection = session.connection()
+        live = connection.execute(sa.select(FeedToken.__table__.c.id, FeedToken.__table__.c.team_id).where(
+            FeedToken.__table__.c.team_id.in_(teams), FeedToken.__table__.c.revoked_at.is_(None))).all()
+        if not live:
+            return
+        now = utcnow()
+        # Revoked first (a Core UPDATE, run now), so the one-live-token index admits the new ones.
+        connection.execute(sa.update(FeedToken.__table__).where(
+            FeedToken.__table__.c.id.in_([row.id for row in live])).values(revoked_at=now))
+        revoked = {row.id for row in live}
+        for loaded in list(session.identity_map.values()):
+            if isinstance(loaded, FeedToken) and loaded.id in revoked:
+                orm.attributes.set_committed_value(loaded, "revoked_at", now)
+        for row in live:
+            fresh = FeedToken(kind=FeedKind.TEAM, team_id=row.team_id)
+            session.add(fresh)
+            session.add(AuditLog(action="feed_token.reissue", entity="feed_token", entity_id=str(row.id),
+                                 detail={"replaces": row.id, "kind": "team", "team_id": row.team_id,
+                                         "reason": REASON_MEMBER_LEFT}))
+
+
+def reissue_notice(team: PatrolTeam):
+    """When the team's link was last re-issued because someone left, or None."""
+    return db.session.scalar(
+        sa.select(AuditLog.at).where(AuditLog.action == "feed_token.reissue", AuditLog.entity == "feed_token")
+        .where(AuditLog.detail["team_id"].as_integer() == team.id,
+               AuditLog.detail["reason"].as_string() == REASON_MEMBER_LEFT)
+        .order_by(AuditLog.at.desc()).limit(1)
+    )
+
+
+if not sa.event.contains(orm.Session, "before_flush", _reissue_team_links_when_someone_leaves):
+    sa.event.listen(orm.Session, "before_flush", _reissue_team_links_when_someone_leaves)

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm
 
+import inputs
 from access import roles_required
 from i18n import current_language, normalise_language
 from models import (
@@ -257,7 +258,7 @@ def issue_mine():
     return _back(url_for("volunteer.index"))
 
 
-@bp.post("/teams/<int:team_id>/issue")
+@bp.post("/teams/<id:team_id>/issue")
 @roles_required(Role.COORDINATOR)
 def issue_team(team_id: int):
     item = db.get_or_404(PatrolTeam, team_id)
@@ -268,7 +269,7 @@ def issue_team(team_id: int):
     return _back(url_for("feeds.team_page", team_id=item.id))
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
     token = _token_or_404(token_id)
@@ -277,7 +278,7 @@ def revoke_token(token_id: int):
     return _back(_default_page(token))
 
 
-@bp.post("/tokens/<int:token_id>/reissue")
+@bp.post("/tokens/<id:token_id>/reissue")
 @login_required
 def reissue_token(token_id: int):
     token = _token_or_404(token_id)
@@ -293,11 +294,11 @@ def reissue_token(token_id: int):
 @bp.get("/teams")
 @roles_required(Role.COORDINATOR)
 def team_list():
-    page = db.paginate(_teams_of(current_user), per_page=30, max_per_page=100)
+    page = db.paginate(_teams_of(current_user), page=inputs.page_arg(), per_page=30, max_per_page=100)
     return render_template("feeds/teams.html", page=page)
 
 
-@bp.get("/teams/<int:team_id>")
+@bp.get("/teams/<id:team_id>")
 @roles_required(Role.COORDINATOR)
 def team_page(team_id: int):
     item = db.get_or_404(PatrolTeam, team_id)
@@ -308,7 +309,8 @@ def team_page(team_id: int):
     link = None
     if token is not None:
         link = subscription("feeds.team", title=item.name, lang=current_language(), token=token.token)
-    return render_template("feeds/team.html", team=item, token=token, link=link, ever_issued=ever_issued)
+    return render_template("feeds/team.html", team=item, token=token, link=link, ever_issued=ever_issued,
+                           replaced_at=tokens.reissue_notice(item))
 
 
 @bp.get("/tokens")
@@ -327,7 +329,7 @@ def token_list():
     if search:
         query = query.where(sa.or_(User.email.contains(search, autoescape=True),
                                    sa.func.lower(PatrolTeam.code).contains(search, autoescape=True)))
-    page = db.paginate(query, per_page=50, max_per_page=100)
+    page = db.paginate(query, page=inputs.page_arg(), per_page=50, max_per_page=100)
     return render_template("feeds/tokens.html", page=page, search=search)
 
 

@@ -43,6 +43,7 @@ from .users import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
     ApiToken,
+    LoginSession,
     Role,
     User,
     normalise_email,

@@ -72,6 +72,11 @@ class User(UserMixin, TimestampMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    def get_id(self) -> str:
+        """Flask-Login's identity, kept in the session and the remember-me cookie: the user's id and
+        the key of one LoginSession, so that ending that row ends the cookie (services/sessions.py)."""
+        return getattr(self, "login_identity", None) or ""
+
     def has_role(self, *roles: Role) -> bool:
         return self.role is Role.ADMIN or self.role in roles
 
@@ -104,3 +109,17 @@ class ApiToken(db.Model):
     @staticmethod
     def digest(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginSession(db.Model):
+    """One login (a browser's session and its remember-me cookie), server-side so that it can end:
+    logout deletes it; a password, role or active change deletes all of the user's others.
+    Only the SHA-256 of its key is stored; the key itself is in the signed cookie."""
+
+    __tablename__ = "login_sessions"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_sha256: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime)
+    expires_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, index=True)

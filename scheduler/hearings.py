@@ -24,6 +24,26 @@ PERSONAL_DATA = [
 ]
 
 
+# Party names: a cause of action names the dispute (买卖合同纠纷), never who is in it. People write
+# parties as "X诉Y" (X sues Y), after a party role (原告张三, 被告：某公司), or in English "X v. Y".
+# Words where 诉 is no party's claim (上诉, 起诉, 反诉, 诉讼, 诉前, 之诉...) are left alone.
+_CJK_OR_WORD = r"[\u4e00-\u9fff\w]"
+PARTY_NAMES = [
+    re.compile(rf"{_CJK_OR_WORD}*(?<![上起反申投控公自撤应败胜告之])(?<={_CJK_OR_WORD})诉(?![讼前求状权])"
+               rf"{_CJK_OR_WORD}"),
+    # a party role, then a name (but 第三人撤销之诉, 被执行人异议... are causes)
+    re.compile(r"(?:原告|被告|上诉人|被上诉人|申请人|被申请人|第三人|当事人|申请执行人|被执行人)"
+               r"[:：\s]*(?!撤销|异议|之)[\u4e00-\u9fffA-Za-z]"),
+    re.compile(r"\b[A-Za-z][\w.&'-]*\s+(?:v\.?|vs\.?|Vs\.?|V\.|VS\.?)\s+[A-Z]"),
+    re.compile(r"\b(?i:plaintiff|defendant|appellant|appellee|respondent|claimant|applicant)s?\b"
+               r"[\s:,]+(?:Mr\.?\s+|Ms\.?\s+|Mrs\.?\s+)?[A-Z]"),
+]
+
+
+def names_a_party(text: str) -> bool:
+    return any(pattern.search(text or "") for pattern in PARTY_NAMES)
+
+
 def normalise_case_number(value: str) -> str:
     """Court papers bracket the year with full-width parentheses; people often type ASCII ones."""
     return (value or "").strip().replace("(", "（").replace(")", "）")
@@ -35,6 +55,13 @@ def check_public_text(*texts: str) -> None:
             raise RuleViolation(
                 _("A hearing notice is public: leave out phone numbers, identity numbers and email addresses."),
                 "personal_data",
+                400,
+            )
+        if names_a_party(text):
+            raise RuleViolation(
+                _("A hearing notice is public: give the cause of action only (e.g. 买卖合同纠纷), "
+                  "without the names of the parties."),
+                "party_name",
                 400,
             )
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import sqlalchemy as sa
@@ -19,11 +20,16 @@ COLUMNS = ["date", "start", "end", "team", "area", "min", "max", "filled", "volu
 
 
 def roster_csv(team: PatrolTeam, year: int, month: int) -> str:
-    """The month's shifts of a team; a shift nobody is on still gets a line (with an empty name).
+    """The month's shifts of a team (see roster_csv_between)."""
+    return roster_csv_between(team, *month_bounds(year, month))
+
+
+def roster_csv_between(team: PatrolTeam, first: dt.date, last: dt.date) -> str:
+    """A team's shifts from `first` to `last` (local dates, inclusive): a month, or the week a
+    coordinator is looking at. A shift nobody is on still gets a line (with an empty name).
 
     Starts with a UTF-8 byte-order mark so that spreadsheet programs read the Chinese names.
     """
-    first, last = month_bounds(year, month)
     shifts = db.session.scalars(
         sa.select(Shift)
         .where(Shift.team_id == team.id, Shift.local_date >= first, Shift.local_date <= last)

@@ -11,8 +11,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+import inputs
 from access import admin_required
-from models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, MembershipRole, PatrolTeam, TeamMembership, User, db
+from models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, MembershipRole, PatrolTeam, TeamMembership, User, db, record
 from services import accounts
 from services.imports import ImportFailed, format_error, import_file
 
@@ -35,8 +36,7 @@ class PasswordForm(FlaskForm):
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    return inputs.page_arg()
 
 
 @bp.route("/")
@@ -77,7 +77,7 @@ def users():
     return render_template("admin/people/users.html", page=page, q=q)
 
 
-@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/password", methods=["GET", "POST"])
 @admin_required
 def set_password(user_id: int):
     user = db.get_or_404(User, user_id)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import orm
 
+import inputs
 from access import admin_required, roles_required
 from models import (
     ALL_WEEKDAYS,
@@ -130,7 +131,7 @@ def series_new():
     return render_template("admin/schedule/series_form.html", form=form, series=None)
 
 
-@bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
+@bp.route("/series/<id:series_id>/edit", methods=["GET", "POST"])
 @admin_required
 def series_edit(series_id: int):
     series = db.get_or_404(Series, series_id)
@@ -144,7 +145,7 @@ def series_edit(series_id: int):
     return render_template("admin/schedule/series_form.html", form=form, series=series)
 
 
-@bp.route("/series/<int:series_id>")
+@bp.route("/series/<id:series_id>")
 @admin_required
 def series_detail(series_id: int):
     series = db.get_or_404(Series, series_id)
@@ -169,7 +170,7 @@ def series_detail(series_id: int):
     else:
         when = "upcoming"
         query = query.where(Occurrence.rule_date >= today).order_by(Occurrence.rule_date, Occurrence.id)
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=inputs.page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("admin/schedule/series_detail.html", series=series, sites=sites, page=page, when=when)
 
 
@@ -212,7 +213,7 @@ def _save_site(series: Series, site: SeriesSite, form: SiteForm, page: str):
     return redirect(url_for(".series_detail", series_id=series.id))
 
 
-@bp.route("/series/<int:series_id>/sites/new", methods=["GET", "POST"])
+@bp.route("/series/<id:series_id>/sites/new", methods=["GET", "POST"])
 @admin_required
 def site_new(series_id: int):
     series = db.get_or_404(Series, series_id)
@@ -226,7 +227,7 @@ def site_new(series_id: int):
     return render_template("admin/schedule/site_form.html", form=form, series=series, site=None)
 
 
-@bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
+@bp.route("/sites/<id:site_id>/edit", methods=["GET", "POST"])
 @admin_required
 def site_edit(site_id: int):
     site = db.get_or_404(SeriesSite, site_id)
@@ -268,13 +269,13 @@ def _occurrence_body(occurrence: Occurrence, move_form=None, cancel_form=None, h
     )
 
 
-@bp.route("/occurrences/<int:occurrence_id>")
+@bp.route("/occurrences/<id:occurrence_id>")
 @roles_required(Role.STAFF)
 def occurrence_detail(occurrence_id: int):
     return _occurrence_page(db.get_or_404(Occurrence, occurrence_id))
 
 
-@bp.route("/occurrences/<int:occurrence_id>/move", methods=["POST"])
+@bp.route("/occurrences/<id:occurrence_id>/move", methods=["POST"])
 @admin_required
 def occurrence_move(occurrence_id: int):
     occurrence = db.get_or_404(Occurrence, occurrence_id)
@@ -291,7 +292,7 @@ def occurrence_move(occurrence_id: int):
     return redirect(url_for(".occurrence_detail", occurrence_id=occurrence.id))
 
 
-@bp.route("/occurrences/<int:occurrence_id>/cancel", methods=["POST"])
+@bp.route("/occurrences/<id:occurrence_id>/cancel", methods=["POST"])
 @admin_required
 def occurrence_cancel(occurrence_id: int):
     occurrence = db.get_or_404(Occurrence, occurrence_id)
@@ -307,7 +308,7 @@ def occurrence_cancel(occurrence_id: int):
     return redirect(url_for(".occurrence_detail", occurrence_id=occurrence.id))
 
 
-@bp.route("/occurrences/<int:occurrence_id>/hearings", methods=["POST"])
+@bp.route("/occurrences/<id:occurrence_id>/hearings", methods=["POST"])
 @roles_required(Role.STAFF)
 def hearing_add(occurrence_id: int):
     occurrence = db.get_or_404(Occurrence, occurrence_id)
@@ -327,7 +328,7 @@ def hearing_add(occurrence_id: int):
     return redirect(url_for(".occurrence_detail", occurrence_id=occurrence.id))
 
 
-@bp.route("/hearings/<int:notice_id>/cancel", methods=["POST"])
+@bp.route("/hearings/<id:notice_id>/cancel", methods=["POST"])
 @roles_required(Role.STAFF)
 def hearing_cancel(notice_id: int):
     notice = db.get_or_404(HearingNotice, notice_id)
@@ -345,13 +346,7 @@ def hearing_cancel(notice_id: int):
 
 
 def _year_arg() -> int:
-    try:
-        year = int(request.args.get("year", local_today().year))
-    except ValueError:
-        abort(400)
-    if not 2000 <= year <= 2100:
-        abort(400)
-    return year
+    return inputs.year_arg(local_today().year)
 
 
 def _holidays_page(year: int, form: OverrideForm, status: int = 200):
@@ -397,7 +392,7 @@ def holiday_add():
     return redirect(url_for(".holidays", year=year))
 
 
-@bp.route("/holidays/<int:override_id>/delete", methods=["POST"])
+@bp.route("/holidays/<id:override_id>/delete", methods=["POST"])
 @admin_required
 def holiday_remove(override_id: int):
     override = db.get_or_404(HolidayOverride, override_id)
@@ -421,7 +416,7 @@ def teams():
         like = f"%{q}%"
         query = query.where(sa.or_(PatrolTeam.code.ilike(like), PatrolTeam.name_zh.ilike(like),
                                    PatrolTeam.name_en.ilike(like)))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=inputs.page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(
         db.session.execute(
             sa.select(ShiftTemplate.team_id, sa.func.count(ShiftTemplate.id))
@@ -433,7 +428,7 @@ def teams():
     return render_template("admin/schedule/teams.html", page=page, rows=rows, q=q)
 
 
-@bp.route("/teams/<int:team_id>/templates")
+@bp.route("/teams/<id:team_id>/templates")
 @admin_required
 def team_templates(team_id: int):
     team = db.get_or_404(PatrolTeam, team_id)
@@ -460,7 +455,7 @@ def _save_template(team: PatrolTeam, template: ShiftTemplate, form: TemplateForm
     return render_template("admin/schedule/template_report.html", team=team, template=template, report=report)
 
 
-@bp.route("/teams/<int:team_id>/templates/new", methods=["GET", "POST"])
+@bp.route("/teams/<id:team_id>/templates/new", methods=["GET", "POST"])
 @admin_required
 def template_new(team_id: int):
     team = db.get_or_404(PatrolTeam, team_id)
@@ -476,7 +471,7 @@ def template_new(team_id: int):
     return render_template("admin/schedule/template_form.html", form=form, team=team, template=None)
 
 
-@bp.route("/templates/<int:template_id>/edit", methods=["GET", "POST"])
+@bp.route("/templates/<id:template_id>/edit", methods=["GET", "POST"])
 @admin_required
 def template_edit(template_id: int):
     template = db.get_or_404(ShiftTemplate, template_id)

@@ -7,8 +7,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -20,6 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from inputs import DateField, IntegerField, coerce_id
 from models import HolidayPolicy, OverrideKind, SeriesPattern
 from scheduler.rules import RuleError, parse_rrule
 
@@ -53,7 +52,7 @@ def _ends_after(start_field: str):
 
 
 class SeriesForm(FlaskForm):
-    programme_id = SelectField(_l("Programme"), coerce=int, validators=[InputRequired()])
+    programme_id = SelectField(_l("Programme"), coerce=coerce_id, validators=[InputRequired()])
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=200)])
     pattern = SelectField(
@@ -91,14 +90,14 @@ class SeriesForm(FlaskForm):
 
 class SiteForm(FlaskForm):
     community_id = SelectField(_l("Community"), coerce=int, validators=[Optional()])
-    venue_id = SelectField(_l("Venue"), coerce=int, validators=[InputRequired()])
+    venue_id = SelectField(_l("Venue"), coerce=coerce_id, validators=[InputRequired()])
     local_start = TimeField(_l("Starts at (local time)"), validators=[InputRequired()])
     local_end = TimeField(_l("Ends at (local time)"), validators=[InputRequired()])
     capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=0, max=100000)],
                             description=_l("Leave empty to use the venue's capacity."))
     bilingual = BooleanField(_l("Bilingual (Chinese and English)"))
     active = BooleanField(_l("Active"), default=True)
-    officials = MultiCheckboxField(_l("Officials who attend"), coerce=int, validators=[Optional()])
+    officials = MultiCheckboxField(_l("Officials who attend"), coerce=coerce_id, validators=[Optional()])
     submit = SubmitField(_l("Save"))
 
     def validate_local_end(self, field):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from extensions import limiter
 from models import PASSWORD_MAX_LENGTH, Role, User, db, normalise_email
+from services import sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -58,6 +59,8 @@ def login():
         if user is None or not user.active or not user.check_password(form.password.data):
             flash(_("Wrong email or password."), "error")
             return render_template("auth/login.html", form=form), 401
+        sessions.start(user, remember=form.remember.data)
+        db.session.commit()
         login_user(user, remember=form.remember.data)
         return redirect(_safe_next(request.args.get("next")) or home_for(user))
     status = 400 if request.method == "POST" else 200
@@ -67,6 +70,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # Server-side first: a copy of the session or remember-me cookie must open nothing afterwards.
+    sessions.end(session.get("_user_id"))
+    db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("public.index"))

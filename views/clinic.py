@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from access import roles_required
 from extensions import limiter
 from i18n import current_language
+from inputs import coerce_id, page_arg
 from models import (
     BookingStatus,
     ClinicBooking,
@@ -44,7 +45,7 @@ def _too_long(label, maximum):
 
 
 class BookingForm(FlaskForm):
-    slot = RadioField(_l("Time"), coerce=int, validate_choice=False,
+    slot = RadioField(_l("Time"), coerce=coerce_id, validate_choice=False,
                       validators=[InputRequired(message=_l("Please choose a time."))])
     name = StringField(_l("Your name"), validators=[_required(_l("Your name")), _too_long(_l("Your name"), 100)],
                        render_kw={"autocomplete": "name", "maxlength": 100})
@@ -92,7 +93,7 @@ def index():
     return redirect(url_for("public.legal_clinic"))
 
 
-@bp.route("/<int:occurrence_id>", methods=["GET", "POST"])
+@bp.route("/<id:occurrence_id>", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def book(occurrence_id: int):
     occurrence = _clinic_session(occurrence_id)
@@ -170,6 +171,7 @@ def manage():
         .where(Programme.kind == ProgrammeKind.LEGAL_CLINIC, Occurrence.ends_at >= utcnow())
         .options(orm.joinedload(Occurrence.venue))
         .order_by(Occurrence.starts_at, Occurrence.id),
+        page=page_arg(),
         per_page=30,
     )
     counts = {
@@ -183,7 +185,7 @@ def manage():
     return render_template("clinic/manage.html", page=page, counts=counts)
 
 
-@bp.route("/manage/<int:occurrence_id>")
+@bp.route("/manage/<id:occurrence_id>")
 @roles_required(Role.STAFF)
 def manage_session(occurrence_id: int):
     occurrence = _clinic_session(occurrence_id)

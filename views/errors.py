@@ -109,7 +109,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(400)
     def bad_request(error):
-        return render(400, "errors/400.html", error, message=getattr(error, "description", ""))
+        return render(400, "errors/400.html", error, message=_described(error))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import re
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, make_response, render_template, request, send_from_directory
@@ -12,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from i18n import current_language
+import inputs
 from services import clinic as clinic_service
 from services import search as community_search
 from models import (
@@ -34,7 +34,6 @@ bp = Blueprint("public", __name__)
 COMMUNITY_COOKIE = "community"
 PER_PAGE = 20
 SEARCH_MAX = 100
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 # ---------------------------------------------------------------- template helpers
@@ -151,10 +150,7 @@ def _by_slug(model, slug: str | None):
 
 
 def _page_number() -> int:
-    value = request.args.get("page", "1")
-    if not value.isdigit() or not 1 <= int(value) <= 10_000:
-        abort(404)
-    return int(value)
+    return inputs.page_arg()
 
 
 # ---------------------------------------------------------------- pages
@@ -247,15 +243,15 @@ def contact_days():
 def _month_view(context: dict, subdistrict, community):
     month_arg = request.args.get("month")
     if month_arg:
-        match = _MONTH.match(month_arg)
-        if not match or not 2000 <= int(match[1]) <= 2100 or not 1 <= int(match[2]) <= 12:
+        parsed = inputs.parse_month(month_arg)
+        if parsed is None:
             return render_template(
                 "public/contact_days.html",
                 error=_("Please give the month as year and month, e.g. 2027-01."),
                 page=None,
                 **context,
             ), 400
-        first = dt.date(int(match[1]), int(match[2]), 1)
+        first = dt.date(*parsed, 1)
     else:
         first = local_today().replace(day=1)
     last = dt.date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
@@ -289,7 +285,6 @@ def _month_view(context: dict, subdistrict, community):
     )
 
 
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 SITTINGS_SHOWN = 12
 MONTH_MAX = 400  # a month of sittings in every courtroom, with room to spare: never cut silently
 
@@ -304,19 +299,14 @@ def _window() -> dict:
     month_arg, from_arg = request.args.get("month"), request.args.get("from")
     today = local_today()
     if month_arg:
-        match = _MONTH.match(month_arg)
-        if not match or not 2000 <= int(match[1]) <= 2100 or not 1 <= int(match[2]) <= 12:
+        parsed = inputs.parse_month(month_arg)
+        if parsed is None:
             raise BadWindow(_("Please give the month as year and month, e.g. 2027-01."))
-        first = dt.date(int(match[1]), int(match[2]), 1)
-        last = dt.date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+        first, last = inputs.month_bounds(*parsed)
         start, end, mode = first, last + dt.timedelta(days=1), "month"
     elif from_arg:
-        match = _DAY.match(from_arg)
-        try:
-            start = dt.date(int(match[1]), int(match[2]), int(match[3])) if match else None
-        except ValueError:
-            start = None
-        if start is None or not 2000 <= start.year <= 2100:
+        start = inputs.parse_date(from_arg)
+        if start is None:
             raise BadWindow(_("Please give the date as year-month-day, e.g. 2027-01-31."))
         first, end, mode = start.replace(day=1), None, "from"
     else:
@@ -405,7 +395,7 @@ def legal_clinic():
     )
 
 
-@bp.route("/sessions/<int:occurrence_id>")
+@bp.route("/sessions/<id:occurrence_id>")
 def session(occurrence_id: int):
     occurrence = db.session.scalar(
         sa.select(Occurrence)

@@ -26,11 +26,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, SubmitField, widgets
+from wtforms import SelectChoice, SelectField, SelectMultipleField, SubmitField, widgets
 from wtforms.validators import DataRequired
 
+import inputs
 from access import roles_required
-from models import PatrolTeam, Role, Shift, db
+from inputs import DateField
+from models import MembershipRole, PatrolTeam, Role, Shift, TeamMembership, db
 from services import assignments as service
 from services import exports, roster_bulk
 from services import roster as queries
@@ -59,33 +61,16 @@ def _team_or_403(code: str) -> PatrolTeam:
     return team
 
 
-def _int_field(name: str) -> int:
-    value = request.form.get(name, "")
-    if not value.isdigit():
-        abort(400, description=_("A required field is missing."))
-    return int(value)
+# Ids, dates and months go through inputs.py, with the service's bounds.
+_int_field = inputs.id_field
 
 
 def _date_arg(name: str, default: dt.date) -> dt.date:
-    value = request.args.get(name)
-    if not value:
-        return default
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        abort(400, description=_("Dates are written YYYY-MM-DD."))
+    return inputs.date_arg(name, default)
 
 
 def _month_arg(default: dt.date) -> tuple[int, int]:
-    value = request.args.get("month")
-    if not value:
-        return default.year, default.month
-    try:
-        year, month = (int(part) for part in value.split("-"))
-        dt.date(year, month, 1)
-    except ValueError:
-        abort(400, description=_("Months are written YYYY-MM."))
-    return year, month
+    return inputs.month_arg(default)
 
 
 def _wants_json() -> bool:
@@ -93,8 +78,7 @@ def _wants_json() -> bool:
 
 
 def _page_arg() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    return inputs.page_arg()
 
 
 # --- index -----------------------------------------------------------------------------------
@@ -136,7 +120,9 @@ def _roster_context(team: PatrolTeam):
                         **({"show": "all"} if show_all else {})),
         "today": url_for(".team", code=team.code),
     }
-    return dict(view="week", roster=roster, nav=nav, month=f"{first:%Y-%m}", show_all=show_all)
+    # Export and print cover exactly the week shown (which may span two months): `week=` its Monday.
+    return dict(view="week", roster=roster, nav=nav, month=f"{first:%Y-%m}", week=first.isoformat(),
+                show_all=show_all)
 
 
 def _perform(action: str) -> tuple[str, int]:
@@ -189,7 +175,7 @@ def team(code: str):
     return render_page()
 
 
-@bp.route("/shift/<int:shift_id>", methods=["GET", "POST"])
+@bp.route("/shift/<id:shift_id>", methods=["GET", "POST"])
 @managers
 def shift(shift_id: int):
     item = db.get_or_404(Shift, shift_id)
@@ -251,7 +237,7 @@ def bulk(code: str):
     result = None
     status = 200
     if form.validate_on_submit():
-        volunteer_id = int(form.volunteer.data) if form.volunteer.data else None
+        volunteer_id = inputs.parse_id(form.volunteer.data) if form.volunteer.data else None
         weekdays = set(form.weekdays.data or [])
         args = dict(first=form.first.data, last=form.last.data, weekdays=weekdays,
                     start_time=form.start_time.data or None)
@@ -277,18 +263,27 @@ def bulk(code: str):
 @managers
 def hours(code: str):
     item = _team_or_403(code)
-    value = request.args.get("year", "")
-    year = int(value) if value.isdigit() and 2000 <= int(value) <= 2100 else local_today().year
+    year = inputs.year_arg(local_today().year)
     return render_template("roster/hours.html", team=item, table=queries.team_hours(item.id, year))
+
+
+def _export_period() -> tuple[dt.date, dt.date, str]:
+    """?week=<a date of the week> (Monday to Sunday) or ?month=YYYY-MM (default: this month)."""
+    if request.args.get("week"):
+        first, last = inputs.week_bounds(_date_arg("week", local_today()))
+        return first, last, f"{first.isoformat()}_{last.isoformat()}"
+    year, month = _month_arg(local_today())
+    first, last = queries.month_bounds(year, month)
+    return first, last, f"{year}-{month:02d}"
 
 
 @bp.route("/team/<code>/export.csv")
 @managers
 def export_csv(code: str):
     item = _team_or_403(code)
-    year, month = _month_arg(local_today())
-    body = exports.roster_csv(item, year, month)
-    filename = f"roster-{item.code}-{year}-{month:02d}.csv"
+    first, last, period = _export_period()
+    body = exports.roster_csv_between(item, first, last)
+    filename = f"roster-{item.code}-{period}.csv"
     return Response(body, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -297,10 +292,10 @@ def export_csv(code: str):
 @managers
 def print_roster(code: str):
     item = _team_or_403(code)
-    year, month = _month_arg(local_today())
-    first, last = queries.month_bounds(year, month)
+    first, last, period = _export_period()
     roster = queries.team_roster(item, first, last, with_availability=False)
-    return render_template("roster/print.html", team=item, roster=roster, month=f"{year}-{month:02d}")
+    week = request.args.get("week") and first.isoformat()
+    return render_template("roster/print.html", team=item, roster=roster, month=f"{first:%Y-%m}", week=week)
 
 
 # --- coverage of all teams -------------------------------------------------------------------

@@ -18,7 +18,8 @@ from wtforms.validators import DataRequired, Length
 
 from access import roles_required
 from extensions import limiter
-from models import Bureau, Occurrence, Programme, ProgrammeKind, Role, SuggestionStatus, db, utcnow
+import inputs
+from models import Bureau, Occurrence, OccurrenceStatus, Programme, ProgrammeKind, Role, SuggestionStatus, db, utcnow
 from services import suggestions as service
 from responses import violation_page
 from services.errors import RuleViolation
@@ -51,7 +52,7 @@ class SuggestionForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    bureau = SelectField(_l("Bureau"), coerce=int)
+    bureau = SelectField(_l("Bureau"), coerce=inputs.coerce_id)
     submit = SubmitField(_l("Assign"))
 
 
@@ -111,10 +112,16 @@ def track():
     return render_template("suggestions/track.html", item=found)
 
 
-@bp.route("/new/<int:occurrence_id>", methods=["GET", "POST"])
+@bp.route("/new/<id:occurrence_id>", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def new(occurrence_id: int):
     occurrence = _contact_day_session(occurrence_id)
+    if occurrence.status is OccurrenceStatus.CANCELLED:
+        # No form for a session that did not take place; a POST is refused before reading it.
+        return render_template(
+            "suggestions/new.html", occurrence=occurrence, form=None, on_behalf=_records_for_others(),
+            error=_("This contact-day session was cancelled. Please choose another session."),
+        ), 409
     form = SuggestionForm()
 
     def page(error=None):
@@ -162,7 +169,7 @@ def manage():
     statuses = {s.value: s for s in SuggestionStatus}
     if status_arg not in statuses and status_arg not in ("open", "all"):
         abort(404)
-    bureau_id = request.args.get("bureau", type=int)
+    bureau_id = inputs.id_arg("bureau")
     if status_arg == "all":
         chosen = None
     elif status_arg == "open":
@@ -170,7 +177,7 @@ def manage():
     else:
         chosen = (statuses[status_arg],)
     query = service.staff_query(chosen, bureau_id)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=30)
+    page = db.paginate(query, page=inputs.page_arg(), per_page=30, error_out=False)
     return render_template(
         "suggestions/manage.html", page=page, status_arg=status_arg, bureau_id=bureau_id, bureaus=_bureaus(),
         statuses=list(SuggestionStatus), status_label=service.status_label, now=utcnow(),
@@ -198,7 +205,7 @@ def _suggestion_or_404(suggestion_id: int):
     return suggestion
 
 
-@bp.route("/manage/<int:suggestion_id>")
+@bp.route("/manage/<id:suggestion_id>")
 @roles_required(Role.STAFF)
 def manage_detail(suggestion_id: int):
     return _staff_detail(_suggestion_or_404(suggestion_id))
@@ -219,7 +226,7 @@ def _act(suggestion_id: int, action, form=None, success: str = ""):
     return redirect(url_for(".manage_detail", suggestion_id=suggestion_id))
 
 
-@bp.route("/manage/<int:suggestion_id>/assign", methods=["POST"])
+@bp.route("/manage/<id:suggestion_id>/assign", methods=["POST"])
 @roles_required(Role.STAFF)
 def manage_assign(suggestion_id: int):
     form = AssignForm()
@@ -228,7 +235,7 @@ def manage_assign(suggestion_id: int):
                 _("The suggestion has been assigned."))
 
 
-@bp.route("/manage/<int:suggestion_id>/answer", methods=["POST"])
+@bp.route("/manage/<id:suggestion_id>/answer", methods=["POST"])
 @roles_required(Role.STAFF)
 def manage_answer(suggestion_id: int):
     form = AnswerForm()
@@ -236,7 +243,7 @@ def manage_answer(suggestion_id: int):
                 _("The answer has been saved."))
 
 
-@bp.route("/manage/<int:suggestion_id>/close", methods=["POST"])
+@bp.route("/manage/<id:suggestion_id>/close", methods=["POST"])
 @roles_required(Role.STAFF)
 def manage_close(suggestion_id: int):
     form = CloseForm()

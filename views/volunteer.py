@@ -9,9 +9,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import Length, NumberRange, Optional
 
+import inputs
+from inputs import DateField, IntegerField
 from access import roles_required
 from models import Role, utcnow
 from services import assignments as service
@@ -27,11 +29,8 @@ volunteers = roles_required(Role.VOLUNTEER, Role.COORDINATOR)
 OPEN_DAYS = 30
 
 
-def _int_field(name: str) -> int:
-    value = request.form.get(name, "")
-    if not value.isdigit():
-        abort(400, description=_("A required field is missing."))
-    return int(value)
+# Ids in forms go through inputs.py: malformed or beyond the database's INTEGER -> 400.
+_int_field = inputs.id_field
 
 
 def _run(action):
@@ -109,8 +108,7 @@ def open_shifts():
         if outcome is None:
             return redirect(request.full_path.rstrip("?"), code=303)
         error, status = outcome.message, outcome.status
-    page = request.args.get("page", "1")
-    shifts, pager = queries.open_shifts(current_user, OPEN_DAYS, int(page) if page.isdigit() else 1)
+    shifts, pager = queries.open_shifts(current_user, OPEN_DAYS, inputs.page_arg())
     return render_template("volunteer/open.html", shifts=shifts, page=pager, days=OPEN_DAYS, error=error), status
 
 

@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 LAYERS = {
     "timeutil": 0, "i18n": 0, "config": 0, "extensions": 0,
     "models": 1,
-    "ops": 2, "access": 2, "responses": 2,
+    "ops": 2, "access": 2, "responses": 2, "inputs": 2,
     "services": 3,
     "scheduler": 4,
     "views": 5, "api": 5, "feeds": 5, "demo": 5,

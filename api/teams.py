@@ -9,7 +9,7 @@ from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
-from models import Assignment, AssignmentStatus, MembershipRole, PatrolTeam, Shift, TeamMembership, db
+from models import Assignment, AssignmentStatus, PatrolTeam, Shift, TeamMembership, db
 from services.errors import RuleViolation
 
 from . import bp

@@ -92,7 +92,9 @@ def prepare_data(env: dict) -> list[str]:
     flask(env, "demo", "load")
     steps.append("demo load")
     if flask(env, "schedule", "generate", "--help", check=False).returncode == 0:
-        until = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+        from timeutil import local_today
+
+        until = (local_today() + dt.timedelta(days=90)).isoformat()
         flask(env, "schedule", "generate", "--until", until)
         steps.append(f"schedule generate --until {until}")
     return steps
@@ -523,7 +525,7 @@ def main() -> int:
           f"{mixed_stats['p50_ms'] / bare_stats['p50_ms']:.1f}x")
     report = {
         "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
-        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "workers": args.workers, "clients": args.clients, "duration_s": args.duration,
         "cores": os.cpu_count(), "load_average_before": load_before,
         "bare": bare_stats, "mix": mixed_stats,

@@ -60,7 +60,7 @@ def build() -> int:
     for row in rows:
         row.setdefault("uid", os.urandom(16).hex())
     db.session.execute(sa.insert(Occurrence), rows)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     db.session.execute(sa.insert(Suggestion), [
         {"tracking_number": f"B{n:09d}", "content": "sample", "status": SuggestionStatus.CLOSED,
          "created_at": now - dt.timedelta(days=n % 700), "answered_at": now - dt.timedelta(days=n % 700 - 9)}

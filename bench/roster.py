@@ -82,7 +82,7 @@ def build(rebuild: bool) -> None:
 
     today = local_today()
     days = [today + dt.timedelta(days=n) for n in range(-DAYS_BACK, DAYS_AHEAD)]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     shift_rows = []
     for t in range(1, TEAMS + 1):
         for day in days:
@@ -100,7 +100,7 @@ def build(rebuild: bool) -> None:
     for shift in shifts:
         t = int(code_of[shift.team_id][1:])
         n = day_index[shift.local_date]
-        night = shift.starts_at.astimezone(dt.timezone.utc).hour == 14  # 22:00 in Shanghai
+        night = shift.starts_at.astimezone(dt.UTC).hour == 14  # 22:00 in Shanghai
         # Evening and night draw from different halves of the team: nobody overlaps.
         base = (n * 4 + (15 if night else 0)) % VOLUNTEERS
         # Mostly 3 or 4 people; every ninth upcoming shift is left short, so the dashboard has gaps.

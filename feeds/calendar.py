@@ -72,7 +72,7 @@ def calendar_uid(meta: FeedMeta) -> str:
 
 
 def _utc_seconds(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.timezone.utc).replace(microsecond=0)
+    return value.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def _local(value: dt.datetime) -> dt.datetime:

@@ -15,7 +15,7 @@ class Subdistrict(BilingualNameMixin, db.Model):
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     slug: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
 
-    communities: orm.Mapped[list["Community"]] = orm.relationship(
+    communities: orm.Mapped[list[Community]] = orm.relationship(
         back_populates="subdistrict", order_by="Community.slug"
     )
 
@@ -30,7 +30,7 @@ class Community(BilingualNameMixin, TimestampMixin, db.Model):
     is_sample: orm.Mapped[bool] = orm.mapped_column(default=False)
 
     subdistrict: orm.Mapped[Subdistrict] = orm.relationship(back_populates="communities")
-    venues: orm.Mapped[list["Venue"]] = orm.relationship(back_populates="community")
+    venues: orm.Mapped[list[Venue]] = orm.relationship(back_populates="community")
 
 
 class VenueKind(enum.Enum):

@@ -245,7 +245,7 @@ def _compose_understaffed(recipient: User, dues: list[Due]) -> Mail:
                      + _("%(assigned)d of at least %(minimum)d", assigned=shift.assigned_count,
                          minimum=shift.min_volunteers))
     lines += ["", _("Assign volunteers in the roster: %(link)s", link=_link("/roster/"))]
-    key = min((d.subject_id for d in dues))
+    key = min(d.subject_id for d in dues)
     return Mail(recipient.email, subject, "\n".join(lines), _message_id(dues[0].kind, key, recipient.id))
 
 

@@ -8,7 +8,19 @@ def register_blueprints(app: Flask) -> None:
     from api import bp as api_bp
     from feeds.views import bp as feeds_bp
 
-    from . import admin, admin_people, admin_schedule, auth, clinic, errors, health, public, roster, suggestions, volunteer
+    from . import (
+        admin,
+        admin_people,
+        admin_schedule,
+        auth,
+        clinic,
+        errors,
+        health,
+        public,
+        roster,
+        suggestions,
+        volunteer,
+    )
 
     for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
         app.register_blueprint(module.bp)

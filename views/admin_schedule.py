@@ -16,7 +16,6 @@ from models import (
     HolidayOverride,
     HolidayPolicy,
     Occurrence,
-    OccurrenceStatus,
     OverrideKind,
     PatrolTeam,
     Programme,

@@ -97,3 +97,14 @@ def test_package_days_names_and_order(app):
     assert (workday.kind, workday.name_zh, workday.name_en) == ("workday", "", "")
     assert sum(item.kind == "holiday" for item in listed) == len(cal._china(2026, "zh_CN"))
     assert len({item.day for item in listed}) == len(listed)  # no day twice
+
+
+def test_a_view_names_holidays_in_chinese_by_default(app):
+    view = cal.calendar_for(D(2026, 10, 1), D(2026, 10, 1))
+    assert view.holiday_name(D(2026, 10, 1)) == "国庆节"
+
+
+@pytest.mark.parametrize("lang", ["fr", "zh_TW", ""])
+def test_an_unknown_language_gets_the_chinese_name_also_for_an_override_without_reason(app, lang):
+    _override(D(2026, 10, 1), OverrideKind.HOLIDAY)
+    assert cal.holiday_name(D(2026, 10, 1), lang) == "国庆节"

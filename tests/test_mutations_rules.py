@@ -41,6 +41,9 @@ def test_normalise_rrule(text, expected):
     ("", "one_line"),
     ("RRULE:", "one_line"),
     ("FREQ=DAILY\nFREQ=WEEKLY", "one_line"),
+    ("FREQ=DAILY;\nCOUNT=2", "one_line"),  # dateutil would call this "invalid": the newline is the reason
+    ("EXDATE:20260101T000000", "one_line"),  # parses as a rule *set*, not one rule
+    ("RDATE:20260101T000000", "one_line"),
     ("DTSTART:20260101T000000;FREQ=DAILY", "one_line"),
     ("FREQ=SOMETIMES", "invalid"),
     ("BYDAY=2SU", "invalid"),
@@ -58,6 +61,19 @@ def test_unusable_rules_are_refused_with_a_code(text, code):
 def test_usable_rules_start_at_midnight_of_the_first_day(text):
     rule = rules.parse_rrule(text, D(2026, 3, 4))
     assert isinstance(rule, du_rrule.rrule) and rule._dtstart == dt.datetime(2026, 3, 4)  # noqa: DTZ001 (dateutil's naive)
+
+
+def test_refusals_carry_a_detail_for_the_log():
+    for text in ("", "EXDATE:20260101T000000"):
+        with pytest.raises(rules.RuleError) as refused:
+            rules.parse_rrule(text, D(2026, 1, 1))
+        assert str(refused.value) == "one RRULE line, e.g. FREQ=MONTHLY;BYDAY=2SU"
+    with pytest.raises(rules.RuleError) as invalid:
+        rules.parse_rrule("FREQ=SOMETIMES", D(2026, 1, 1))
+    assert str(invalid.value).startswith("not a valid RRULE: ") and len(str(invalid.value)) > 20
+    with pytest.raises(rules.RuleError) as frequency:
+        rules.parse_rrule("FREQ=HOURLY", D(2026, 1, 1))
+    assert str(frequency.value) == "the frequency must be DAILY, WEEKLY, MONTHLY or YEARLY"
 
 
 def test_rule_errors_are_value_errors_with_their_detail():

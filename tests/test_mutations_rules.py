@@ -163,3 +163,21 @@ def test_court_days_ignore_the_holiday_policy():
     planned = rules.plan(court, D(2026, 4, 1), D(2026, 4, 30), view())
     assert [(p.day, p.held, p.on_public_holiday) for p in planned] == [
         (D(2026, 4, 4), True, False), (D(2026, 4, 5), True, True), (D(2026, 4, 6), True, True)]
+
+
+def test_a_rule_series_without_its_rule_is_refused_as_empty():
+    with pytest.raises(rules.RuleError) as refused:
+        rules.rule_dates(series(None), D(2026, 3, 1), D(2026, 3, 31), view())
+    assert refused.value.code == "one_line"
+
+
+def test_the_last_day_counts_until_its_last_minute():
+    late = series("FREQ=DAILY;BYHOUR=23;BYMINUTE=30", starts_on=D(2026, 3, 1))
+    assert rules.rule_dates(late, D(2026, 3, 2), D(2026, 3, 3), view()) == [D(2026, 3, 2), D(2026, 3, 3)]
+
+
+def test_a_holiday_without_a_name_has_empty_names():
+    calendar = CalendarView(JAN_1, DEC_31, {D(2026, 3, 1): HolidayOverride(day=D(2026, 3, 1),
+                                                                            kind=OverrideKind.HOLIDAY, reason="")})
+    (only,) = rules.plan(series(), D(2026, 3, 1), D(2026, 3, 31), calendar)
+    assert only.on_public_holiday and (only.holiday_zh, only.holiday_en) == ("", "")

@@ -144,3 +144,60 @@ def test_staff_see_bookings_in_time_then_booking_order(app):
     clinic.book(clinic.ensure_slots(other_session)[0].id, "丁", "13812345674")
     db.session.flush()
     assert clinic.bookings_for(session) == [early_first, early_second, late]
+
+
+def test_the_booking_update_refuses_a_slot_starting_this_very_moment(app):
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    slot = pb.single_slot(pb.clinic_session(), capacity=2)
+    _behind_the_session(sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(starts_at=now))
+    assert _refusal(lambda: clinic.book(slot.id, "张三", "13812345678", now=now)).code == "slot_full"
+
+
+def test_bookable_slots_start_after_now_and_inside_the_session(app):
+    session = pb.clinic_session(capacity=12)  # 09:00-12:00
+    slots = clinic.ensure_slots(session)
+    assert clinic.bookable_slots(session, now=slots[0].starts_at) == slots[1:]  # one starting now is not
+    last = slots[-1]
+    clinic.book(last.id, "张三", "13812345678", now=session.starts_at - dt.timedelta(days=1))
+    session.ends_at = last.starts_at  # shortened: the booked slot now starts exactly at the end
+    assert last not in clinic.bookable_slots(session, now=session.starts_at - dt.timedelta(days=1))
+
+
+def test_one_booking_per_phone_per_session_and_a_cancelled_one_does_not_count(app):
+    first, second = pb.clinic_session(), pb.clinic_session(day=pb.next_weekend_day(pb.next_weekend_day()))
+    slot_a, slot_b = clinic.ensure_slots(first)[0], clinic.ensure_slots(second)[0]
+    booking = clinic.book(slot_a.id, "张三", "13812345678")
+    assert clinic.book(slot_b.id, "张三", "13812345678").slot_id == slot_b.id  # another session: fine
+    clinic.cancel(booking.reference, "13812345678")
+    assert clinic.book(slot_a.id, "张三", "13812345678").status is BookingStatus.BOOKED  # after cancelling
+
+
+def test_cancelling_twice_says_so_in_both_languages(app):
+    slot = pb.single_slot(pb.clinic_session(), capacity=2)
+    booking = clinic.book(slot.id, "张三", "13812345678")
+    clinic.cancel(booking.reference, "13812345678")
+    again = _refusal(lambda: clinic.cancel(booking.reference, "13812345678"))
+    assert (again.code, again.status, again.message) == ("already_cancelled", 409,
+                                                         "This booking has already been cancelled.")
+    assert CJK.search(_refusal(lambda: clinic.cancel(booking.reference, "13812345678"), "zh_CN").message)
+
+
+@pytest.mark.parametrize("reference", ["", "!!!", "这不是编号"])
+def test_a_reference_that_is_no_code_is_an_unknown_booking(app, reference):
+    refused = _refusal(lambda: clinic.cancel(reference, "13812345678"))
+    assert (refused.code, refused.status) == ("no_booking", 404)
+
+
+def test_the_booking_keeps_its_language_and_a_multiline_topic(app):
+    slot = pb.single_slot(pb.clinic_session(bilingual=True), capacity=3)
+    english = clinic.book(slot.id, "Anna", "13812345678", "Lease\r\nDeposit\tback", language="en")
+    assert english.language == "en" and english.topic == "Lease\nDeposit\tback"
+    unknown = clinic.book(slot.id, "张三", "13812345679", language="fr")
+    assert unknown.language == "zh_CN"
+
+
+def test_missing_name_message_names_the_field_exactly(app):
+    slot = pb.single_slot(pb.clinic_session(), capacity=2)
+    assert _refusal(lambda: clinic.book(slot.id, " ", "13812345678")).message == "Please fill in: Your name."
+    too_long = _refusal(lambda: clinic.book(slot.id, "张三", "13812345678", "x" * (clinic.TOPIC_MAX + 1)))
+    assert too_long.message == f"What would you like advice on? is too long: at most {clinic.TOPIC_MAX} characters."

@@ -201,3 +201,29 @@ def test_missing_name_message_names_the_field_exactly(app):
     assert _refusal(lambda: clinic.book(slot.id, " ", "13812345678")).message == "Please fill in: Your name."
     too_long = _refusal(lambda: clinic.book(slot.id, "张三", "13812345678", "x" * (clinic.TOPIC_MAX + 1)))
     assert too_long.message == f"What would you like advice on? is too long: at most {clinic.TOPIC_MAX} characters."
+
+
+def test_a_session_shorter_than_a_slot_is_one_slot_with_the_session_capacity(app):
+    session = pb.clinic_session(capacity=5)
+    session.ends_at = session.starts_at + dt.timedelta(minutes=20)
+    assert clinic.slot_plan(session) == [(session.starts_at, session.ends_at, 5)]
+
+
+def test_slots_without_a_place_are_left_out(app):
+    session = pb.clinic_session(capacity=4)  # 09:00-12:00: six slots, four places
+    plan = clinic.slot_plan(session)
+    assert [cap for _s, _e, cap in plan] == [1, 1, 1, 1]
+    assert plan[0][0] == session.starts_at and plan[-1][0] == session.starts_at + dt.timedelta(minutes=90)
+
+
+def test_only_clinic_sessions_have_slots_says_why(app):
+    with pytest.raises(ValueError, match="^slots exist only for legal-clinic sessions$"):
+        clinic.ensure_slots(pb.contact_day())
+
+
+def test_stale_unbooked_slots_go_even_when_nothing_is_missing(app):
+    session = pb.clinic_session(capacity=6)
+    slots = clinic.ensure_slots(session)
+    session.ends_at -= dt.timedelta(minutes=30)  # the last slot no longer fits
+    after = clinic.ensure_slots(session)
+    assert slots[-1] not in after and after == slots[:-1]

@@ -7,7 +7,7 @@ Raised and not caught, a violation still ends here (views/errors.py, api/__init_
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import abort, flash, jsonify
 

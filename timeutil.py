@@ -5,7 +5,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def local_datetime(day: dt.date, at: dt.time) -> dt.datetime:

@@ -120,7 +120,10 @@ def main() -> int:
     parser.add_argument("--teams", type=int, default=TEAMS)
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best time of each kind is reported")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smoke run for CI: 4 teams, one round")
     args = parser.parse_args()
+    if args.quick:
+        args.teams, args.repeat = 4, 1
 
     print(f"{args.teams} teams x 2 templates x 365 days from {START}, best of {args.repeat} rounds;"
           " target: generate within 3x of plain insert")

@@ -83,7 +83,7 @@ def flask(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProc
                           capture_output=True, text=True, check=check, timeout=900)
 
 
-def prepare_data(env: dict) -> list[str]:
+def prepare_data(env: dict, horizon_days: int = 90) -> list[str]:
     steps = []
     # The demo data set is refused in production (published passwords); the server runs in production mode.
     env = dict(env, APP_ENV="development")
@@ -92,7 +92,9 @@ def prepare_data(env: dict) -> list[str]:
     flask(env, "demo", "load")
     steps.append("demo load")
     if flask(env, "schedule", "generate", "--help", check=False).returncode == 0:
-        until = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+        from timeutil import local_today
+
+        until = (local_today() + dt.timedelta(days=horizon_days)).isoformat()
         flask(env, "schedule", "generate", "--until", until)
         steps.append(f"schedule generate --until {until}")
     return steps
@@ -410,7 +412,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent client connections (default 16)")
     parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run for CI: 2 workers, 4 clients, 1 s bare + 3 s mix; no figures kept")
     args = parser.parse_args()
+    if args.quick:
+        args.duration, args.bare_duration, args.workers, args.clients = 3.0, 1.0, 2, 4
     if not args.database_url.startswith("postgresql"):
         parser.error("--database-url must be a PostgreSQL server URL")
 
@@ -427,7 +433,7 @@ def main() -> int:
                    RATELIMIT_ENABLED="0", HSTS_ENABLED="0", LOG_FORMAT="json", RUN_SCHEDULER_IN_PROCESS="0")
         print(f"database {name}: preparing ...", flush=True)
         t0 = time.perf_counter()
-        steps = prepare_data(env)
+        steps = prepare_data(env, horizon_days=14 if args.quick else 90)
         print(f"  {', '.join(steps)} ({time.perf_counter() - t0:.0f} s)", flush=True)
         targets = build_targets(database_url, rng)
 
@@ -523,7 +529,7 @@ def main() -> int:
           f"{mixed_stats['p50_ms'] / bare_stats['p50_ms']:.1f}x")
     report = {
         "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
-        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "workers": args.workers, "clients": args.clients, "duration_s": args.duration,
         "cores": os.cpu_count(), "load_average_before": load_before,
         "bare": bare_stats, "mix": mixed_stats,
@@ -531,7 +537,8 @@ def main() -> int:
         "statuses": {f"{kind} {status}": n for (kind, status), n in mixed.statuses.items()},
         "errors": errors, "throughput_ratio_to_bare": ratio,
     }
-    (results_dir / "load.json").write_text(json.dumps(report, indent=2))
+    if not args.quick:  # figures come from full runs only
+        (results_dir / "load.json").write_text(json.dumps(report, indent=2))
     return 1 if errors else 0
 
 

@@ -2,6 +2,7 @@
 
     python bench/public_pages.py            # a temporary SQLite database
     DATABASE_URL=postgresql+psycopg://... python bench/public_pages.py   # an EMPTY database of yours
+    python bench/public_pages.py --quick    # smoke run (CI): two months of sessions, one request per page
 
 A year of sessions: 40 communities x 12 contact days, 2 court sessions and 4 clinic sessions on each
 of ~120 court days, 1,587 suggestions (the source's count to the end of 2013). Prints the median of
@@ -9,6 +10,7 @@ of ~120 court days, 1,587 suggestions (the source's count to the end of 2013). P
 """
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import statistics
@@ -31,7 +33,7 @@ PAGES = ["/", "/?community=jinhu", "/contact-days", "/contact-days?view=month", 
          "/holiday-court", "/legal-clinic", "/communities/jinhu", "/search?q=hu", "/legal-clinic/book/{clinic}"]
 
 
-def build() -> int:
+def build(months: int = 12, court_days_wanted: int = 120, suggestions: int = 1587) -> int:
     import demo
 
     demo.load()  # places, people, programmes (no sessions: those come from the scheduler)
@@ -39,7 +41,7 @@ def build() -> int:
     communities = list(db.session.scalars(sa.select(Community).order_by(Community.slug)))
     today = local_today()
     rows = []
-    for day in rrule(MONTHLY, byweekday=SU(2), dtstart=dt.datetime.combine(today, dt.time(0)), count=12):
+    for day in rrule(MONTHLY, byweekday=SU(2), dtstart=dt.datetime.combine(today, dt.time(0)), count=months):
         for community in communities:
             start, end = span_utc(day.date(), dt.time(9), dt.time(11, 30))
             venue = community.venues[0] if community.venues else None
@@ -47,7 +49,7 @@ def build() -> int:
                          "venue_id": venue.id if venue else None, "rule_date": day.date(), "starts_at": start,
                          "ends_at": end})
     day, court_days = today, 0
-    while court_days < 120:
+    while court_days < court_days_wanted:
         day += dt.timedelta(days=1)
         if day.weekday() < 5:
             continue
@@ -60,11 +62,11 @@ def build() -> int:
     for row in rows:
         row.setdefault("uid", os.urandom(16).hex())
     db.session.execute(sa.insert(Occurrence), rows)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     db.session.execute(sa.insert(Suggestion), [
         {"tracking_number": f"B{n:09d}", "content": "sample", "status": SuggestionStatus.CLOSED,
          "created_at": now - dt.timedelta(days=n % 700), "answered_at": now - dt.timedelta(days=n % 700 - 9)}
-        for n in range(1587)
+        for n in range(suggestions)
     ])
     first_clinic = db.session.scalar(
         sa.select(Occurrence).where(Occurrence.programme_id == programmes[ProgrammeKind.LEGAL_CLINIC].id)
@@ -75,11 +77,17 @@ def build() -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke run for CI: small data, one request per page")
+    args = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
+    if args.quick:  # never the DATABASE_URL of a real run
+        url = "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
+    rounds = 1 if args.quick else 20
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False})
     with app.app_context():
         db.create_all()
-        clinic_id = build()
+        clinic_id = build(2, 8, 50) if args.quick else build()
         engine = db.engine
     client = app.test_client()
     statements: list[str] = []
@@ -92,7 +100,7 @@ def main() -> None:
             full = f"{path}{'&' if '?' in path else '?'}lang={lang}"
             client.get(full)
             times = []
-            for _ in range(20):
+            for _ in range(rounds):
                 statements.clear()
                 start = time.perf_counter()
                 response = client.get(full)

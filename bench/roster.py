@@ -3,6 +3,7 @@
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_roster python bench/roster.py
     python bench/roster.py                      # SQLite file under /tmp
     python bench/roster.py --rebuild --runs 30
+    python bench/roster.py --quick              # smoke run (CI): small data, one run per page
 
 Full scale is the SPEC's: 120 teams x 30 volunteers, two shifts per team per day for a year
 (87,600 shifts, half past with attendance, half ahead) and about 300,000 assignments. The data
@@ -14,10 +15,13 @@ The database's own schema comes from the models (create_all), like the test suit
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,7 +86,7 @@ def build(rebuild: bool) -> None:
 
     today = local_today()
     days = [today + dt.timedelta(days=n) for n in range(-DAYS_BACK, DAYS_AHEAD)]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     shift_rows = []
     for t in range(1, TEAMS + 1):
         for day in days:
@@ -100,7 +104,7 @@ def build(rebuild: bool) -> None:
     for shift in shifts:
         t = int(code_of[shift.team_id][1:])
         n = day_index[shift.local_date]
-        night = shift.starts_at.astimezone(dt.timezone.utc).hour == 14  # 22:00 in Shanghai
+        night = shift.starts_at.astimezone(dt.UTC).hour == 14  # 22:00 in Shanghai
         # Evening and night draw from different halves of the team: nobody overlaps.
         base = (n * 4 + (15 if night else 0)) % VOLUNTEERS
         # Mostly 3 or 4 people; every ninth upcoming shift is left short, so the dashboard has gaps.
@@ -157,8 +161,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the data set")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run for CI: 17 teams, 7 weeks, one run each, a temporary SQLite file")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "sqlite:////tmp/sip-bench-roster.sqlite3")
+    if args.quick:
+        global TEAMS, DAYS_BACK, DAYS_AHEAD
+        TEAMS, DAYS_BACK, DAYS_AHEAD = 17, 7, 42  # team T017 is measured; assign() needs shifts 30+ days ahead
+        args.runs, args.rebuild = 1, True
+        scratch = tempfile.mkdtemp(prefix="sip-bench-roster-")
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+        url = "sqlite:///" + os.path.join(scratch, "quick.sqlite3")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False,
                       "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
     with app.app_context():

@@ -14,10 +14,10 @@ from sqlalchemy import orm
 from models import (
     AreaKind,
     Bureau,
-    Community,
-    CommunityArea,
     ClinicBooking,
     ClinicSlot,
+    Community,
+    CommunityArea,
     Occurrence,
     OccurrenceStatus,
     Programme,

@@ -15,8 +15,8 @@ import gzip
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app

@@ -67,7 +67,7 @@ def shanghai_vtimezone() -> Timezone:
 
 
 def _utc_seconds(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.timezone.utc).replace(microsecond=0)
+    return value.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def _local(value: dt.datetime) -> dt.datetime:

@@ -8,7 +8,6 @@ import segno
 from flask import current_app, has_request_context, request, url_for
 from markupsafe import Markup
 
-
 _hosts: dict[tuple, str] = {}
 
 

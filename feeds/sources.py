@@ -107,12 +107,12 @@ class Window:
 
     @classmethod
     @functools.lru_cache(maxsize=16)  # the same window all day long
-    def around(cls, today: dt.date, horizon_days: int) -> "Window":
+    def around(cls, today: dt.date, horizon_days: int) -> Window:
         first = today - dt.timedelta(days=DAYS_BACK)
         last = today + dt.timedelta(days=horizon_days + 1)
         return cls(
-            dt.datetime.combine(first, dt.time(0), tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc),
-            dt.datetime.combine(last, dt.time(0), tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc),
+            dt.datetime.combine(first, dt.time(0), tzinfo=LOCAL_TZ).astimezone(dt.UTC),
+            dt.datetime.combine(last, dt.time(0), tzinfo=LOCAL_TZ).astimezone(dt.UTC),
         )
 
 

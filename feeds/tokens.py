@@ -10,7 +10,19 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
-from models import AuditLog, FeedKind, FeedToken, MembershipRole, PatrolTeam, Role, TeamMembership, User, db, record, utcnow
+from models import (
+    AuditLog,
+    FeedKind,
+    FeedToken,
+    MembershipRole,
+    PatrolTeam,
+    Role,
+    TeamMembership,
+    User,
+    db,
+    record,
+    utcnow,
+)
 from services.errors import RuleViolation
 from services.transactions import unit_of_work
 

@@ -6,6 +6,7 @@ from .feeds import FeedKind, FeedSnapshot, FeedToken, new_feed_token
 from .notifications import Notification, NotificationKind, NotificationStatus
 from .places import AreaKind, Community, CommunityArea, Subdistrict, Venue, VenueKind
 from .programmes import (
+    PUBLIC_PROGRAMME_KINDS,
     Bureau,
     HearingNotice,
     HolidayOverride,
@@ -14,7 +15,6 @@ from .programmes import (
     Occurrence,
     OccurrenceStatus,
     OverrideKind,
-    PUBLIC_PROGRAMME_KINDS,
     Programme,
     ProgrammeKind,
     Series,

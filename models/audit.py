@@ -20,7 +20,7 @@ class AuditLog(db.Model):
     entity_id: orm.Mapped[str] = orm.mapped_column(sa.String(64), default="")
     detail: orm.Mapped[dict] = orm.mapped_column(sa.JSON, default=dict)
 
-    actor: orm.Mapped["User | None"] = orm.relationship()  # noqa: F821
+    actor: orm.Mapped[User | None] = orm.relationship()  # noqa: F821
 
 
 def record(actor, action: str, entity: str, entity_id=None, **detail) -> AuditLog:

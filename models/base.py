@@ -23,7 +23,7 @@ db = SQLAlchemy(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION))
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def new_uid() -> str:
@@ -46,7 +46,7 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("naive datetime refused: pass an aware datetime")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -55,8 +55,8 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 def str_enum(enum_cls: type[enum.Enum], name: str) -> sa.Enum:

@@ -26,7 +26,7 @@ class ClinicSlot(TimestampMixin, db.Model):
     capacity: orm.Mapped[int] = orm.mapped_column(default=2)
     booked_count: orm.Mapped[int] = orm.mapped_column(default=0)
 
-    occurrence: orm.Mapped["Occurrence"] = orm.relationship()  # noqa: F821
+    occurrence: orm.Mapped[Occurrence] = orm.relationship()  # noqa: F821
 
 
 class BookingStatus(enum.Enum):

@@ -54,8 +54,8 @@ class FeedToken(db.Model):
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
     revoked_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
-    team: orm.Mapped["PatrolTeam | None"] = orm.relationship()  # noqa: F821
-    user: orm.Mapped["User | None"] = orm.relationship()  # noqa: F821
+    team: orm.Mapped[PatrolTeam | None] = orm.relationship()  # noqa: F821
+    user: orm.Mapped[User | None] = orm.relationship()  # noqa: F821
 
     @property
     def is_active(self) -> bool:

@@ -17,7 +17,7 @@ class Subdistrict(BilingualNameMixin, db.Model):
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     slug: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
 
-    communities: orm.Mapped[list["Community"]] = orm.relationship(
+    communities: orm.Mapped[list[Community]] = orm.relationship(
         back_populates="subdistrict", order_by="Community.slug"
     )
 
@@ -35,8 +35,8 @@ class Community(BilingualNameMixin, TimestampMixin, db.Model):
     search_key: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
 
     subdistrict: orm.Mapped[Subdistrict] = orm.relationship(back_populates="communities")
-    venues: orm.Mapped[list["Venue"]] = orm.relationship(back_populates="community")
-    areas: orm.Mapped[list["CommunityArea"]] = orm.relationship(
+    venues: orm.Mapped[list[Venue]] = orm.relationship(back_populates="community")
+    areas: orm.Mapped[list[CommunityArea]] = orm.relationship(
         back_populates="community", cascade="all, delete-orphan",
         order_by="(CommunityArea.position, CommunityArea.id)",
     )

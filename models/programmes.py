@@ -105,7 +105,7 @@ class Series(BilingualNameMixin, TimestampMixin, db.Model):
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
 
     programme: orm.Mapped[Programme] = orm.relationship()
-    sites: orm.Mapped[list["SeriesSite"]] = orm.relationship(
+    sites: orm.Mapped[list[SeriesSite]] = orm.relationship(
         back_populates="series", cascade="all, delete-orphan", order_by="SeriesSite.id"
     )
 
@@ -131,9 +131,9 @@ class SeriesSite(TimestampMixin, db.Model):
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
 
     series: orm.Mapped[Series] = orm.relationship(back_populates="sites")
-    community: orm.Mapped["Community | None"] = orm.relationship()  # noqa: F821
-    venue: orm.Mapped["Venue"] = orm.relationship()  # noqa: F821
-    officials: orm.Mapped[list["User"]] = orm.relationship(secondary="series_site_officials")  # noqa: F821
+    community: orm.Mapped[Community | None] = orm.relationship()  # noqa: F821
+    venue: orm.Mapped[Venue] = orm.relationship()  # noqa: F821
+    officials: orm.Mapped[list[User]] = orm.relationship(secondary="series_site_officials")  # noqa: F821
 
 
 series_site_officials = sa.Table(
@@ -195,9 +195,9 @@ class Occurrence(TimestampMixin, db.Model):
     programme: orm.Mapped[Programme] = orm.relationship()
     series: orm.Mapped[Series | None] = orm.relationship()
     site: orm.Mapped[SeriesSite | None] = orm.relationship()
-    community: orm.Mapped["Community | None"] = orm.relationship()  # noqa: F821
-    venue: orm.Mapped["Venue | None"] = orm.relationship()  # noqa: F821
-    officials: orm.Mapped[list["User"]] = orm.relationship(secondary="occurrence_officials")  # noqa: F821
+    community: orm.Mapped[Community | None] = orm.relationship()  # noqa: F821
+    venue: orm.Mapped[Venue | None] = orm.relationship()  # noqa: F821
+    officials: orm.Mapped[list[User]] = orm.relationship(secondary="occurrence_officials")  # noqa: F821
 
     @property
     def title(self) -> str:
@@ -244,7 +244,7 @@ class HearingNotice(TimestampMixin, db.Model):
     last_modified: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
 
     occurrence: orm.Mapped[Occurrence] = orm.relationship()
-    courtroom: orm.Mapped["Venue | None"] = orm.relationship()  # noqa: F821
+    courtroom: orm.Mapped[Venue | None] = orm.relationship()  # noqa: F821
 
     @property
     def cause(self) -> str:

@@ -42,7 +42,7 @@ class ShiftTemplate(TimestampMixin, db.Model):
     valid_until: orm.Mapped[dt.date | None] = orm.mapped_column()
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
 
-    team: orm.Mapped["PatrolTeam"] = orm.relationship()  # noqa: F821
+    team: orm.Mapped[PatrolTeam] = orm.relationship()  # noqa: F821
 
     @property
     def crosses_midnight(self) -> bool:
@@ -96,7 +96,7 @@ class Shift(TimestampMixin, db.Model):
     sequence: orm.Mapped[int] = orm.mapped_column(default=0)
     last_modified: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
 
-    team: orm.Mapped["PatrolTeam"] = orm.relationship()  # noqa: F821
+    team: orm.Mapped[PatrolTeam] = orm.relationship()  # noqa: F821
     template: orm.Mapped[ShiftTemplate | None] = orm.relationship()
 
     @property
@@ -166,7 +166,7 @@ class Assignment(TimestampMixin, db.Model):
     assigned_by_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     shift: orm.Mapped[Shift] = orm.relationship()
-    volunteer: orm.Mapped["User"] = orm.relationship(foreign_keys=[volunteer_id])  # noqa: F821
+    volunteer: orm.Mapped[User] = orm.relationship(foreign_keys=[volunteer_id])  # noqa: F821
 
 
 class Unavailability(TimestampMixin, db.Model):
@@ -206,5 +206,5 @@ class SwapRequest(TimestampMixin, db.Model):
     decided_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
     assignment: orm.Mapped[Assignment] = orm.relationship()
-    from_user: orm.Mapped["User"] = orm.relationship(foreign_keys=[from_user_id])  # noqa: F821
-    to_user: orm.Mapped["User"] = orm.relationship(foreign_keys=[to_user_id])  # noqa: F821
+    from_user: orm.Mapped[User] = orm.relationship(foreign_keys=[from_user_id])  # noqa: F821
+    to_user: orm.Mapped[User] = orm.relationship(foreign_keys=[to_user_id])  # noqa: F821

@@ -36,5 +36,5 @@ class Suggestion(TimestampMixin, db.Model):
     answered_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     closed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
-    occurrence: orm.Mapped["Occurrence | None"] = orm.relationship()  # noqa: F821
-    bureau: orm.Mapped["Bureau | None"] = orm.relationship()  # noqa: F821
+    occurrence: orm.Mapped[Occurrence | None] = orm.relationship()  # noqa: F821
+    bureau: orm.Mapped[Bureau | None] = orm.relationship()  # noqa: F821

@@ -29,8 +29,8 @@ class PatrolTeam(BilingualNameMixin, TimestampMixin, db.Model):
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
     is_sample: orm.Mapped[bool] = orm.mapped_column(default=False)
 
-    subdistrict: orm.Mapped["Subdistrict | None"] = orm.relationship()  # noqa: F821
-    memberships: orm.Mapped[list["TeamMembership"]] = orm.relationship(
+    subdistrict: orm.Mapped[Subdistrict | None] = orm.relationship()  # noqa: F821
+    memberships: orm.Mapped[list[TeamMembership]] = orm.relationship(
         back_populates="team", cascade="all, delete-orphan"
     )
 
@@ -52,4 +52,4 @@ class TeamMembership(TimestampMixin, db.Model):
     )
 
     team: orm.Mapped[PatrolTeam] = orm.relationship(back_populates="memberships")
-    user: orm.Mapped["User"] = orm.relationship(back_populates="memberships")  # noqa: F821
+    user: orm.Mapped[User] = orm.relationship(back_populates="memberships")  # noqa: F821

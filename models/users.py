@@ -57,10 +57,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     weekly_hours_limit: orm.Mapped[int | None] = orm.mapped_column()
     is_sample: orm.Mapped[bool] = orm.mapped_column(default=False)
 
-    memberships: orm.Mapped[list["TeamMembership"]] = orm.relationship(  # noqa: F821
+    memberships: orm.Mapped[list[TeamMembership]] = orm.relationship(  # noqa: F821
         back_populates="user", cascade="all, delete-orphan"
     )
-    bureau: orm.Mapped["Bureau | None"] = orm.relationship()  # noqa: F821
+    bureau: orm.Mapped[Bureau | None] = orm.relationship()  # noqa: F821
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import re
-
 import holidays
-from babel.dates import format_date
 import sqlalchemy as sa
+from babel.dates import format_date
 
 from models import HolidayOverride, OverrideKind, db
 

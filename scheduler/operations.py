@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from models import (
-    HolidayOverride,
     HearingNotice,
+    HolidayOverride,
     Occurrence,
     OverrideKind,
     PatrolTeam,

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import orm
 
 from models import (
@@ -266,7 +265,7 @@ def _compose_understaffed(recipient: User, dues: list[Due]) -> Mail:
                      + _("%(assigned)d of at least %(minimum)d", assigned=shift.assigned_count,
                          minimum=shift.min_volunteers))
     lines += ["", _("Assign volunteers in the roster: %(link)s", link=_link("/roster/"))]
-    key = min((d.subject_id for d in dues))
+    key = min(d.subject_id for d in dues)
     return Mail(recipient.email, subject, "\n".join(lines), _message_id(dues[0].kind, key, recipient.id))
 
 

@@ -16,8 +16,9 @@ the write lock at once (BEGIN IMMEDIATE semantics) instead of failing on a lock 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from flask import current_app

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from models import PatrolTeam, db
+from timeutil import local_today
 
 import_cli = AppGroup("import", help="Import patrol teams or volunteers from CSV (all rows or none).")
 export_cli = AppGroup("export", help="Export rosters.")
@@ -44,7 +45,7 @@ def import_volunteers(path: str) -> None:
 
 def _month(ctx, param, value: str | None) -> tuple[int, int]:
     if value is None:
-        today = dt.date.today()
+        today = local_today()  # the service's month, not the machine's time zone
         return today.year, today.month
     try:
         year, month = (int(part) for part in value.split("-"))

@@ -116,7 +116,7 @@ class Availability:
     busy: dict[int, list[Busy]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
-    def load(cls, members: list[User], first: dt.date, last: dt.date) -> "Availability":
+    def load(cls, members: list[User], first: dt.date, last: dt.date) -> Availability:
         info = cls(members)
         ids = [m.id for m in members]
         if not ids:

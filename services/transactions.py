@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, OperationalError

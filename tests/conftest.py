@@ -60,28 +60,47 @@ def clean_tables() -> None:
     db.session.commit()
 
 
-@pytest.fixture
-def app(database_url, _schema):
-    app = create_app(base_config(database_url))
-    with app.app_context():
-        yield app
-        db.session.rollback()
-        clean_tables()
-        db.session.remove()
-        db.engine.dispose()
+@pytest.fixture(scope="session")
+def _test_app(database_url, _schema):
+    return create_app(base_config(database_url))
 
 
 @pytest.fixture
-def web_app(database_url, app):
+def app(_test_app):
+    """The test's app, with an app context open for the whole test. Built once per session; its
+    settings are restored after each test (tests may change app.config), its context is new."""
+    settings = dict(_test_app.config)
+    try:
+        with _test_app.app_context():
+            yield _test_app
+            db.session.rollback()
+            clean_tables()
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        _test_app.config.clear()
+        _test_app.config.update(settings)
+
+
+@pytest.fixture(scope="session")
+def _served_app(database_url, _schema):
+    """Built once per session: the app holds no per-test state (every request opens its own
+    context and database session; the tables are emptied after each test), and building it
+    (blueprints, URL map, Jinja's compiled templates) for every test was a third of the suite's time."""
+    return create_app(base_config(database_url))
+
+
+@pytest.fixture
+def web_app(_served_app, app):
     """A second app on the same database, with no context held open, serving the test client.
 
     Requests to `app` itself would reuse the test's app context (and its `g`, session and
     cached locale); a separate instance makes every request start clean, as in production.
+    Tests that need other settings build their own app with create_app(base_config(...)).
     """
-    served = create_app(base_config(database_url))
-    yield served
-    with served.app_context():
-        db.engine.dispose()
+    yield _served_app
+    with _served_app.app_context():
+        db.engine.dispose()  # no pooled connection outlives the test (PostgreSQL restart tests)
 
 
 @pytest.fixture

@@ -133,7 +133,7 @@ def make_programme(kind: ProgrammeKind, slug: str | None = None) -> Programme:
 
 def aware(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
     """A UTC datetime, for brevity in tests."""
-    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.timezone.utc)
+    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
 
 
 def make_shift(team: PatrolTeam, starts_at: dt.datetime, hours: float = 3, **kw) -> Shift:

@@ -11,7 +11,6 @@ from models import (
     ClinicSlot,
     Occurrence,
     OccurrenceStatus,
-    Programme,
     ProgrammeKind,
     Role,
     db,
@@ -19,6 +18,7 @@ from models import (
 from tests.factories import make_community, make_user, make_venue
 from tests.factories import make_programme as programme
 from timeutil import local_today, span_utc
+
 
 def second_sundays(after: dt.date, count: int = 3) -> list[dt.date]:
     """The next second Sundays of the month strictly after `after` (RRULE:FREQ=MONTHLY;BYDAY=2SU)."""

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-
 from models import (
     ALL_WEEKDAYS,
     Assignment,
     HolidayPolicy,
     PatrolTeam,
-    Programme,
     ProgrammeKind,
     Role,
     Series,
@@ -25,6 +22,7 @@ from models import (
 from tests.factories import make_community, make_team, make_user, make_venue
 from tests.factories import make_programme as programme
 from timeutil import span_utc
+
 
 def contact_day_series(sites: int = 2, policy: HolidayPolicy = HolidayPolicy.KEEP,
                        starts_on: dt.date = dt.date(2024, 1, 1), officials: list[User] | None = None,

@@ -30,8 +30,7 @@ from services.errors import RuleViolation
 from services.transactions import in_transaction, unit_of_work
 from tests.factories import make_community, make_shift, make_team, make_user, make_venue
 from tests.schedule_builders import contact_day_series, court_series
-from timeutil import local_today, local_to_utc
-
+from timeutil import local_to_utc, local_today
 
 # --- language ---------------------------------------------------------------------------------
 

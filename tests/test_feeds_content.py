@@ -37,7 +37,7 @@ from tests.feeds_fixtures import (  # noqa: F401  (fixtures)
 from timeutil import local_to_utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def occurrences_of(kind: ProgrammeKind, **where) -> list[Occurrence]:

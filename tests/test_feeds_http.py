@@ -255,7 +255,7 @@ def test_unknown_or_wrong_kind_tokens_are_404(client, world, paths):
 def test_body_cache_is_bounded():
     cache = feeds.cache.BodyCache()
     for n in range(10):
-        cache.put(f"k{n}", feeds.cache.Entry("f", "e", dt.datetime.now(dt.timezone.utc), b"x" * 100), limit=350)
+        cache.put(f"k{n}", feeds.cache.Entry("f", "e", dt.datetime.now(dt.UTC), b"x" * 100), limit=350)
     assert len(cache) == 3 and cache.size == 300
     assert cache.get("k9") is not None and cache.get("k0") is None
 

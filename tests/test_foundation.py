@@ -1,7 +1,6 @@
 """The service starts, migrates and loads demo data on an empty database."""
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest

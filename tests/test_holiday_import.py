@@ -190,7 +190,7 @@ def test_feeds_go_from_tentative_to_confirmed(app, client, year_world, monkeypat
     after = feed_statuses(client, "/feeds/holiday-court.ics")
     assert after[WORKING_SUNDAY][0] == after[WORKING_SATURDAY][0] == "CANCELLED"
     assert after[EXTRA_DAY_OFF] == ("CONFIRMED", 0)
-    for day, (status, sequence) in before.items():
+    for day, (_status, sequence) in before.items():
         if day not in (WORKING_SUNDAY, WORKING_SATURDAY):
             assert after[day] == ("CONFIRMED", sequence + 1), day  # SEQUENCE raised: the status changed
         else:

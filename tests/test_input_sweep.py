@@ -23,7 +23,6 @@ import demo
 from api.openapi import query_parameters
 from api.tokens import issue_token
 from inputs import IdConverter
-from tests.test_prod_forms_fuzz import login_as
 from models import (
     ClinicSlot,
     FeedKind,
@@ -43,6 +42,7 @@ from models import (
     User,
     db,
 )
+from tests.test_prod_forms_fuzz import login_as
 
 ROLES = ("anonymous", "volunteer", "coordinator", "staff", "official", "admin")
 OVER = str(2**31)  # one past PostgreSQL's INTEGER
@@ -95,7 +95,7 @@ def query_variants(allowed: frozenset[str] | None) -> list[dict]:
 
 def form_variants(names: set[str], actions: set[str]) -> list[dict]:
     variants = []
-    for ids, pages, dates, months, years, text in THEMES.values():
+    for ids, _pages, dates, months, _years, text in THEMES.values():
         data = {}
         for name in names:
             if name in FORM_ID_FIELDS or name.endswith("_id") or name.startswith("limit-"):
@@ -218,7 +218,7 @@ def test_the_url_map_with_hostile_values_never_answers_5xx(web_app, demo_world, 
         headers = {"Authorization": f"Bearer {tokens[role]}"} if role != "anonymous" else {}
         fields_cache: dict[str, tuple[set[str], set[str]]] = {}
 
-        def call(method: str, url: str, **kw):
+        def call(method: str, url: str, client=client, headers=headers, role=role, **kw):
             response = client.open(url, method=method, headers=headers, **kw)
             count["requests"] += 1
             if response.status_code >= 500:
@@ -242,7 +242,7 @@ def test_the_url_map_with_hostile_values_never_answers_5xx(web_app, demo_world, 
                     for args in query_variants(allowed):
                         call(method, url, query_string=args)
                 elif is_api:
-                    for body in ('{"volunteer_id": %s}' % OVER, '{"volunteer_id": -1}', "[" * 1000 + "]" * 1000,
+                    for body in (f'{{"volunteer_id": {OVER}}}', '{"volunteer_id": -1}', "[" * 1000 + "]" * 1000,
                                  '{"volunteer_id": ' + "[" * 100_000 + "]" * 100_000 + "}", "{" * 1000,
                                  json.dumps({"volunteer_id": LONG})):
                         call(method, url, data=body, content_type="application/json")

@@ -146,8 +146,8 @@ def test_foreign_keys_are_enforced(app):
 
 def test_naive_datetimes_are_refused(app):
     programme = _programme()
-    db.session.add(Occurrence(programme_id=programme.id, starts_at=dt.datetime(2026, 3, 8, 1),
-                              ends_at=dt.datetime(2026, 3, 8, 3)))
+    db.session.add(Occurrence(programme_id=programme.id, starts_at=dt.datetime(2026, 3, 8, 1),  # noqa: DTZ001 (naive on purpose)
+                              ends_at=dt.datetime(2026, 3, 8, 3)))  # noqa: DTZ001
     with pytest.raises(StatementError):
         db.session.flush()
     db.session.rollback()

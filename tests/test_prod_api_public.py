@@ -123,9 +123,9 @@ def test_bad_parameters_get_400_with_the_error_body(client, sessions, query, cod
 
 
 def _catalogue_has(msgid: str) -> bool:
-    from babel.support import Translations
-
     import pathlib
+
+    from babel.support import Translations
 
     translations = Translations.load(str(pathlib.Path(__file__).resolve().parent.parent / "translations"),
                                      ["zh_Hans_CN"])

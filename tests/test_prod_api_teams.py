@@ -11,7 +11,7 @@ from api.tokens import issue_token
 from models import Assignment, AssignmentStatus, Role, Shift, db
 from services.errors import RuleViolation
 from tests.factories import make_team, make_user
-from timeutil import local_to_utc
+from timeutil import local_to_utc, local_today
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("services.assignments") is None, reason="needs services.assignments"
@@ -40,7 +40,7 @@ def teams(app):
     outsider = make_user(Role.VOLUNTEER, email="outsider@test.example")
     team = make_team(coordinator=coordinator, members=volunteers)
     other_team = make_team(coordinator=other_coordinator, members=[outsider])
-    day = dt.date.today() + dt.timedelta(days=30)
+    day = local_today() + dt.timedelta(days=30)
     shifts = [make_shift(team, day + dt.timedelta(days=n)) for n in range(3)]
     other_shift = make_shift(other_team, day)
     tokens = {
@@ -127,7 +127,9 @@ def test_rule_violations_carry_the_services_status_code_and_message(client, team
     ]
     for shift_id, volunteer_id in cases:
         with app.test_request_context("/?lang=en"):  # the page's language, as the API request's
-            expected = _service_message(lambda: assignments.assign(teams["coordinator"], shift_id, volunteer_id))
+            expected = _service_message(
+                lambda shift_id=shift_id, volunteer_id=volunteer_id: assignments.assign(teams["coordinator"], shift_id,
+                                                                                      volunteer_id))
         response = client.post(f"/api/v1/shifts/{shift_id}/assignments?lang=en",
                                json={"volunteer_id": volunteer_id}, headers=headers)
         assert response.status_code == expected.status, (shift_id, volunteer_id)

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 from api.tokens import issue_token
 from feeds import tokens
-from ops import mask_path
 from models import Assignment, AssignmentStatus, Role, Shift, db
+from ops import mask_path
 from tests.conftest import POSTGRES_URL
 from tests.factories import PASSWORD, make_community, make_team, make_user
 from tests.live_server import Client

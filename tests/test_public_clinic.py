@@ -343,8 +343,9 @@ def test_the_database_refuses_overbooking_whatever_the_code_does(app):
 
 def test_no_slot_is_booked_in_the_past_even_if_the_clock_moves_between_check_and_update(app):
     slot = pb.single_slot(pb.clinic_session(), capacity=2)
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refused:
         clinic.book(slot.id, "张三", "13812345678", now=slot.starts_at + dt.timedelta(seconds=1))
+    assert refused.value.code == "slot_past"
     assert utcnow() < slot.starts_at
 
 

@@ -126,8 +126,7 @@ def test_api_communities_carry_their_areas(client, communities):
 
 
 def test_demo_areas_several_per_community_both_languages_once(app):
-    from demo import LoadSummary
-    from demo import names
+    from demo import LoadSummary, names
     from demo import public as demo_public
 
     for slug, zh, pinyin in names.COMMUNITIES[:15]:  # jinhu, xinghai ... dushu

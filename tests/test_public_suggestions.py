@@ -28,10 +28,12 @@ def test_the_whole_workflow_received_assigned_answered_closed(app, staff):
     assert len(suggestion.tracking_number) == 10 and set(suggestion.tracking_number) <= set(ALPHABET)
     transport = pb.bureau()
     db.session.commit()  # services roll back their own unit of work on a refusal, not the test's setup
-    with pytest.raises(RuleViolation):  # nobody answers before a bureau has it
+    with pytest.raises(RuleViolation) as refused:  # nobody answers before a bureau has it
         service.answer(suggestion, "已安排。", staff)
-    with pytest.raises(RuleViolation):
+    assert refused.value.code == "not_assigned"
+    with pytest.raises(RuleViolation) as refused:
         service.close(suggestion, staff)
+    assert refused.value.code == "not_answered"
     service.assign(suggestion, transport.id, staff)
     assert suggestion.status is SuggestionStatus.ASSIGNED and suggestion.bureau is transport
     service.answer(suggestion, "已在两个出口增设停放点。", staff)
@@ -39,12 +41,14 @@ def test_the_whole_workflow_received_assigned_answered_closed(app, staff):
     assert suggestion.status is SuggestionStatus.ANSWERED and first_answer is not None
     service.answer(suggestion, "已在三个出口增设停放点。", staff)  # a correction keeps the first answer's time
     assert suggestion.answered_at == first_answer
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refused:
         service.assign(suggestion, transport.id, staff)
+    assert refused.value.code == "already_answered"
     service.close(suggestion, staff)
     assert suggestion.status is SuggestionStatus.CLOSED and suggestion.closed_at is not None
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refused:
         service.answer(suggestion, "改动", staff)
+    assert refused.value.code == "closed"
     actions = db.session.scalars(sa.select(AuditLog.action).order_by(AuditLog.id)).all()
     assert actions == ["suggestion.submit", "suggestion.assign", "suggestion.answer", "suggestion.answer",
                        "suggestion.close"]
@@ -54,16 +58,17 @@ def test_suggestions_only_for_real_recent_contact_day_sessions(app):
     with pytest.raises(RuleViolation) as unknown:
         service.submit(999, "建议")
     assert unknown.value.status == 404
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as clinic_session:
         service.submit(pb.clinic_session().id, "建议")
+    assert clinic_session.value.code == "no_session"
     with pytest.raises(RuleViolation) as cancelled:
         service.submit(pb.contact_day(status=OccurrenceStatus.CANCELLED).id, "建议")
     assert cancelled.value.code == "session_cancelled"
     with pytest.raises(RuleViolation) as old:
-        service.submit(pb.contact_day(day=dt.date(2026, 1, 11)).id, "建议", now=dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc))
+        service.submit(pb.contact_day(day=dt.date(2026, 1, 11)).id, "建议", now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
     assert old.value.code == "session_too_old"
     recent = pb.contact_day(day=dt.date(2026, 1, 11))
-    assert service.submit(recent.id, "建议", now=dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)).id
+    assert service.submit(recent.id, "建议", now=dt.datetime(2026, 2, 1, tzinfo=dt.UTC)).id
 
 
 def test_submit_and_track_through_the_pages(app, client):

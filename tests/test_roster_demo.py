@@ -42,7 +42,7 @@ def test_demo_rosters_follow_the_rules_and_load_once(app):
     shifts = db.session.scalars(sa.select(Shift)).all()
     for shift in shifts:
         assert shift.assigned_count == counted.get(shift.id, 0) <= shift.max_volunteers
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     staffed_until = local_today() + dt.timedelta(days=rosters.DAYS_AHEAD - 1)
     upcoming = [s for s in shifts if s.starts_at > now and s.local_date <= staffed_until]
     below = [s for s in upcoming if s.assigned_count < s.min_volunteers]

@@ -311,8 +311,9 @@ def test_swap_decline_and_cancel(world):
     assert refused.value.code == "swap_pending"
     service.answer_swap(world.zhao, swap.id, False)
     assert db.session.get(SwapRequest, swap.id).status is SwapStatus.DECLINED
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refused:
         service.answer_swap(world.zhao, swap.id, True)
+    assert refused.value.code == "swap_answered"
     again = service.request_swap(world.wang, original.id, world.zhao.id)
     service.cancel_swap(world.wang, again.id)
     assert db.session.get(SwapRequest, again.id).status is SwapStatus.CANCELLED

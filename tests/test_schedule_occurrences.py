@@ -248,17 +248,18 @@ def test_hearing_notice_is_public_data_only(app):
     columns = set(HearingNotice.__table__.columns.keys())
     assert not columns & {"party", "parties", "plaintiff", "defendant", "name", "phone"}
     bad = [
-        {"case_number": "1234"},
-        {"cause_zh": "张三诉李四 13912345678"},
-        {"cause_en": "ID 32050119800101123X"},
-        {"local_start": dt.time(8, 0)},
-        {"case_number": "(2030)苏0591民初1号"},
+        ({"case_number": "1234"}, "bad_case_number"),
+        ({"cause_zh": "张三诉李四 13912345678"}, "personal_data"),
+        ({"cause_en": "ID 32050119800101123X"}, "personal_data"),
+        ({"local_start": dt.time(8, 0)}, "outside_session"),
+        ({"case_number": "(2030)苏0591民初1号"}, "duplicate_case"),
     ]
-    for change in bad:
+    for change, code in bad:
         values = {"case_number": "(2030)苏0591民初2号", "cause_zh": "劳动争议", "cause_en": "",
                   "local_start": dt.time(10, 30), "local_end": dt.time(11, 0)} | change
-        with pytest.raises(RuleViolation):
+        with pytest.raises(RuleViolation) as refused:
             add_hearing_notice(session, actor=staff, **values)
+        assert refused.value.code == code, change
 
 
 def test_moving_a_court_session_moves_its_hearings(app):

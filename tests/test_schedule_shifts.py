@@ -30,7 +30,7 @@ def test_a_night_shift_lasts_four_hours_and_belongs_to_the_evening(app):
     assert shift.duration == dt.timedelta(hours=4)
     assert to_local(shift.starts_at) == dt.datetime(2026, 3, 14, 22, 0, tzinfo=LOCAL_TZ)
     assert to_local(shift.ends_at) == dt.datetime(2026, 3, 15, 2, 0, tzinfo=LOCAL_TZ)
-    assert shift.starts_at == dt.datetime(2026, 3, 14, 14, 0, tzinfo=dt.timezone.utc)
+    assert shift.starts_at == dt.datetime(2026, 3, 14, 14, 0, tzinfo=dt.UTC)
 
 
 def test_weekdays_and_validity_decide_the_dates(app):

@@ -6,7 +6,19 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """The page blueprints; app.py registers the feeds and the API beside them."""
-    from . import admin, admin_people, admin_schedule, auth, clinic, errors, health, public, roster, suggestions, volunteer
+    from . import (
+        admin,
+        admin_people,
+        admin_schedule,
+        auth,
+        clinic,
+        errors,
+        health,
+        public,
+        roster,
+        suggestions,
+        volunteer,
+    )
 
     for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
         app.register_blueprint(module.bp)

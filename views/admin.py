@@ -7,7 +7,6 @@ from flask import Blueprint, render_template
 from access import admin_required
 from models import Community, PatrolTeam, User, Venue, db
 
-
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 

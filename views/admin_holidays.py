@@ -13,11 +13,10 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, IntegerField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from access import admin_required
 from models import Occurrence, OccurrenceStatus, Programme, db
 from scheduler import holiday_import, holiday_years
 from timeutil import local_to_utc, local_today, to_local
-
-from access import admin_required
 
 bp = Blueprint("holidays_admin", __name__, url_prefix="/admin/holidays")
 

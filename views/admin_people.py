@@ -13,10 +13,17 @@ from wtforms.validators import DataRequired, Length
 
 import inputs
 from access import admin_required
-from models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, MembershipRole, PatrolTeam, TeamMembership, User, db, record
+from models import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    MembershipRole,
+    PatrolTeam,
+    TeamMembership,
+    User,
+    db,
+)
 from services import accounts
 from services.imports import ImportFailed, format_error, import_file
-
 
 bp = Blueprint("people_admin", __name__, url_prefix="/admin/people")
 

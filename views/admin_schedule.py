@@ -31,9 +31,8 @@ from models import (
     Venue,
     db,
 )
-from scheduler import holiday_calendar
 from responses import violation_page
-from scheduler import operations
+from scheduler import holiday_calendar, operations
 from scheduler.rules import normalise_rrule
 from services.errors import RuleViolation
 from timeutil import local_today, to_local

@@ -1,8 +1,6 @@
 """Forms of the schedule administration pages."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from inputs import DateField, IntegerField, coerce_id
 from models import HolidayPolicy, OverrideKind, SeriesPattern
 from scheduler.rules import RuleError, parse_rrule
+from timeutil import local_today
 
 WEEKDAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
                   _l("Sunday")]
@@ -83,7 +82,7 @@ class SeriesForm(FlaskForm):
         if not field.data:
             raise ValidationError(_l("A recurrence rule is required for this kind of series."))
         try:
-            parse_rrule(field.data, self.starts_on.data or dt.date.today())
+            parse_rrule(field.data, self.starts_on.data or local_today())
         except RuleError as exc:
             raise ValidationError(RULE_ERRORS.get(exc.code, RULE_ERRORS["invalid"])) from None
 

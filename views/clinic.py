@@ -26,10 +26,9 @@ from models import (
     db,
     utcnow,
 )
-from services import clinic
 from responses import violation_page
+from services import clinic
 from services.errors import RuleViolation
-
 
 bp = Blueprint("clinic", __name__, url_prefix="/legal-clinic/book")
 LAST_BOOKING = "clinic_booking"

@@ -97,70 +97,88 @@ def database_unavailable(error: BaseException | None = None):
     return response, status, {"Retry-After": "5"}
 
 
-def register(app: Flask) -> None:
-    def render(code: int, template: str, error=None, **context):
-        if _wants_json():
-            return json_error(code, _described(error) if error is not None else None)
-        try:
-            return render_template(template, **context), code
-        except DATABASE_ERRORS as failure:
-            # The page's frame (who is logged in) needs the database, which is down: say so instead.
-            return database_unavailable(failure)
+def _render(code: int, template: str, error=None, **context):
+    if _wants_json():
+        return json_error(code, _described(error) if error is not None else None)
+    try:
+        return render_template(template, **context), code
+    except DATABASE_ERRORS as failure:
+        # The page's frame (who is logged in) needs the database, which is down: say so instead.
+        return database_unavailable(failure)
 
-    @app.errorhandler(400)
-    def bad_request(error):
-        return render(400, "errors/400.html", error, message=_described(error))
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render(400, "errors/400.html", error, message=error.description, csrf=True)
+def _bad_request(error):
+    return _render(400, "errors/400.html", error, message=_described(error))
 
-    @app.errorhandler(403)
-    def forbidden(error):
-        return render(403, "errors/403.html", error)
 
-    @app.errorhandler(404)
-    def not_found(error):
-        return render(404, "errors/404.html", error)
+def _csrf_error(error):
+    return _render(400, "errors/400.html", error, message=error.description, csrf=True)
 
-    @app.errorhandler(413)
-    def too_large(error):
-        return render(413, "errors/413.html")
 
-    @app.errorhandler(429)
-    def too_many(error):
-        return render(429, "errors/429.html")
+def _forbidden(error):
+    return _render(403, "errors/403.html", error)
 
-    @app.errorhandler(HTTPException)
-    def other_http_error(error):
-        # 401, 405, 413, ...: JSON under /api/, Werkzeug's plain page elsewhere.
-        if _wants_json():
-            response, status = json_error(error.code or 500, _described(error))
-            if error.code == 405 and getattr(error, "valid_methods", None):
-                response.headers["Allow"] = ", ".join(error.valid_methods)
-            return response, status
+
+def _not_found(error):
+    return _render(404, "errors/404.html", error)
+
+
+def _too_large(error):
+    return _render(413, "errors/413.html")
+
+
+def _too_many(error):
+    return _render(429, "errors/429.html")
+
+
+def _other_http_error(error):
+    # 401, 405, 413, ...: JSON under /api/, Werkzeug's plain page elsewhere.
+    if not _wants_json():
         return error
+    response, status = json_error(error.code or 500, _described(error))
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response, status
 
-    @app.errorhandler(RuleViolation)
-    def rule_violation(violation):
-        # A view that did not catch it: the service already rolled back; say why, with its 4xx.
-        if _wants_json():
-            return violation_json(violation)
-        if violation.status == 403:
-            return render(403, "errors/403.html")
-        return render_template("errors/400.html", message=violation.message), violation.status
 
-    @app.errorhandler(sa.exc.OperationalError)
-    @app.errorhandler(sa.exc.InterfaceError)
-    def database_error(error):
-        # The database went away (restart, failover, network): say so, and let the client retry.
-        return database_unavailable(error)
+def _rule_violation(violation):
+    # A view that did not catch it: the service already rolled back; say why, with its 4xx.
+    if _wants_json():
+        return violation_json(violation)
+    if violation.status == 403:
+        return _render(403, "errors/403.html")
+    return render_template("errors/400.html", message=violation.message), violation.status
 
-    @app.errorhandler(500)
-    def server_error(error):
-        original = getattr(error, "original_exception", None)
-        if isinstance(original, DATABASE_ERRORS):
-            return database_unavailable(original)
-        # The failed request may have left the session mid-transaction.
-        discard_transaction()
-        return render(500, "errors/500.html")
+
+def _database_error(error):
+    # The database went away (restart, failover, network): say so, and let the client retry.
+    return database_unavailable(error)
+
+
+def _server_error(error):
+    original = getattr(error, "original_exception", None)
+    if isinstance(original, DATABASE_ERRORS):
+        return database_unavailable(original)
+    # The failed request may have left the session mid-transaction.
+    discard_transaction()
+    return _render(500, "errors/500.html")
+
+
+HANDLERS = (
+    (400, _bad_request),
+    (CSRFError, _csrf_error),
+    (403, _forbidden),
+    (404, _not_found),
+    (413, _too_large),
+    (429, _too_many),
+    (HTTPException, _other_http_error),
+    (RuleViolation, _rule_violation),
+    (sa.exc.OperationalError, _database_error),
+    (sa.exc.InterfaceError, _database_error),
+    (500, _server_error),
+)
+
+
+def register(app: Flask) -> None:
+    for key, handler in HANDLERS:
+        app.register_error_handler(key, handler)

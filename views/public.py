@@ -10,10 +10,8 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
-from i18n import current_language
 import inputs
-from services import clinic as clinic_service
-from services import search as community_search
+from i18n import current_language
 from models import (
     Community,
     HearingNotice,
@@ -27,6 +25,8 @@ from models import (
     db,
     utcnow,
 )
+from services import clinic as clinic_service
+from services import search as community_search
 from timeutil import LOCAL_TZ, local_today, to_local
 
 bp = Blueprint("public", __name__)

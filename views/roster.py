@@ -32,14 +32,13 @@ from wtforms.validators import DataRequired
 import inputs
 from access import roles_required
 from inputs import DateField
-from models import MembershipRole, PatrolTeam, Role, Shift, TeamMembership, db
+from models import PatrolTeam, Role, Shift, db
+from responses import violation_json, violation_page
 from services import assignments as service
 from services import exports, roster_bulk
 from services import roster as queries
-from responses import violation_json, violation_page
 from services.errors import RuleViolation
 from timeutil import local_today
-
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 

@@ -16,14 +16,13 @@ from sqlalchemy import orm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+import inputs
 from access import roles_required
 from extensions import limiter
-import inputs
 from models import Bureau, Occurrence, OccurrenceStatus, Programme, ProgrammeKind, Role, SuggestionStatus, db, utcnow
-from services import suggestions as service
 from responses import violation_page
+from services import suggestions as service
 from services.errors import RuleViolation
-
 
 bp = Blueprint("suggestions", __name__, url_prefix="/suggestions")
 LAST_SUGGESTION = "suggestion_tracking"

@@ -13,15 +13,14 @@ from wtforms import SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import Length, NumberRange, Optional
 
 import inputs
-from inputs import DateField, IntegerField
 from access import roles_required
+from inputs import DateField, IntegerField
 from models import Role, utcnow
 from services import assignments as service
 from services import availability as availability_service
 from services import roster as queries
 from services.errors import RuleViolation
 from timeutil import local_today
-
 
 bp = Blueprint("volunteer", __name__, url_prefix="/me")
 
@@ -135,52 +134,57 @@ def availability():
     form = UnavailableForm()
     limit_form = LimitForm(prefix="limit")
     status = 200
-    if request.method == "GET":
+    if request.method == "POST":
+        done, status = _availability_post(form, limit_form)
+        if done is not None:
+            return done
+    else:
         limit_form.hours.data = current_user.weekly_hours_limit
-    if request.method == "POST" and request.form.get("action") == "limit":
-        if limit_form.validate_on_submit():
-            def save():
-                availability_service.set_weekly_limit(current_user, limit_form.hours.data)
-                return _("Saved.")
+    rows = availability_service.my_unavailability(current_user.id)
+    return render_template("volunteer/availability.html", form=form, limit_form=limit_form, rows=rows,
+                           weekday_name=weekday_name), status
 
-            outcome = _run(save)
-            if outcome is None:
-                return redirect(url_for(".availability"), code=303)
-            flash(outcome.message, "error")
-            status = outcome.status
-        else:
-            status = 400
-    elif request.method == "POST" and request.form.get("action") == "remove":
+
+def _availability_post(form: UnavailableForm, limit_form: LimitForm):
+    """(a redirect after a change, or None and the page's status)."""
+    action = request.form.get("action")
+    if action == "limit":
+        if not limit_form.validate_on_submit():
+            return None, 400
+
+        def save():
+            availability_service.set_weekly_limit(current_user, limit_form.hours.data)
+            return _("Saved.")
+
+        return _act(save)
+    if action == "remove":
         def remove():
             availability_service.remove_unavailability(current_user, _int_field("id"))
             return _("Removed.")
 
-        outcome = _run(remove)
-        if outcome is None:
-            return redirect(url_for(".availability"), code=303)
-        flash(outcome.message, "error")
-        status = outcome.status
-    elif form.validate_on_submit():
-        weekday = int(form.weekday.data) if form.weekday.data else None
-        day = form.day.data
-        if day is not None and day < local_today():
-            form.day.errors.append(_("Choose a date that has not passed."))
-            status = 400
-        else:
-            def add():
-                availability_service.add_unavailability(current_user, weekday=weekday, day=day, note=form.note.data)
-                return _("Saved. Coordinators will not be offered you then.")
+        return _act(remove)
+    if not form.validate_on_submit():
+        return None, 400
+    weekday = int(form.weekday.data) if form.weekday.data else None
+    day = form.day.data
+    if day is not None and day < local_today():
+        form.day.errors.append(_("Choose a date that has not passed."))
+        return None, 400
 
-            outcome = _run(add)
-            if outcome is None:
-                return redirect(url_for(".availability"), code=303)
-            flash(outcome.message, "error")
-            status = outcome.status
-    elif request.method == "POST":
-        status = 400
-    rows = availability_service.my_unavailability(current_user.id)
-    return render_template("volunteer/availability.html", form=form, limit_form=limit_form, rows=rows,
-                           weekday_name=weekday_name), status
+    def add():
+        availability_service.add_unavailability(current_user, weekday=weekday, day=day, note=form.note.data)
+        return _("Saved. Coordinators will not be offered you then.")
+
+    return _act(add)
+
+
+def _act(action):
+    """Run a change: back to the page (303) when it is done, else its message and 4xx on the page."""
+    outcome = _run(action)
+    if outcome is None:
+        return redirect(url_for(".availability"), code=303), 200
+    flash(outcome.message, "error")
+    return None, outcome.status
 
 
 def weekday_name(weekday: int) -> str:

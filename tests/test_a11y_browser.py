@@ -115,7 +115,7 @@ def role_pages(w) -> dict[str, list[str]]:
             f"/admin/schedule/series/{w['series']}/edit", f"/admin/schedule/series/{w['series']}/sites/new",
             "/admin/schedule/series/new", f"/admin/schedule/sites/{w['site']}/edit", "/admin/schedule/teams",
             f"/admin/schedule/teams/{w['team']}/templates", f"/admin/schedule/teams/{w['team']}/templates/new",
-            f"/admin/schedule/templates/{w['template']}/edit", "/feeds/tokens", "/roster/coverage",
+            f"/admin/schedule/templates/{w['template']}/edit", "/admin/holidays/", "/feeds/tokens", "/roster/coverage",
         ],
     }
 

@@ -85,12 +85,18 @@ def test_the_check_sees_a_wrong_import(tmp_path, source, target):
     assert LAYERS[target] >= LAYERS[source]
 
 
-def test_a_write_during_a_get_is_detected(app, client, web_app):
+def test_a_write_during_a_get_is_detected(app, database_url):
     """The autouse guard of tests/get_writes.py sees a GET that writes (and a POST is fine)."""
     from flask import request
 
     import tests.get_writes as guard
+    from app import create_app
     from models import Subdistrict, db
+    from tests.conftest import base_config
+
+    # An app of its own: the shared one has served requests and takes no new routes.
+    web_app = create_app(base_config(database_url))
+    client = web_app.test_client()
 
     @web_app.route("/_test/writes", methods=["GET", "POST"])
     def writes():

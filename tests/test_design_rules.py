@@ -103,8 +103,9 @@ def test_a_unit_of_work_commits_and_a_refusal_rolls_back(app):
             raise RuleViolation("no", "refused", 409)
 
     add("kept")
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refused:
         add("dropped", refuse=True)
+    assert refused.value.code == "refused"
     db.session.expire_all()
     from models import Community
 

@@ -24,9 +24,18 @@ def _refusal(call, locale="en") -> RuleViolation:
     return refused.value
 
 
-def _behind_the_session(statement) -> None:
-    """Change a row as another request would: the objects already loaded here keep their old values."""
-    db.session.execute(statement.execution_options(synchronize_session=False))
+def _behind_the_session(statements, *loaded) -> None:
+    """Change a row as another request would: committed on a connection of its own, while the
+    objects this session has loaded keep their old values (the service reads those).
+
+    The setup is committed first: a refused service call rolls back its unit of work, and that
+    must not take the test's rows (or the other request's change) with it."""
+    db.session.commit()
+    for item in loaded:
+        db.session.refresh(item)
+    with db.engine.begin() as connection:
+        for statement in statements if isinstance(statements, list) else [statements]:
+            connection.execute(statement)
 
 
 def test_the_booking_update_itself_refuses_a_slot_that_has_started(app):
@@ -36,7 +45,7 @@ def test_the_booking_update_itself_refuses_a_slot_that_has_started(app):
     slot = pb.single_slot(pb.clinic_session(), capacity=2)
     assert slot.starts_at > now
     _behind_the_session(sa.update(ClinicSlot).where(ClinicSlot.id == slot.id)
-                        .values(starts_at=now - dt.timedelta(minutes=5)))
+                        .values(starts_at=now - dt.timedelta(minutes=5)), slot)
     refused = _refusal(lambda: clinic.book(slot.id, "张三", "13812345678", now=now))
     assert refused.code == "slot_full" and refused.status == 409
     assert db.session.scalar(sa.select(ClinicSlot.booked_count).where(ClinicSlot.id == slot.id)) == 0
@@ -45,7 +54,7 @@ def test_the_booking_update_itself_refuses_a_slot_that_has_started(app):
 
 def test_the_booking_update_itself_refuses_a_full_slot(app):
     slot = pb.single_slot(pb.clinic_session(), capacity=1)
-    _behind_the_session(sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(booked_count=1))
+    _behind_the_session(sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(booked_count=1), slot)
     refused = _refusal(lambda: clinic.book(slot.id, "张三", "13812345678"))
     assert (refused.code, refused.status) == ("slot_full", 409)
     assert refused.message == "Sorry, this consultation time is fully booked. Please choose another time."
@@ -56,9 +65,9 @@ def test_a_cancel_that_loses_the_race_changes_nothing(app):
     booking = clinic.book(slot.id, "张三", "13812345678")
     assert booking.status is BookingStatus.BOOKED
     # A simultaneous request cancelled it (and gave the place back) after this one loaded it.
-    _behind_the_session(sa.update(ClinicBooking).where(ClinicBooking.id == booking.id)
-                        .values(status=BookingStatus.CANCELLED))
-    _behind_the_session(sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(booked_count=0))
+    _behind_the_session([sa.update(ClinicBooking).where(ClinicBooking.id == booking.id)
+                         .values(status=BookingStatus.CANCELLED),
+                         sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(booked_count=0)], booking, slot)
     refused = _refusal(lambda: clinic.cancel(booking.reference, "13812345678"))
     assert (refused.code, refused.status) == ("already_cancelled", 409)
     assert refused.message == "This booking has already been cancelled."
@@ -149,7 +158,7 @@ def test_staff_see_bookings_in_time_then_booking_order(app):
 def test_the_booking_update_refuses_a_slot_starting_this_very_moment(app):
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     slot = pb.single_slot(pb.clinic_session(), capacity=2)
-    _behind_the_session(sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(starts_at=now))
+    _behind_the_session(sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(starts_at=now), slot)
     assert _refusal(lambda: clinic.book(slot.id, "张三", "13812345678", now=now)).code == "slot_full"
 
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from i18n import current_language
+from .page_cache import cached_page
 from services import clinic as clinic_service
 from services import search as community_search
 from models import (
@@ -168,6 +169,7 @@ def favicon():
 
 
 @bp.route("/")
+@cached_page(cookies=(COMMUNITY_COOKIE,))
 def index():
     chosen_slug = request.args.get("community") or request.cookies.get(COMMUNITY_COOKIE)
     chosen = None
@@ -212,6 +214,7 @@ def index():
 
 
 @bp.route("/contact-days")
+@cached_page()
 def contact_days():
     subdistrict = _by_slug(Subdistrict, request.args.get("subdistrict"))
     community = _by_slug(Community, request.args.get("community"))
@@ -350,6 +353,7 @@ def _bad_window(template: str, message: str, **context):
 
 
 @bp.route("/holiday-court")
+@cached_page()
 def holiday_court():
     feed = {"endpoint": "feeds.holiday_court", "kwargs": {}, "title": _("Holiday court")}
     notices = db.paginate(
@@ -385,6 +389,7 @@ def holiday_court():
 
 
 @bp.route("/legal-clinic")
+@cached_page()
 def legal_clinic():
     feed = {"endpoint": "feeds.legal_clinic", "kwargs": {}, "title": _("Legal clinic")}
     try:
@@ -406,6 +411,7 @@ def legal_clinic():
 
 
 @bp.route("/sessions/<int:occurrence_id>")
+@cached_page()
 def session(occurrence_id: int):
     occurrence = db.session.scalar(
         sa.select(Occurrence)
@@ -433,11 +439,13 @@ def session(occurrence_id: int):
 
 
 @bp.route("/communities")
+@cached_page()
 def communities():
     return render_template("public/communities.html", subdistricts=subdistricts_with_communities())
 
 
 @bp.route("/communities/<slug>")
+@cached_page()
 def community(slug: str):
     item = db.first_or_404(
         sa.select(Community).where(Community.slug == slug).options(orm.selectinload(Community.venues))

@@ -95,9 +95,11 @@ def configure_blueprints(app: Flask) -> None:
 
 
 def configure_templates(app: Flask) -> None:
+    from views import static_files
     from views.template_helpers import register_template_helpers
 
     register_template_helpers(app)
+    static_files.init_app(app)
 
 
 def main() -> None:

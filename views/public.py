@@ -86,25 +86,24 @@ def public_helpers():
 
 # ---------------------------------------------------------------- queries
 
-def occurrence_query(kind: ProgrammeKind) -> sa.Select:
-    return (
-        sa.select(Occurrence)
-        .join(Programme)
-        .where(Programme.kind == kind)
-        .options(
+def occurrence_query(kind: ProgrammeKind, details: bool = True) -> sa.Select:
+    """Sessions of `kind` in time order; `details`: with what a session card shows (venue,
+    community, officials), loaded in a fixed number of queries."""
+    query = sa.select(Occurrence).join(Programme).where(Programme.kind == kind)
+    if details:
+        query = query.options(
             orm.joinedload(Occurrence.venue),
             orm.joinedload(Occurrence.community).joinedload(Community.subdistrict),
             orm.selectinload(Occurrence.officials),
             orm.selectinload(Occurrence.site).selectinload(SeriesSite.officials),
         )
-        .order_by(Occurrence.starts_at, Occurrence.id)
-    )
+    return query.order_by(Occurrence.starts_at, Occurrence.id)
 
 
 def upcoming_query(kind: ProgrammeKind, community_id: int | None = None, subdistrict_id: int | None = None,
-                   include_cancelled: bool = True) -> sa.Select:
+                   include_cancelled: bool = True, details: bool = True) -> sa.Select:
     """Sessions not yet over. Cancelled ones stay listed (marked), so nobody travels for nothing."""
-    query = occurrence_query(kind).where(Occurrence.ends_at >= utcnow())
+    query = occurrence_query(kind, details).where(Occurrence.ends_at >= utcnow())
     if not include_cancelled:
         query = query.where(Occurrence.status == OccurrenceStatus.SCHEDULED)
     if community_id is not None:
@@ -120,17 +119,32 @@ def upcoming(kind: ProgrammeKind, limit: int = 10, community_id: int | None = No
     return list(db.session.scalars(upcoming_query(kind, community_id).limit(limit)))
 
 
-def next_day(kind: ProgrammeKind) -> tuple[dt.date | None, list[Occurrence]]:
-    """The next local date with a scheduled session of `kind`, and all sessions of that date."""
-    first = db.session.scalar(upcoming_query(kind, include_cancelled=False).limit(1))
+def _next_day_query(kind: ProgrammeKind) -> tuple[dt.date | None, sa.Select | None]:
+    """The next local date with a scheduled session of `kind`, and the query of that date's sessions
+    (without loader options: the home page shows times and venues only)."""
+    scheduled = upcoming_query(kind, include_cancelled=False, details=False)
+    first = db.session.scalar(scheduled.with_only_columns(Occurrence.starts_at).limit(1))
     if first is None:
-        return None, []
-    day = to_local(first.starts_at).date()
+        return None, None
+    day = to_local(first).date()
     start = dt.datetime.combine(day, dt.time(0), tzinfo=LOCAL_TZ)
-    query = upcoming_query(kind, include_cancelled=False).where(
-        Occurrence.starts_at >= start, Occurrence.starts_at < start + dt.timedelta(days=1)
-    )
-    return day, list(db.session.scalars(query))
+    return day, scheduled.where(Occurrence.starts_at >= start, Occurrence.starts_at < start + dt.timedelta(days=1))
+
+
+def next_day(kind: ProgrammeKind) -> tuple[dt.date | None, list[Occurrence]]:
+    """The next local date with a scheduled session of `kind`, and its sessions with their venues."""
+    day, query = _next_day_query(kind)
+    if query is None:
+        return None, []
+    return day, list(db.session.scalars(query.options(orm.joinedload(Occurrence.venue))))
+
+
+def next_day_count(kind: ProgrammeKind) -> tuple[dt.date | None, int]:
+    """The next local date with a scheduled session of `kind`, and how many sessions it has."""
+    day, query = _next_day_query(kind)
+    if query is None:
+        return None, 0
+    return day, db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
 
 
 def subdistricts_with_communities() -> list[Subdistrict]:
@@ -189,7 +203,7 @@ def index():
             if o.status is OccurrenceStatus.CANCELLED
             and (next_in_community is None or o.starts_at < next_in_community.starts_at)
         ]
-    contact_day, contact_sessions = next_day(ProgrammeKind.CONTACT_DAY)
+    contact_day, contact_count = next_day_count(ProgrammeKind.CONTACT_DAY)
     court_day, court_sessions = next_day(ProgrammeKind.HOLIDAY_COURT)
     clinic_day, clinic_sessions = next_day(ProgrammeKind.LEGAL_CLINIC)
     response = make_response(
@@ -200,7 +214,7 @@ def index():
             next_in_community=next_in_community,
             changed_before=changed_before,
             contact_day=contact_day,
-            contact_count=len(contact_sessions),
+            contact_count=contact_count,
             court_day=court_day,
             court_sessions=court_sessions,
             clinic_day=clinic_day,

@@ -158,7 +158,9 @@ class PageCache:
         return len(self._entries)
 
 
-pages = PageCache()
+def pages() -> PageCache:
+    """This application's cache (one per app: tests build many apps in one process)."""
+    return current_app.extensions.setdefault("sip_page_cache", PageCache())
 
 
 def anonymous() -> bool:
@@ -226,17 +228,18 @@ def cached_page(cookies: tuple[str, ...] = ()):
                    *(request.cookies.get(name) for name in cookies))
             version = data_version()
             now = time.monotonic()
-            entry = pages.get(key)
+            cache = pages()
+            entry = cache.get(key)
             if entry is None or entry.version != version or now >= entry.expires:
                 response = make_response(view(*args, **kwargs))
                 if (response.status_code != 200 or response.is_streamed or session.modified
                         or "Set-Cookie" in response.headers):
                     return _private(response)  # an error page, a form, "my community" remembered
                 entry = Entry(version, now + TTL, response.get_data(), response.mimetype)
-                pages.put(key, entry)
-                pages.renders += 1
+                cache.put(key, entry)
+                cache.renders += 1
             else:
-                pages.hits += 1
+                cache.hits += 1
             return _respond(entry)
 
         return wrapper

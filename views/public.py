@@ -221,8 +221,9 @@ def index():
             clinic_sessions=clinic_sessions,
         )
     )
-    if chosen is not None and request.args.get("community"):
-        # "My community" is remembered like the language, so the home page opens on it next time.
+    if chosen is not None and request.args.get("community") and request.cookies.get(COMMUNITY_COOKIE) != chosen.slug:
+        # "My community" is remembered like the language, so the home page opens on it next time
+        # (set once: a response without a cookie may come from the page cache).
         response.set_cookie(COMMUNITY_COOKIE, chosen.slug, max_age=365 * 24 * 3600, samesite="Lax")
     return response
 

@@ -231,3 +231,13 @@ def test_nothing_personal_reaches_a_cached_page(app, client, world):
     html = client.get("/legal-clinic?lang=en").get_data(as_text=True)
     assert "1 place free" in html
     assert "Resident Zhang" not in html and "13912345678" not in html
+
+
+def test_the_cache_is_bounded_by_the_bytes_it_holds():
+    cache = page_cache.PageCache(limit=250)
+    for n in range(5):
+        cache.put(("page", n), page_cache.Entry("v", 0.0, b"x" * 100, "text/html"))
+    assert len(cache) == 2 and cache.size == 200
+    assert cache.get(("page", 0)) is None and cache.get(("page", 4)) is not None
+    cache.put(("big",), page_cache.Entry("v", 0.0, b"x" * 1000, "text/html"))  # larger than the limit: not kept
+    assert cache.get(("big",)) is None and cache.size == 200

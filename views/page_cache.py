@@ -51,7 +51,7 @@ TTL = 60  # a body rendered in this process is reused at most this long, even if
 SHARED_CACHE = f"public, max-age={MAX_AGE}"
 PRIVATE_CACHE = "private, no-cache"
 GZIP_SUFFIX = ":gzip"  # the gzipped representation's ETag, as for the feeds
-MAX_ENTRIES = 2000  # pages x languages x filters; a few MB at most
+MAX_BYTES = 32 * 1024 * 1024  # bodies held per process (a crawler walking every month and filter stops here)
 
 # What the public pages show, fingerprinted in one statement: rows added or removed (count, sum of
 # ids) and edits (`updated_at`, kept by TimestampMixin on every ORM and Core update).
@@ -128,11 +128,14 @@ class Entry:
 
 
 class PageCache:
-    """Least recently used, bounded by entries; shared by the threads of one worker."""
+    """Least recently used, bounded by the bytes of the bodies it holds (a gzipped copy, made on
+    demand, is about a fifth more); shared by the threads of one worker."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = MAX_BYTES) -> None:
         self._entries: OrderedDict[tuple, Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self.limit = limit
+        self.size = 0
         self.hits = 0
         self.renders = 0
 
@@ -145,14 +148,21 @@ class PageCache:
 
     def put(self, key: tuple, entry: Entry) -> None:
         with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.size -= len(old.body)
+            if len(entry.body) > self.limit:
+                return
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > MAX_ENTRIES:
-                self._entries.popitem(last=False)
+            self.size += len(entry.body)
+            while self.size > self.limit:
+                _, evicted = self._entries.popitem(last=False)
+                self.size -= len(evicted.body)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.size = 0
 
     def __len__(self) -> int:
         return len(self._entries)

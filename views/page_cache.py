@@ -23,8 +23,9 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, make_response, request, session

@@ -84,14 +84,21 @@ def configure_blueprints(app: Flask) -> None:
     from views import register_blueprints
 
     register_blueprints(app)
+    from feeds import probes
+    from views import page_cache
+
+    # The public pages' data version goes through the feeds' probe pool (views never import feeds).
+    page_cache.install(probes.unless_unchanged, probes.ProbeStatement)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(api_bp)
 
 
 def configure_templates(app: Flask) -> None:
+    from views import static_files
     from views.template_helpers import register_template_helpers
 
     register_template_helpers(app)
+    static_files.init_app(app)
 
 
 def main() -> None:

@@ -16,3 +16,7 @@ class SessionInterface(SecureCookieSessionInterface):
         # Only when nothing about the session went out: a Set-Cookie must keep its Vary.
         if g.get("body_ignores_cookies") and not session.modified and "Set-Cookie" not in response.headers:
             response.vary.discard("cookie")  # lower case: werkzeug compares it as given
+        # A cached public page (views/page_cache.py) that sets a cookie after all (?lang= remembered)
+        # must not be stored by a shared cache with it.
+        if g.get("shared_page") and "Set-Cookie" in response.headers:
+            response.headers["Cache-Control"] = "private, no-cache"

@@ -58,7 +58,8 @@ def test_subscribe_options_fit_the_language(app, client):
     assert "calendar.google.com" not in block
     assert block.index("webcal://") < block.index('id="feed-url-public"')
     assert "订阅：" in chinese and "复制地址" in block
-    assert '<script src="/static/copy.js" defer></script>' in chinese
+    # Fingerprinted (views/static_files.py): the URL carries the file's content hash.
+    assert re.search(r'<script src="/static/copy\.js\?v=[0-9a-f]{12}" defer></script>', chinese)
 
 
 def test_court_sitting_days_can_be_browsed_months_ahead(app, client):

@@ -29,6 +29,8 @@ from services import clinic as clinic_service
 from services import search as community_search
 from timeutil import LOCAL_TZ, local_today, to_local
 
+from .page_cache import cached_page
+
 bp = Blueprint("public", __name__)
 
 COMMUNITY_COOKIE = "community"
@@ -84,25 +86,24 @@ def public_helpers():
 
 # ---------------------------------------------------------------- queries
 
-def occurrence_query(kind: ProgrammeKind) -> sa.Select:
-    return (
-        sa.select(Occurrence)
-        .join(Programme)
-        .where(Programme.kind == kind)
-        .options(
+def occurrence_query(kind: ProgrammeKind, details: bool = True) -> sa.Select:
+    """Sessions of `kind` in time order; `details`: with what a session card shows (venue,
+    community, officials), loaded in a fixed number of queries."""
+    query = sa.select(Occurrence).join(Programme).where(Programme.kind == kind)
+    if details:
+        query = query.options(
             orm.joinedload(Occurrence.venue),
             orm.joinedload(Occurrence.community).joinedload(Community.subdistrict),
             orm.selectinload(Occurrence.officials),
             orm.selectinload(Occurrence.site).selectinload(SeriesSite.officials),
         )
-        .order_by(Occurrence.starts_at, Occurrence.id)
-    )
+    return query.order_by(Occurrence.starts_at, Occurrence.id)
 
 
 def upcoming_query(kind: ProgrammeKind, community_id: int | None = None, subdistrict_id: int | None = None,
-                   include_cancelled: bool = True) -> sa.Select:
+                   include_cancelled: bool = True, details: bool = True) -> sa.Select:
     """Sessions not yet over. Cancelled ones stay listed (marked), so nobody travels for nothing."""
-    query = occurrence_query(kind).where(Occurrence.ends_at >= utcnow())
+    query = occurrence_query(kind, details).where(Occurrence.ends_at >= utcnow())
     if not include_cancelled:
         query = query.where(Occurrence.status == OccurrenceStatus.SCHEDULED)
     if community_id is not None:
@@ -118,17 +119,32 @@ def upcoming(kind: ProgrammeKind, limit: int = 10, community_id: int | None = No
     return list(db.session.scalars(upcoming_query(kind, community_id).limit(limit)))
 
 
-def next_day(kind: ProgrammeKind) -> tuple[dt.date | None, list[Occurrence]]:
-    """The next local date with a scheduled session of `kind`, and all sessions of that date."""
-    first = db.session.scalar(upcoming_query(kind, include_cancelled=False).limit(1))
+def _next_day_query(kind: ProgrammeKind) -> tuple[dt.date | None, sa.Select | None]:
+    """The next local date with a scheduled session of `kind`, and the query of that date's sessions
+    (without loader options: the home page shows times and venues only)."""
+    scheduled = upcoming_query(kind, include_cancelled=False, details=False)
+    first = db.session.scalar(scheduled.with_only_columns(Occurrence.starts_at).limit(1))
     if first is None:
-        return None, []
-    day = to_local(first.starts_at).date()
+        return None, None
+    day = to_local(first).date()
     start = dt.datetime.combine(day, dt.time(0), tzinfo=LOCAL_TZ)
-    query = upcoming_query(kind, include_cancelled=False).where(
-        Occurrence.starts_at >= start, Occurrence.starts_at < start + dt.timedelta(days=1)
-    )
-    return day, list(db.session.scalars(query))
+    return day, scheduled.where(Occurrence.starts_at >= start, Occurrence.starts_at < start + dt.timedelta(days=1))
+
+
+def next_day(kind: ProgrammeKind) -> tuple[dt.date | None, list[Occurrence]]:
+    """The next local date with a scheduled session of `kind`, and its sessions with their venues."""
+    day, query = _next_day_query(kind)
+    if query is None:
+        return None, []
+    return day, list(db.session.scalars(query.options(orm.joinedload(Occurrence.venue))))
+
+
+def next_day_count(kind: ProgrammeKind) -> tuple[dt.date | None, int]:
+    """The next local date with a scheduled session of `kind`, and how many sessions it has."""
+    day, query = _next_day_query(kind)
+    if query is None:
+        return None, 0
+    return day, db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
 
 
 def subdistricts_with_communities() -> list[Subdistrict]:
@@ -164,6 +180,7 @@ def favicon():
 
 
 @bp.route("/")
+@cached_page(cookies=(COMMUNITY_COOKIE,))
 def index():
     chosen_slug = request.args.get("community") or request.cookies.get(COMMUNITY_COOKIE)
     chosen = None
@@ -183,7 +200,7 @@ def index():
             if o.status is OccurrenceStatus.CANCELLED
             and (next_in_community is None or o.starts_at < next_in_community.starts_at)
         ]
-    contact_day, contact_sessions = next_day(ProgrammeKind.CONTACT_DAY)
+    contact_day, contact_count = next_day_count(ProgrammeKind.CONTACT_DAY)
     court_day, court_sessions = next_day(ProgrammeKind.HOLIDAY_COURT)
     clinic_day, clinic_sessions = next_day(ProgrammeKind.LEGAL_CLINIC)
     response = make_response(
@@ -194,20 +211,22 @@ def index():
             next_in_community=next_in_community,
             changed_before=changed_before,
             contact_day=contact_day,
-            contact_count=len(contact_sessions),
+            contact_count=contact_count,
             court_day=court_day,
             court_sessions=court_sessions,
             clinic_day=clinic_day,
             clinic_sessions=clinic_sessions,
         )
     )
-    if chosen is not None and request.args.get("community"):
-        # "My community" is remembered like the language, so the home page opens on it next time.
+    if chosen is not None and request.args.get("community") and request.cookies.get(COMMUNITY_COOKIE) != chosen.slug:
+        # "My community" is remembered like the language, so the home page opens on it next time
+        # (set once: a response without a cookie may come from the page cache).
         response.set_cookie(COMMUNITY_COOKIE, chosen.slug, max_age=365 * 24 * 3600, samesite="Lax")
     return response
 
 
 @bp.route("/contact-days")
+@cached_page()
 def contact_days():
     subdistrict = _by_slug(Subdistrict, request.args.get("subdistrict"))
     community = _by_slug(Community, request.args.get("community"))
@@ -340,6 +359,7 @@ def _bad_window(template: str, message: str, **context):
 
 
 @bp.route("/holiday-court")
+@cached_page()
 def holiday_court():
     feed = {"endpoint": "feeds.holiday_court", "kwargs": {}, "title": _("Holiday court")}
     notices = db.paginate(
@@ -375,6 +395,7 @@ def holiday_court():
 
 
 @bp.route("/legal-clinic")
+@cached_page()
 def legal_clinic():
     feed = {"endpoint": "feeds.legal_clinic", "kwargs": {}, "title": _("Legal clinic")}
     try:
@@ -396,6 +417,7 @@ def legal_clinic():
 
 
 @bp.route("/sessions/<id:occurrence_id>")
+@cached_page()
 def session(occurrence_id: int):
     occurrence = db.session.scalar(
         sa.select(Occurrence)
@@ -423,11 +445,13 @@ def session(occurrence_id: int):
 
 
 @bp.route("/communities")
+@cached_page()
 def communities():
     return render_template("public/communities.html", subdistricts=subdistricts_with_communities())
 
 
 @bp.route("/communities/<slug>")
+@cached_page()
 def community(slug: str):
     item = db.first_or_404(
         sa.select(Community).where(Community.slug == slug).options(orm.selectinload(Community.venues))

@@ -98,6 +98,8 @@ def web_app(_served_app, app):
     cached locale); a separate instance makes every request start clean, as in production.
     Tests that need other settings build their own app with create_app(base_config(...)).
     """
+    # Per-process caches live on the app: a test starts with none of the previous test's pages.
+    _served_app.extensions.pop("sip_page_cache", None)
     yield _served_app
     with _served_app.app_context():
         db.engine.dispose()  # no pooled connection outlives the test (PostgreSQL restart tests)

@@ -212,11 +212,11 @@ def test_static_urls_are_fingerprinted_and_immutable(client, world):
         assert "immutable" not in client.get(stale).headers.get("Cache-Control", ""), stale
 
 
-def test_the_fingerprint_follows_the_content(web_app, tmp_path):
+def test_the_fingerprint_follows_the_content(web_app, tmp_path, monkeypatch):
     from views import static_files
 
     (tmp_path / "a.css").write_text("body{}")
-    web_app.static_folder = str(tmp_path)
+    monkeypatch.setattr(web_app, "static_folder", str(tmp_path))  # the app is shared by the session
     with web_app.test_request_context():
         first = static_files.fingerprint("a.css")
         (tmp_path / "a.css").write_text("body{color:red}")

@@ -171,7 +171,7 @@ def main() -> None:
         else:
             if demo.database_is_empty():
                 print(_("Loading demo data (sample names, for trying the service)..."))
-                print(textwrap.fill(demo.load(), 79))  # one screen, even on an 80-column terminal
+                print(textwrap.fill(str(demo.load()), 79))  # one screen, even on an 80-column terminal
             logins = demo_logins()
         if not app.config.get("SMTP_URL"):
             print(_("Email: SMTP_URL is not set, so no email is sent; each one is logged instead "

@@ -261,6 +261,7 @@ class Recorder:
         self.latency: dict[str, list[float]] = collections.defaultdict(list)
         self.statuses: collections.Counter = collections.Counter()
         self.errors: list[str] = []
+        self.cache: collections.Counter = collections.Counter()  # nginx's X-Cache, by kind (--via-nginx)
 
     def add(self, kind: str, status, seconds: float, ok: bool, detail: str = "") -> None:
         with self.lock:
@@ -300,6 +301,9 @@ class Client:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             return None, "", None
         self.recorder.add(kind, response.status, time.perf_counter() - started, response.status in expected, path)
+        if response.getheader("X-Cache"):
+            with self.recorder.lock:
+                self.recorder.cache[(kind, response.getheader("X-Cache"))] += 1
         for cookie in response.msg.get_all("Set-Cookie") or []:
             name, _, value = cookie.split(";", 1)[0].partition("=")
             self.cookies[name.strip()] = value
@@ -591,6 +595,9 @@ def main() -> int:
             print(row(f"  {kind}", summary(opened.latency[kind], args.rate_duration)) + f" {open_errors[kind]:>7}")
         print(f"schedule: {open_stats['scheduled']} actions, {open_stats['unanswered']} still queued at the end, "
               f"largest wait for a free connection {open_stats['late_max_ms']:.0f} ms")
+        if open_stats["unanswered"] or open_stats["late_max_ms"] > 1000:
+            print(f"NOT SUSTAINED: the server fell behind the schedule; it does not take {args.rate:g} req/s "
+                  f"of this mix on this machine at this moment (see the closed-loop maximum above)")
         for line in opened.errors[:10]:
             print(f"  {line}")
         errors += len(opened.errors)
@@ -601,6 +608,11 @@ def main() -> int:
                         for kind in kinds},
             "statuses": {f"{kind} {status}": n for (kind, status), n in opened.statuses.items()},
         }
+    for label, recorder in (("closed loop", mixed), ("fixed rate", opened), ("public pages", public)):
+        if recorder is not None and recorder.cache:
+            print(f"nginx cache ({label}): " + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in
+                                                         sorted(recorder.cache.items())))
+            extra.setdefault("nginx_cache", {})[label] = {f"{k} {s}": n for (k, s), n in recorder.cache.items()}
     if public is not None:
         public_stats = summary(public.latency["page"], public_elapsed)
         public_ratio = public_stats["throughput_rps"] / bare_stats["throughput_rps"]

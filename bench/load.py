@@ -1,6 +1,7 @@
 """Load benchmark: gunicorn with 4 workers on PostgreSQL, a realistic request mix on loopback.
 
-    python bench/load.py [--duration 60] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432]
+    python bench/load.py [--duration 60] [--rate 100] [--via-nginx] [--quick]
+                         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432]
 
 One command, from a fresh clone with the requirements installed and PostgreSQL running:
 1. creates a fresh database (dropped again at the end), `flask db upgrade`, `flask demo load`,
@@ -12,8 +13,17 @@ One command, from a fresh clone with the requirements installed and PostgreSQL r
    pages, API reads, volunteers' sign-ups on their open-shifts page (logged in, with CSRF tokens)
    and coordinators' assignments through the API; shifts for two weeks are made from the demo
    teams' templates if the scheduler's generator is not there;
-5. prints throughput, p50/p95/p99 latency, the error count and the ratio to the bare route, and
-   exits non-zero if any request failed. Everything it started is stopped, also on Ctrl-C.
+5. then sends the same mix open-loop at a fixed arrival rate (--rate, default 100 req/s, for
+   --rate-duration seconds; bench/openloop.py): latency counted from each request's intended start,
+   so a stalled server cannot hide its stall (no coordinated omission);
+6. then the anonymous public pages alone, closed-loop, for their ratio to the bare route;
+7. prints throughput, p50/p95/p99 latency, the error count and the ratio to the bare route, for the
+   closed loop (the maximum the server takes) and the fixed rate (what a resident feels at that
+   rate), and exits non-zero if any request failed. Everything it started is stopped, also on Ctrl-C.
+
+--via-nginx puts nginx in front (deploy/nginx.conf, run by bench/nginx.py as a child process on a
+free port, gunicorn with TRUSTED_PROXIES=1) and sends every request, the bare route's too, to it.
+--quick: a small, short round (seconds per phase, a 14-day schedule) to check that it works.
 
 Only 127.0.0.1 is ever contacted. Rate limits are off for the run: one client address sends all
 the traffic, which a production limiter would (rightly) throttle.
@@ -22,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime as dt
 import http.client
 import json
@@ -252,6 +263,7 @@ class Recorder:
         self.latency: dict[str, list[float]] = collections.defaultdict(list)
         self.statuses: collections.Counter = collections.Counter()
         self.errors: list[str] = []
+        self.cache: collections.Counter = collections.Counter()  # nginx's X-Cache, by kind (--via-nginx)
 
     def add(self, kind: str, status, seconds: float, ok: bool, detail: str = "") -> None:
         with self.lock:
@@ -271,13 +283,16 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.etags: dict[str, str] = {}
         self.subscriptions: list[dict] | None = None
+        # Open loop (bench/openloop.py): the next request's latency counts from its intended start.
+        self.intended: float | None = None
 
     def send(self, kind: str, method: str, path: str, expected: set, body: str | None = None,
              headers: dict | None = None) -> tuple[int | None, str, http.client.HTTPResponse | None]:
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        started = time.perf_counter()
+        started = time.perf_counter() if self.intended is None else self.intended
+        self.intended = None  # the following requests of a sign-up follow at once: their own start
         try:
             self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()
@@ -288,6 +303,9 @@ class Client:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             return None, "", None
         self.recorder.add(kind, response.status, time.perf_counter() - started, response.status in expected, path)
+        if response.getheader("X-Cache"):
+            with self.recorder.lock:
+                self.recorder.cache[(kind, response.getheader("X-Cache"))] += 1
         for cookie in response.msg.get_all("Set-Cookie") or []:
             name, _, value = cookie.split(";", 1)[0].partition("=")
             self.cookies[name.strip()] = value
@@ -412,11 +430,21 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent client connections (default 16)")
     parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--rate", type=float, default=100,
+                        help="open-loop arrival rate, requests a second (default 100; 0 skips the phase)")
+    parser.add_argument("--rate-duration", type=float, default=60, help="seconds at the fixed rate (default 60)")
+    parser.add_argument("--connections", type=int, default=32,
+                        help="connections the fixed-rate requests share (default 32)")
+    parser.add_argument("--page-duration", type=float, default=15,
+                        help="seconds of anonymous public pages alone (default 15; 0 skips)")
+    parser.add_argument("--via-nginx", action="store_true",
+                        help="measure through nginx (deploy/nginx.conf) in front of gunicorn")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run for CI: 2 workers, 4 clients, 1 s bare + 3 s mix; no figures kept")
+                        help="small and short (a few seconds per phase), to check that the benchmark runs")
     args = parser.parse_args()
     if args.quick:
-        args.duration, args.bare_duration, args.workers, args.clients = 3.0, 1.0, 2, 4
+        args.duration, args.bare_duration, args.rate_duration, args.page_duration = 4, 2, 3, 2
+        args.workers, args.clients = min(args.workers, 2), min(args.clients, 8)
     if not args.database_url.startswith("postgresql"):
         parser.error("--database-url must be a PostgreSQL server URL")
 
@@ -426,11 +454,13 @@ def main() -> int:
     results_dir.mkdir(parents=True, exist_ok=True)
     log_path = results_dir / "gunicorn.log"
     process = None
+    stack = contextlib.ExitStack()  # nginx, when --via-nginx; closed before gunicorn stops
     # Ctrl-C and `kill` both end in the finally below, which stops gunicorn and drops the database.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         env = dict(os.environ, DATABASE_URL=database_url, APP_ENV="production", SECRET_KEY=secrets.token_hex(32),
-                   RATELIMIT_ENABLED="0", HSTS_ENABLED="0", LOG_FORMAT="json", RUN_SCHEDULER_IN_PROCESS="0")
+                   RATELIMIT_ENABLED="0", HSTS_ENABLED="0", LOG_FORMAT="json", RUN_SCHEDULER_IN_PROCESS="0",
+                   TRUSTED_PROXIES="1" if args.via_nginx else "0")
         print(f"database {name}: preparing ...", flush=True)
         t0 = time.perf_counter()
         steps = prepare_data(env, horizon_days=14 if args.quick else 90)
@@ -445,6 +475,12 @@ def main() -> int:
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         wait_healthy(port, process, log_path)
+        upstream_port = port
+        if args.via_nginx:
+            from nginx import Nginx
+
+            front = stack.enter_context(Nginx(free_port(), upstream_port))
+            port = front.port  # every request of every phase goes through nginx
 
         # Keep only what answers: a page that needs data the demo lacks is reported, not counted.
         usable: dict[str, list[dict]] = {}
@@ -478,7 +514,9 @@ def main() -> int:
 
         load_before = os.getloadavg()[0]
         print(f"gunicorn: {args.workers} workers x {os.environ.get('GUNICORN_THREADS', '2')} threads on "
-              f"127.0.0.1:{port}; {args.clients} client connections on loopback")
+              f"127.0.0.1:{upstream_port}; {args.clients} client connections on loopback")
+        if args.via_nginx:
+            print(f"nginx in front on 127.0.0.1:{port} (deploy/nginx.conf); every request goes through it")
         print("mix: " + ", ".join(f"{kind} {weight:.0f}% ({len(usable[kind])} distinct requests)"
                                   for kind, weight in zip(kinds, [100 * w / sum(kind_weights) for w in kind_weights])))
         missing = sorted(set(MIX) - set(weights))
@@ -491,7 +529,25 @@ def main() -> int:
         bare, bare_elapsed = run_load(port, lambda r: bare_route, args.bare_duration, args.clients)
         print(f"mixed load for {args.duration:.0f} s ...", flush=True)
         mixed, mixed_elapsed = run_load(port, choose, args.duration, args.clients)
+        load_mid = os.getloadavg()[0]
+        opened = None
+        if args.rate > 0:
+            from openloop import run_open_loop
+
+            print(f"mixed load at a fixed {args.rate:g} req/s for {args.rate_duration:.0f} s "
+                  f"({args.connections} connections) ...", flush=True)
+            opened = Recorder()
+            open_elapsed, open_stats = run_open_loop(
+                lambda n: Client(port, opened, args.seed + 1000 + n), choose, opened, args.rate,
+                args.rate_duration, args.connections, drain=10 if args.quick else 30, seed=args.seed)
+            load_open = os.getloadavg()[0]
+        public = None
+        if args.page_duration > 0 and usable.get("page"):
+            print(f"anonymous public pages alone for {args.page_duration:.0f} s ...", flush=True)
+            pages = ("page", usable["page"])
+            public, public_elapsed = run_load(port, lambda r: pages, args.page_duration, args.clients)
     finally:
+        stack.close()
         if process is not None and process.poll() is None:
             process.terminate()
             try:
@@ -527,6 +583,47 @@ def main() -> int:
     ratio = mixed_stats["throughput_rps"] / bare_stats["throughput_rps"]
     print(f"ratio to the bare route: throughput {ratio:.2f}x, p50 latency "
           f"{mixed_stats['p50_ms'] / bare_stats['p50_ms']:.1f}x")
+    extra: dict = {"via_nginx": args.via_nginx, "load_average_after_closed_loop": load_mid}
+    if opened is not None:
+        open_all = [v for values in opened.latency.values() for v in values]
+        open_summary = summary(open_all, args.rate_duration)
+        print()
+        print(f"fixed rate {args.rate:g} req/s for {args.rate_duration:.0f} s, latency from each request's "
+              f"intended start (load average {load_open:.1f} after):")
+        print(f"{'':<12} {'requests':>8} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        open_errors = collections.Counter(line.split(" ", 1)[0] for line in opened.errors)
+        print(row("mix (all)", open_summary) + f" {len(opened.errors):>7}")
+        for kind in kinds:
+            print(row(f"  {kind}", summary(opened.latency[kind], args.rate_duration)) + f" {open_errors[kind]:>7}")
+        print(f"schedule: {open_stats['scheduled']} actions, {open_stats['unanswered']} still queued at the end, "
+              f"largest wait for a free connection {open_stats['late_max_ms']:.0f} ms")
+        if open_stats["unanswered"] or open_stats["late_max_ms"] > 1000:
+            print(f"NOT SUSTAINED: the server fell behind the schedule; it does not take {args.rate:g} req/s "
+                  f"of this mix on this machine at this moment (see the closed-loop maximum above)")
+        for line in opened.errors[:10]:
+            print(f"  {line}")
+        errors += len(opened.errors)
+        extra["fixed_rate"] = {
+            "rate_rps": args.rate, "duration_s": args.rate_duration, "connections": args.connections,
+            "load_average_after": load_open, **open_stats, "mix": open_summary, "errors": len(opened.errors),
+            "by_kind": {kind: {**summary(opened.latency[kind], args.rate_duration), "errors": open_errors[kind]}
+                        for kind in kinds},
+            "statuses": {f"{kind} {status}": n for (kind, status), n in opened.statuses.items()},
+        }
+    for label, recorder in (("closed loop", mixed), ("fixed rate", opened), ("public pages", public)):
+        if recorder is not None and recorder.cache:
+            print(f"nginx cache ({label}): " + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in
+                                                         sorted(recorder.cache.items())))
+            extra.setdefault("nginx_cache", {})[label] = {f"{k} {s}": n for (k, s), n in recorder.cache.items()}
+    if public is not None:
+        public_stats = summary(public.latency["page"], public_elapsed)
+        public_ratio = public_stats["throughput_rps"] / bare_stats["throughput_rps"]
+        print()
+        print(f"anonymous public pages alone ({len(usable['page'])} pages, both languages), closed loop:")
+        print(row("public page", public_stats) + f"   ratio to the bare route {public_ratio:.2f}x, "
+              f"errors {len(public.errors)}")
+        errors += len(public.errors)
+        extra["public_pages"] = {**public_stats, "ratio_to_bare": public_ratio, "errors": len(public.errors)}
     report = {
         "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -535,10 +632,10 @@ def main() -> int:
         "bare": bare_stats, "mix": mixed_stats,
         "by_kind": {kind: summary(mixed.latency[kind], mixed_elapsed) for kind in kinds},
         "statuses": {f"{kind} {status}": n for (kind, status), n in mixed.statuses.items()},
-        "errors": errors, "throughput_ratio_to_bare": ratio,
+        "errors": errors, "throughput_ratio_to_bare": ratio, **extra,
     }
-    if not args.quick:  # figures come from full runs only
-        (results_dir / "load.json").write_text(json.dumps(report, indent=2))
+    out = "load-nginx.json" if args.via_nginx else "load-quick.json" if args.quick else "load.json"
+    (results_dir / out).write_text(json.dumps(report, indent=2))
     return 1 if errors else 0
 
 

@@ -63,6 +63,7 @@ class Mailer:
         self.sender = sender
         self.timeout = timeout
         self._smtp: smtplib.SMTP | None = None
+        self.not_sent = 0
 
     def __enter__(self) -> Mailer:
         return self
@@ -94,7 +95,9 @@ class Mailer:
         message["Message-ID"] = mail.message_id
         message.set_content(mail.body)
         if self.settings is None:
-            log.info("SMTP_URL is not set; email not sent: To: %s, Subject: %s", mail.to, mail.subject)
+            # One line per batch at INFO (close()); a first start sends hundreds of demo reminders.
+            self.not_sent += 1
+            log.debug("SMTP_URL is not set; email not sent: To: %s, Subject: %s", mail.to, mail.subject)
             log.debug("body of the email not sent:\n%s", mail.body)
             return
         try:
@@ -106,6 +109,10 @@ class Mailer:
             raise MailError(f"{type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
+        if self.not_sent:
+            log.info("SMTP_URL is not set; %d email(s) not sent, logged instead (each one at LOG_LEVEL=DEBUG)",
+                     self.not_sent)
+            self.not_sent = 0
         if self._smtp is not None:
             try:
                 self._smtp.quit()

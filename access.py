@@ -3,6 +3,7 @@
 A top-level module (not part of `views`) so that pages, feeds and the API can all use it
 without importing one another's packages.
 """
+
 from __future__ import annotations
 
 from functools import wraps

@@ -1,4 +1,5 @@
 """Application factory, and `python app.py` to set up and serve on a fresh machine."""
+
 from __future__ import annotations
 
 import logging
@@ -169,8 +170,14 @@ def main() -> None:
         if before == after:
             print(_("Database %(database)s: schema up to date (%(revision)s).", database=database, revision=after))
         else:
-            print(_("Database %(database)s: schema upgraded from %(before)s to %(after)s.", database=database,
-                    before=before or _("empty"), after=after))
+            print(
+                _(
+                    "Database %(database)s: schema upgraded from %(before)s to %(after)s.",
+                    database=database,
+                    before=before or _("empty"),
+                    after=after,
+                )
+            )
         logins = []
         if app.config["APP_ENV"] == "production":
             print(_("APP_ENV=production: no demo data; create an admin with `flask users create-admin`."))
@@ -180,8 +187,12 @@ def main() -> None:
                 print(textwrap.fill(str(demo.load()), 79))  # one screen, even on an 80-column terminal
             logins = demo_logins()
         if not app.config.get("SMTP_URL"):
-            print(_("Email: SMTP_URL is not set, so no email is sent; each one is logged instead "
-                    "(LOG_LEVEL=DEBUG shows them)."))
+            print(
+                _(
+                    "Email: SMTP_URL is not set, so no email is sent; each one is logged instead "
+                    "(LOG_LEVEL=DEBUG shows them)."
+                )
+            )
         # Development convenience: the jobs run inside this one process unless turned off.
         if app.config["RUN_SCHEDULER_IN_PROCESS"]:
             from scheduler.jobs import start_in_process
@@ -189,8 +200,12 @@ def main() -> None:
             start_in_process(app)
             if not verbose:
                 logging.getLogger("scheduler").setLevel(logging.WARNING)
-            print(_("Background jobs (shift generation, reminders) run in this process "
-                    "(RUN_SCHEDULER_IN_PROCESS=0 turns them off)."))
+            print(
+                _(
+                    "Background jobs (shift generation, reminders) run in this process "
+                    "(RUN_SCHEDULER_IN_PROCESS=0 turns them off)."
+                )
+            )
         server = make_server(host, port, app, threaded=True)
         url = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{server.server_port}/"
         lines = [_("SIP schedules is running at %(url)s", url=url), ""]

@@ -1,4 +1,5 @@
 """Command-line groups: `flask --app app demo|users|...`. Each domain adds its own group here."""
+
 from __future__ import annotations
 
 import getpass
@@ -38,9 +39,7 @@ def create_admin(email: str, name: str, password: str | None) -> None:
     if password is None:
         password = getpass.getpass("Password: ")
     if not password_acceptable(password):
-        raise click.ClickException(
-            f"the password must have {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters"
-        )
+        raise click.ClickException(f"the password must have {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters")
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
         user = User(email=email, name=name, role=Role.ADMIN)

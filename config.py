@@ -1,4 +1,5 @@
 """Configuration from the environment only; nothing secret has a default that production accepts."""
+
 from __future__ import annotations
 
 import os
@@ -78,8 +79,16 @@ def load_config(instance_path: str) -> dict:
         "COMPRESS_ALGORITHM_STREAMING": ["gzip"],  # static files are sent as streams
         "COMPRESS_LEVEL": _int("COMPRESS_LEVEL", 6),
         "COMPRESS_MIN_SIZE": _int("COMPRESS_MIN_SIZE", 500),
-        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/plain", "text/calendar", "text/javascript",
-                               "application/javascript", "application/json", "image/svg+xml"],
+        "COMPRESS_MIMETYPES": [
+            "text/html",
+            "text/css",
+            "text/plain",
+            "text/calendar",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "image/svg+xml",
+        ],
         "DROP_CUTOFF_HOURS": int(os.environ.get("DROP_CUTOFF_HOURS", "24")),
         "SHIFT_REMINDER_HOURS": int(os.environ.get("SHIFT_REMINDER_HOURS", "24")),
         "CONTACT_DAY_REMINDER_HOURS": int(os.environ.get("CONTACT_DAY_REMINDER_HOURS", "72")),

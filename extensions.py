@@ -1,4 +1,5 @@
 """Extensions are created bare here and bound in the application factory."""
+
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter

@@ -3,6 +3,7 @@
 Every value can be overridden from the environment (WEB_CONCURRENCY, GUNICORN_BIND, ...) or the
 command line (`gunicorn -w 8 -b 0.0.0.0:8000`).
 """
+
 import os
 
 wsgi_app = "wsgi:app"

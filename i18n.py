@@ -1,4 +1,5 @@
 """Language selection and bilingual helpers shared by pages, feeds and the API."""
+
 from __future__ import annotations
 
 from flask import current_app, has_app_context, has_request_context, request
@@ -68,6 +69,11 @@ def remember_language(response):
     if has_request_context() and not request.path.startswith(("/feeds/", "/api/", "/static/")):
         chosen = normalise_language(request.args.get("lang"))
         if chosen and request.cookies.get(LANG_COOKIE) != chosen:
-            response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
-                                secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+            response.set_cookie(
+                LANG_COOKIE,
+                chosen,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+            )
     return response

@@ -14,6 +14,7 @@ are parsed here and nowhere else, with the service's ranges:
 Path ids use the `id` URL converter (`<id:shift_id>`), registered by `init_app`; a value out of
 range does not match the rule, so it answers 404 like any unknown address.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -40,6 +41,7 @@ _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 # --- plain values -------------------------------------------------------------------------------
+
 
 def parse_id(raw: str | None) -> int | None:
     """An id written in ASCII digits within 1 ... 2**31-1, else None."""
@@ -88,6 +90,7 @@ def week_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
 
 # --- request arguments (abort with a clear message on bad input) ----------------------------------
 
+
 def id_arg(name: str) -> int | None:
     """An optional id in the query string: absent or empty -> None, malformed or out of range -> 404."""
     raw = request.args.get(name)
@@ -113,8 +116,10 @@ def date_arg(name: str, default: dt.date) -> dt.date:
         return default
     value = parse_date(raw)
     if value is None:
-        abort(400, description=_("Dates are written YYYY-MM-DD, in the years %(min)d to %(max)d.",
-                                 min=MIN_YEAR, max=MAX_YEAR))
+        abort(
+            400,
+            description=_("Dates are written YYYY-MM-DD, in the years %(min)d to %(max)d.", min=MIN_YEAR, max=MAX_YEAR),
+        )
     return value
 
 
@@ -124,8 +129,10 @@ def month_arg(default: dt.date, name: str = "month") -> tuple[int, int]:
         return default.year, default.month
     value = parse_month(raw)
     if value is None:
-        abort(400, description=_("Months are written YYYY-MM, in the years %(min)d to %(max)d.",
-                                 min=MIN_YEAR, max=MAX_YEAR))
+        abort(
+            400,
+            description=_("Months are written YYYY-MM, in the years %(min)d to %(max)d.", min=MIN_YEAR, max=MAX_YEAR),
+        )
     return value
 
 
@@ -149,6 +156,7 @@ def page_arg(name: str = "page") -> int:
 
 
 # --- form fields ---------------------------------------------------------------------------------
+
 
 class DateField(_WTFormsDateField):
     """WTForms' DateField, refusing dates outside the service's years with a message."""
@@ -190,6 +198,7 @@ def coerce_id(value) -> int:
 
 
 # --- JSON bodies ---------------------------------------------------------------------------------
+
 
 def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether brackets nest deeper than `limit`, counted without recursion (strings skipped)."""
@@ -236,6 +245,7 @@ class BoundedRequest(Request):
 
 
 # --- URL converter -------------------------------------------------------------------------------
+
 
 class IdConverter(BaseConverter):
     """`<id:name>`: 1 ... 2**31-1 in ASCII digits; anything else does not match (404)."""

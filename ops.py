@@ -1,4 +1,5 @@
 """What every request gets in production: security headers, one structured log line, proxy awareness."""
+
 from __future__ import annotations
 
 import datetime as dt

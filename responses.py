@@ -5,6 +5,7 @@ Pages show the message on the page the person was on, with the 4xx status; JSON 
 the API's error body. "Not yours" (403) is the standard forbidden page on every page.
 Raised and not caught, a violation still ends here (views/errors.py, api/__init__.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

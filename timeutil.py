@@ -1,4 +1,5 @@
 """Time zone edges: the database stores UTC; people live in Asia/Shanghai."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -2,6 +2,7 @@
 
 Modules: common (parsing, pagination, errors), tokens (bearer tokens), public, teams, openapi.
 """
+
 from flask import Blueprint, request
 from flask_babel import gettext as _
 

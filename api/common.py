@@ -1,4 +1,5 @@
 """Shared pieces of the JSON API: strict parameter parsing, pagination, errors, serialisation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,8 +65,9 @@ def date_arg(name: str) -> dt.date | None:
         raise ApiError(400, "invalid_date", _("%(name)s must be a date written YYYY-MM-DD.", name=name)) from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise ApiError(
-            400, "invalid_date", _("%(name)s must be between %(min)d and %(max)d.", name=name, min=MIN_YEAR,
-                                   max=MAX_YEAR)
+            400,
+            "invalid_date",
+            _("%(name)s must be between %(min)d and %(max)d.", name=name, min=MIN_YEAR, max=MAX_YEAR),
         )
     return value
 
@@ -118,8 +120,12 @@ def paginated(select, serialise) -> dict:
     page = int_arg("page", 1, 1, MAX_PAGE)
     per_page = int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
     result = db.paginate(select, page=page, per_page=per_page, max_per_page=MAX_PER_PAGE, error_out=False)
-    return {"items": [serialise(item) for item in result.items], "page": page, "per_page": per_page,
-            "total": result.total}
+    return {
+        "items": [serialise(item) for item in result.items],
+        "page": page,
+        "per_page": per_page,
+        "total": result.total,
+    }
 
 
 def local_iso(value: dt.datetime) -> str:

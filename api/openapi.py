@@ -3,6 +3,7 @@
 tests/test_prod_api_openapi.py checks that every API route is here and every path here is a route;
 tests/test_prod_api_fuzz.py runs schemathesis against it, so a drift between the two fails the suite.
 """
+
 from __future__ import annotations
 
 import copy
@@ -70,8 +71,7 @@ LANG_PARAMETER = _query(
     {"type": "string", "enum": ["en", "zh_CN"]},
 )
 DATE_PARAMETERS = [
-    _query("from", f"First local date (Asia/Shanghai), inclusive; default today. Years {MIN_YEAR}-{MAX_YEAR}.",
-           DATE),
+    _query("from", f"First local date (Asia/Shanghai), inclusive; default today. Years {MIN_YEAR}-{MAX_YEAR}.", DATE),
     _query("to", "Last local date, inclusive; not before `from`.", DATE),
 ]
 
@@ -128,8 +128,23 @@ SCHEMAS = {
     "Occurrence": {
         "type": "object",
         "additionalProperties": False,
-        "required": ["id", "uid", "programme", "kind", "title", "local_date", "starts_at", "ends_at", "status",
-                     "english_service", "note", "community", "venue", "on_public_holiday", "sequence"],
+        "required": [
+            "id",
+            "uid",
+            "programme",
+            "kind",
+            "title",
+            "local_date",
+            "starts_at",
+            "ends_at",
+            "status",
+            "english_service",
+            "note",
+            "community",
+            "venue",
+            "on_public_holiday",
+            "sequence",
+        ],
         "properties": {
             "id": {"type": "integer"},
             "uid": {"type": "string", "description": "The event's UID in the iCalendar feeds."},
@@ -149,8 +164,11 @@ SCHEMAS = {
                         "type": "object",
                         "additionalProperties": False,
                         "required": ["slug", "name", "address"],
-                        "properties": {"slug": {"type": "string"}, "name": {"type": "string"},
-                                       "address": {"type": "string"}},
+                        "properties": {
+                            "slug": {"type": "string"},
+                            "name": {"type": "string"},
+                            "address": {"type": "string"},
+                        },
                     },
                     {"type": "null"},
                 ]
@@ -166,8 +184,10 @@ SCHEMAS = {
         "properties": {
             "id": {"type": "integer"},
             "slug": {"type": "string"},
-            "kind": {"type": "string",
-                     "enum": ["liaison_centre", "neighbourhood_centre", "courtroom", "clinic_room", "other"]},
+            "kind": {
+                "type": "string",
+                "enum": ["liaison_centre", "neighbourhood_centre", "courtroom", "clinic_room", "other"],
+            },
             "name": {"type": "string"},
             "address": {"type": "string"},
             "capacity": {"type": "integer", "minimum": 0},
@@ -243,8 +263,19 @@ SCHEMAS = {
     "Shift": {
         "type": "object",
         "additionalProperties": False,
-        "required": ["id", "team_id", "local_date", "starts_at", "ends_at", "area", "min_volunteers",
-                     "max_volunteers", "assigned_count", "status", "assignments"],
+        "required": [
+            "id",
+            "team_id",
+            "local_date",
+            "starts_at",
+            "ends_at",
+            "area",
+            "min_volunteers",
+            "max_volunteers",
+            "assigned_count",
+            "status",
+            "assignments",
+        ],
         "properties": {
             "id": {"type": "integer"},
             "team_id": {"type": "integer"},
@@ -256,8 +287,11 @@ SCHEMAS = {
             "max_volunteers": {"type": "integer", "minimum": 1},
             "assigned_count": {"type": "integer", "minimum": 0},
             "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
-            "assignments": {"type": "array", "items": {"$ref": "#/components/schemas/Assignment"},
-                            "description": "Active assignments only."},
+            "assignments": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Assignment"},
+                "description": "Active assignments only.",
+            },
         },
     },
     "NewAssignment": {
@@ -282,8 +316,7 @@ PATHS = {
             "tags": ["public"],
             "summary": "Public programmes: contact days, holiday court, legal clinic (patrols are never public).",
             "parameters": [*PAGE_PARAMETERS, LANG_PARAMETER],
-            "responses": {"200": _ok("A page of programmes.", "#/components/schemas/ProgrammePage"),
-                          **PUBLIC_ERRORS},
+            "responses": {"200": _ok("A page of programmes.", "#/components/schemas/ProgrammePage"), **PUBLIC_ERRORS},
         }
     },
     "/api/v1/occurrences": {
@@ -295,13 +328,15 @@ PATHS = {
                 _query("programme", "Programme slug, e.g. contact-days.", SLUG),
                 _query("community", "Community slug.", SLUG),
                 *DATE_PARAMETERS,
-                _query("language", "`en`: only sessions with service in English.",
-                       {"type": "string", "enum": ["en", "zh_CN"]}),
+                _query(
+                    "language",
+                    "`en`: only sessions with service in English.",
+                    {"type": "string", "enum": ["en", "zh_CN"]},
+                ),
                 *PAGE_PARAMETERS,
                 LANG_PARAMETER,
             ],
-            "responses": {"200": _ok("A page of sessions.", "#/components/schemas/OccurrencePage"),
-                          **PUBLIC_ERRORS},
+            "responses": {"200": _ok("A page of sessions.", "#/components/schemas/OccurrencePage"), **PUBLIC_ERRORS},
         }
     },
     "/api/v1/occurrences/{occurrence_id}": {
@@ -336,10 +371,12 @@ PATHS = {
             "operationId": "listCommunities",
             "tags": ["public"],
             "summary": "Communities, by slug.",
-            "parameters": [_query("subdistrict", "Subdistrict slug, e.g. loufeng.", SLUG), *PAGE_PARAMETERS,
-                           LANG_PARAMETER],
-            "responses": {"200": _ok("A page of communities.", "#/components/schemas/CommunityPage"),
-                          **PUBLIC_ERRORS},
+            "parameters": [
+                _query("subdistrict", "Subdistrict slug, e.g. loufeng.", SLUG),
+                *PAGE_PARAMETERS,
+                LANG_PARAMETER,
+            ],
+            "responses": {"200": _ok("A page of communities.", "#/components/schemas/CommunityPage"), **PUBLIC_ERRORS},
         }
     },
     "/api/v1/me": {
@@ -363,8 +400,7 @@ PATHS = {
             "tags": ["coordinators"],
             "summary": "A team's shifts with who is on each (the team's coordinators and admins).",
             "security": BEARER,
-            "parameters": [_id_parameter("team_id", "Team id."), *DATE_PARAMETERS, *PAGE_PARAMETERS,
-                           LANG_PARAMETER],
+            "parameters": [_id_parameter("team_id", "Team id."), *DATE_PARAMETERS, *PAGE_PARAMETERS, LANG_PARAMETER],
             "responses": {"200": _ok("A page of shifts.", "#/components/schemas/ShiftPage"), **TOKEN_ERRORS},
         }
     },
@@ -407,8 +443,12 @@ PATHS = {
             "operationId": "getOpenApi",
             "tags": ["meta"],
             "summary": "This document.",
-            "responses": {"200": {"description": "The OpenAPI 3.1 document.",
-                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI 3.1 document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
         }
     },
 }
@@ -421,7 +461,7 @@ DOCUMENT = {
         "description": (
             "Public sessions of the Suzhou Industrial Park contact days, holiday court and holiday legal clinic, "
             "and token-authenticated roster work for patrol coordinators. Times are Asia/Shanghai with offset. "
-            "Every error has the body {\"error\": {\"status\", \"code\", \"message\"}}. "
+            'Every error has the body {"error": {"status", "code", "message"}}. '
             "Tokens: `flask --app app users api-token EMAIL`."
         ),
     },
@@ -429,8 +469,13 @@ DOCUMENT = {
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
-                                           "description": "A personal token from `users api-token`."}},
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A personal token from `users api-token`.",
+            }
+        },
     },
 }
 

@@ -1,4 +1,5 @@
 """Public read endpoints: what residents may see without logging in. Patrols are never public."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,8 +52,10 @@ def community_json(community: Community) -> dict:
         "name": community.name,
         "subdistrict": {"slug": community.subdistrict.slug, "name": community.subdistrict.name},
         # Streets, compounds and landmarks the community serves: what residents know it by.
-        "areas": [{"kind": area.kind.value, "name": area.name, "name_zh": area.name_zh, "name_en": area.name_en}
-                  for area in community.areas],
+        "areas": [
+            {"kind": area.kind.value, "name": area.name, "name_zh": area.name_zh, "name_en": area.name_en}
+            for area in community.areas
+        ],
         "is_sample": community.is_sample,
     }
 
@@ -86,9 +89,7 @@ def occurrence_json(occurrence: Occurrence) -> dict:
         "english_service": occurrence.bilingual,
         "note": occurrence.note,
         "community": {"slug": community.slug, "name": community.name} if community is not None else None,
-        "venue": (
-            {"slug": venue.slug, "name": venue.name, "address": venue.address} if venue is not None else None
-        ),
+        "venue": ({"slug": venue.slug, "name": venue.name, "address": venue.address} if venue is not None else None),
         "on_public_holiday": occurrence.on_public_holiday,
         "sequence": occurrence.sequence,
     }

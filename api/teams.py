@@ -2,6 +2,7 @@
 
 The rules live in services.assignments; these views only translate HTTP to service calls and back.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 """Personal API tokens: issued once, stored only as SHA-256, sent as `Authorization: Bearer <token>`."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,9 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 def issue_token(user: User, label: str = "") -> str:
     """Create a token for `user` and return it; only its digest is kept, so this is the one chance to see it."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
-    db.session.add(ApiToken(user_id=user.id, token_sha256=ApiToken.digest(token), label=label[:100],
-                            created_at=utcnow()))
+    db.session.add(
+        ApiToken(user_id=user.id, token_sha256=ApiToken.digest(token), label=label[:100], created_at=utcnow())
+    )
     return token
 
 
@@ -95,5 +97,4 @@ def register_cli(users_cli: AppGroup) -> None:
             raise click.ClickException(f"{user.email} is not active")
         token = issue_token(user, label)
         click.echo(token)
-        click.echo(f"API token for {user.email} ({user.role.value}); it is shown only now: store it safely.",
-                   err=True)
+        click.echo(f"API token for {user.email} ({user.role.value}); it is shown only now: store it safely.", err=True)

@@ -4,6 +4,7 @@
 page, but touches no database and renders nothing: the ratio of a page to it is the cost of the
 page's own work. It exists only in this benchmark module, never in the deployed app.
 """
+
 import os
 import sys
 

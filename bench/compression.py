@@ -6,6 +6,7 @@ feed and the main pages (public ones, and an admin's) through the test client wi
 size sent to a gzip client, and the CPU time of one gzip compression (level 6, as served).
 Feeds compress each body once per change and worker (feeds/cache.py); pages on every response.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -17,8 +18,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PAGES = ["/", "/contact-days", "/contact-days?view=month", "/holiday-court", "/legal-clinic", "/communities",
-         "/static/site.css", "/static/public.css"]
+PAGES = [
+    "/",
+    "/contact-days",
+    "/contact-days?view=month",
+    "/holiday-court",
+    "/legal-clinic",
+    "/communities",
+    "/static/site.css",
+    "/static/public.css",
+]
 ADMIN_PAGES = ["/roster/coverage", "/roster/", "/feeds/tokens", "/admin/people/users", "/admin/holidays/"]
 
 
@@ -38,8 +47,10 @@ def main() -> None:
             demo.load()
             feeds = ["/feeds/contact-days.ics", "/feeds/holiday-court.ics", "/feeds/legal-clinic.ics"]
             feeds += [f"/feeds/communities/{slug}.ics" for slug in db.session.scalars(sa.select(Community.slug))]
-            feeds += [f"/feeds/t/{tokens.get_or_issue(team=team).token}.ics"
-                      for team in db.session.scalars(sa.select(PatrolTeam).order_by(PatrolTeam.id))]
+            feeds += [
+                f"/feeds/t/{tokens.get_or_issue(team=team).token}.ics"
+                for team in db.session.scalars(sa.select(PatrolTeam).order_by(PatrolTeam.id))
+            ]
             db.session.commit()
             db.engine.dispose()
         client = app.test_client()

@@ -15,6 +15,7 @@ times the cold build of a team feed (probe, query, icalendar, publish) in-proces
 The load generator is `wrk` when available (Debian package; installed with apt-get when run as
 root), else a bounded multi-process Python client on http.client. Everything it starts, it stops.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,8 +76,14 @@ def build_database(url: str, today: dt.date, horizon: int, journal_mode: str | N
         first = today - dt.timedelta(days=30)
         days = [first + dt.timedelta(days=n) for n in range(30 + horizon + 1)]
         templates = db.session.execute(
-            sa.select(ShiftTemplate.id, ShiftTemplate.team_id, ShiftTemplate.local_start, ShiftTemplate.local_end,
-                      ShiftTemplate.area_zh, ShiftTemplate.area_en).order_by(ShiftTemplate.id)
+            sa.select(
+                ShiftTemplate.id,
+                ShiftTemplate.team_id,
+                ShiftTemplate.local_start,
+                ShiftTemplate.local_end,
+                ShiftTemplate.area_zh,
+                ShiftTemplate.area_en,
+            ).order_by(ShiftTemplate.id)
         ).all()
         # The demo already generated some of these shifts (same template and day): add the others.
         existing = set(db.session.execute(sa.select(Shift.template_id, Shift.local_date)).tuples())
@@ -86,9 +93,18 @@ def build_database(url: str, today: dt.date, horizon: int, journal_mode: str | N
                 if (template_id, day) in existing:
                     continue
                 starts_at, ends_at = span_utc(day, start, end)
-                rows.append({"uid": f"{template_id:05d}-{day:%Y%m%d}-bench", "team_id": team_id,
-                             "template_id": template_id, "local_date": day, "starts_at": starts_at,
-                             "ends_at": ends_at, "area_zh": area_zh, "area_en": area_en})
+                rows.append(
+                    {
+                        "uid": f"{template_id:05d}-{day:%Y%m%d}-bench",
+                        "team_id": team_id,
+                        "template_id": template_id,
+                        "local_date": day,
+                        "starts_at": starts_at,
+                        "ends_at": ends_at,
+                        "area_zh": area_zh,
+                        "area_en": area_en,
+                    }
+                )
         # The demo load generates the first weeks of shifts itself: add only the days it left out.
         from scheduler.dbutil import insert_ignoring_conflicts
 
@@ -103,13 +119,27 @@ def build_database(url: str, today: dt.date, horizon: int, journal_mode: str | N
             if day.weekday() == 6 and 8 <= day.day <= 14:
                 for community in communities:
                     starts_at, ends_at = span_utc(day, dt.time(9), dt.time(11, 30))
-                    occurrences.append({"uid": f"cd-{community.id}-{day:%Y%m%d}", "starts_at": starts_at,
-                                        "ends_at": ends_at, "programme_id": programmes[ProgrammeKind.CONTACT_DAY].id,
-                                        "community_id": community.id, "venue_id": venue_of.get(community.id)})
+                    occurrences.append(
+                        {
+                            "uid": f"cd-{community.id}-{day:%Y%m%d}",
+                            "starts_at": starts_at,
+                            "ends_at": ends_at,
+                            "programme_id": programmes[ProgrammeKind.CONTACT_DAY].id,
+                            "community_id": community.id,
+                            "venue_id": venue_of.get(community.id),
+                        }
+                    )
             if day.weekday() >= 5:
                 starts_at, ends_at = span_utc(day, dt.time(9), dt.time(12))
-                occurrences.append({"uid": f"hc-{day:%Y%m%d}", "starts_at": starts_at, "ends_at": ends_at,
-                                    "programme_id": programmes[ProgrammeKind.HOLIDAY_COURT].id, "venue_id": court})
+                occurrences.append(
+                    {
+                        "uid": f"hc-{day:%Y%m%d}",
+                        "starts_at": starts_at,
+                        "ends_at": ends_at,
+                        "programme_id": programmes[ProgrammeKind.HOLIDAY_COURT].id,
+                        "venue_id": court,
+                    }
+                )
         db.session.execute(sa.insert(Occurrence), occurrences)
 
         volunteer = db.session.scalar(sa.select(User).where(User.email.like("volunteer0001@%")))
@@ -118,12 +148,16 @@ def build_database(url: str, today: dt.date, horizon: int, journal_mode: str | N
         taken = set(db.session.scalars(sa.select(Assignment.shift_id).where(Assignment.volunteer_id == volunteer.id)))
         # Every third day, one shift (about 40 in the window), skipping any the demo data already gave them.
         mine = [s for s in shifts[::6] if s.id not in taken and s.assigned_count < s.max_volunteers]
-        db.session.execute(sa.insert(Assignment), [
-            {"shift_id": s.id, "volunteer_id": volunteer.id, "starts_at": s.starts_at, "ends_at": s.ends_at}
-            for s in mine
-        ])
-        db.session.execute(sa.update(Shift).where(Shift.id.in_([s.id for s in mine]))
-                           .values(assigned_count=Shift.assigned_count + 1))
+        db.session.execute(
+            sa.insert(Assignment),
+            [
+                {"shift_id": s.id, "volunteer_id": volunteer.id, "starts_at": s.starts_at, "ends_at": s.ends_at}
+                for s in mine
+            ],
+        )
+        db.session.execute(
+            sa.update(Shift).where(Shift.id.in_([s.id for s in mine])).values(assigned_count=Shift.assigned_count + 1)
+        )
         volunteer_token = tokens.get_or_issue(user=volunteer).token
         team_token = tokens.get_or_issue(team=team).token
         db.session.commit()
@@ -172,9 +206,14 @@ def time_cold_builds(url: str, team_token: str, horizon: int, repeat: int) -> di
                 timings.append(elapsed)
                 cpu.append(elapsed_cpu)
         # Wall time suffers from whatever else runs on the machine; CPU time of the thread does not.
-        results[label] = {"median_ms": statistics.median(timings), "min_ms": min(timings),
-                          "cpu_ms": statistics.median(cpu), "events": events, "bytes": size,
-                          "days": (window.end - window.start).days}
+        results[label] = {
+            "median_ms": statistics.median(timings),
+            "min_ms": min(timings),
+            "cpu_ms": statistics.median(cpu),
+            "events": events,
+            "bytes": size,
+            "days": (window.end - window.start).days,
+        }
     with app.app_context():
         db.engine.dispose()
     return results
@@ -190,14 +229,35 @@ def free_port() -> int:
 
 
 def start_gunicorn(url: str, port: int, workers: int, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=url, BENCH_BARE_ROUTE="1", SECRET_KEY="bench-only",
-               RATELIMIT_ENABLED="0", APP_ENV="development")
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        BENCH_BARE_ROUTE="1",
+        SECRET_KEY="bench-only",
+        RATELIMIT_ENABLED="0",
+        APP_ENV="development",
+    )
     # --max-requests 0: gunicorn.conf.py recycles workers every ~2000 requests, which would lose the
     # recycled workers' CPU time from the per-request figures (and rebuild their caches mid-round).
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--max-requests", "0",
-               "--log-level", os.environ.get("GUNICORN_LOG_LEVEL", "warning"), "--error-logfile", str(log), "app:create_app()"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--max-requests",
+        "0",
+        "--log-level",
+        os.environ.get("GUNICORN_LOG_LEVEL", "warning"),
+        "--error-logfile",
+        str(log),
+        "app:create_app()",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -259,8 +319,12 @@ def find_wrk(allow_install: bool) -> str | None:
         return wrk
     if os.geteuid() == 0 and shutil.which("apt-get"):
         print("installing the load generator: apt-get install -y wrk", flush=True)
-        done = subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], capture_output=True, text=True,
-                              env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        done = subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        )
         if done.returncode == 0:
             return shutil.which("wrk")
         print(f"  apt-get failed ({done.stderr.strip()[:200]}); using the Python load generator", flush=True)
@@ -278,8 +342,13 @@ def run_wrk(wrk: str, port: int, path: str, headers: dict, seconds: float, conne
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: (.+)", output)
     p50 = re.search(r"50%\s+([\d.]+\w+)", output)
-    return {"rps": rps, "requests": total, "bad": int(errors.group(1)) if errors else 0,
-            "socket_errors": socket_errors.group(1) if socket_errors else "", "p50": p50.group(1) if p50 else "?"}
+    return {
+        "rps": rps,
+        "requests": total,
+        "bad": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+        "p50": p50.group(1) if p50 else "?",
+    }
 
 
 def _python_worker(args) -> tuple[int, int]:
@@ -315,8 +384,9 @@ def _python_worker(args) -> tuple[int, int]:
     return done[0], bad[0]
 
 
-def run_python(port: int, path: str, headers: dict, seconds: float, connections: int, threads: int,
-               expected: int) -> dict:
+def run_python(
+    port: int, path: str, headers: dict, seconds: float, connections: int, threads: int, expected: int
+) -> dict:
     processes = max(1, threads)
     per_process = max(1, connections // processes)
     started = time.monotonic()
@@ -324,8 +394,13 @@ def run_python(port: int, path: str, headers: dict, seconds: float, connections:
         results = pool.map(_python_worker, [(port, path, headers, seconds, per_process, expected)] * processes)
     elapsed = time.monotonic() - started
     total = sum(n for n, _ in results)
-    return {"rps": total / elapsed, "requests": total, "bad": sum(b for _, b in results), "socket_errors": "",
-            "p50": "?"}
+    return {
+        "rps": total / elapsed,
+        "requests": total,
+        "bad": sum(b for _, b in results),
+        "socket_errors": "",
+        "p50": "?",
+    }
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -341,10 +416,17 @@ def main() -> int:
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
     parser.add_argument("--cold-repeat", type=int, default=15, help="cold builds to time (default 15)")
-    parser.add_argument("--journal-mode", default="wal", choices=["wal", "delete"],
-                        help="SQLite journal mode of the benchmark database (default wal)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run for CI: the same steps, one short round, 2 workers (well under a minute)")
+    parser.add_argument(
+        "--journal-mode",
+        default="wal",
+        choices=["wal", "delete"],
+        help="SQLite journal mode of the benchmark database (default wal)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run for CI: the same steps, one short round, 2 workers (well under a minute)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.workers, args.seconds, args.rounds, args.cold_repeat = 2, 1.0, 1, 2
@@ -357,17 +439,21 @@ def main() -> int:
 
         started = time.perf_counter()
         data = build_database(url, local_today(), horizon, args.journal_mode)
-        print(f"database: {data['counts']} in {time.perf_counter() - started:.1f} s "
-              f"(SQLite, journal_mode={args.journal_mode}, {url})")
+        print(
+            f"database: {data['counts']} in {time.perf_counter() - started:.1f} s "
+            f"(SQLite, journal_mode={args.journal_mode}, {url})"
+        )
 
         cold = time_cold_builds(url, data["team_token"], horizon, args.cold_repeat)
         print("\ncold build of a team feed (no cached body; probe + query + icalendar + publish), SQLite:")
         print(f"  first build in a fresh process: {cold.pop('first in a fresh process'):.1f} ms")
         for label, figures in cold.items():
             verdict = "ok" if figures["median_ms"] < COLD_TARGET_MS else "OVER TARGET"
-            print(f"  {label:>8}: {figures['days']} days, {figures['events']} events, {figures['bytes']:,} bytes: "
-                  f"median {figures['median_ms']:.1f} ms (min {figures['min_ms']:.1f}, CPU {figures['cpu_ms']:.1f}) "
-                  f"(target < {COLD_TARGET_MS:.0f} ms: {verdict})")
+            print(
+                f"  {label:>8}: {figures['days']} days, {figures['events']} events, {figures['bytes']:,} bytes: "
+                f"median {figures['median_ms']:.1f} ms (min {figures['min_ms']:.1f}, CPU {figures['cpu_ms']:.1f}) "
+                f"(target < {COLD_TARGET_MS:.0f} ms: {verdict})"
+            )
 
         wrk = None if args.loadgen == "python" else find_wrk(not args.no_install)
         if args.loadgen == "wrk" and wrk is None:
@@ -391,35 +477,46 @@ def main() -> int:
                 for _ in range(args.workers * 8):
                     request(port, path, headers_)
             generator = f"wrk ({wrk})" if wrk else "Python (http.client, one connection per request)"
-            print(f"\ngunicorn: {args.workers} sync workers on 127.0.0.1:{port}; load: {generator}, "
-                  f"{args.connections} connections, {args.rounds} rounds x {args.seconds:.0f} s each")
+            print(
+                f"\ngunicorn: {args.workers} sync workers on 127.0.0.1:{port}; load: {generator}, "
+                f"{args.connections} connections, {args.rounds} rounds x {args.seconds:.0f} s each"
+            )
             print(f"volunteer feed: {len(body):,} bytes, {body.count(b'BEGIN:VEVENT')} events")
             results: dict[str, list[dict]] = {name: [] for name in scenarios}
             for round_ in range(args.rounds):
                 names = list(scenarios)
-                order = names[round_ % 3:] + names[:round_ % 3]  # each scenario takes each place in turn
+                order = names[round_ % 3 :] + names[: round_ % 3]  # each scenario takes each place in turn
                 for name in order:
                     path, headers_, expected = scenarios[name]
                     cpu_before = server_cpu_seconds(server.pid)
                     if wrk:
                         result = run_wrk(wrk, port, path, headers_, args.seconds, args.connections, args.threads)
                     else:
-                        result = run_python(port, path, headers_, args.seconds, args.connections, args.threads,
-                                            expected)
+                        result = run_python(
+                            port, path, headers_, args.seconds, args.connections, args.threads, expected
+                        )
                     result["cpu_us"] = (server_cpu_seconds(server.pid) - cpu_before) / result["requests"] * 1e6
                     results[name].append(result)
                     errors = f"  socket errors: {result['socket_errors']}" if result["socket_errors"] else ""
-                    print(f"  round {round_ + 1} {name:>4}: {result['rps']:8.0f} req/s  p50 {result['p50']:>8}  "
-                          f"server CPU {result['cpu_us']:6.0f} us/request  bad {result['bad']}{errors}", flush=True)
+                    print(
+                        f"  round {round_ + 1} {name:>4}: {result['rps']:8.0f} req/s  p50 {result['p50']:>8}  "
+                        f"server CPU {result['cpu_us']:6.0f} us/request  bad {result['bad']}{errors}",
+                        flush=True,
+                    )
             median = {name: statistics.median(r["rps"] for r in runs) for name, runs in results.items()}
             cpu = {name: statistics.median(r["cpu_us"] for r in runs) for name, runs in results.items()}
             print("\nrequests per second (median of rounds), and the server CPU each request costs:")
             print(f"  {'':24}{'req/s':>8}  {'ratio':>5}   {'CPU us/req':>10}  {'CPU ratio':>9}  target")
-            for name, label in (("bare", "bare Flask route"), ("304", "volunteer feed, 304"),
-                                ("200", "volunteer feed, 200")):
+            for name, label in (
+                ("bare", "bare Flask route"),
+                ("304", "volunteer feed, 304"),
+                ("200", "volunteer feed, 200"),
+            ):
                 target = f">= {TARGETS[name]}" if name in TARGETS else ""
-                print(f"  {label:24}{median[name]:8.0f}  {median[name] / median['bare']:5.2f}   {cpu[name]:10.0f}  "
-                      f"{cpu['bare'] / cpu[name]:9.2f}  {target}")
+                print(
+                    f"  {label:24}{median[name]:8.0f}  {median[name] / median['bare']:5.2f}   {cpu[name]:10.0f}  "
+                    f"{cpu['bare'] / cpu[name]:9.2f}  {target}"
+                )
             print("  (ratio: throughput against the bare route in the same run; CPU ratio: the same from the")
             print("   workers' own CPU time per request, which other load on the machine does not distort)")
             bad = sum(r["bad"] for runs in results.values() for r in runs)

@@ -11,6 +11,7 @@ and prints both times (best of --repeat interleaved rounds), rows per second and
 (target: generation within 3x of the plain insert).
 A second generation run is timed too: it must create nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,16 +36,37 @@ def _seed(db, teams: int) -> None:
 
     db.session.execute(
         sa.insert(PatrolTeam),
-        [{"code": f"B{n:03d}", "kind": TeamKind.PUBLIC_SECURITY, "name_zh": f"基准队{n}", "name_en": f"Bench team {n}",
-          "is_sample": True} for n in range(1, teams + 1)],
+        [
+            {
+                "code": f"B{n:03d}",
+                "kind": TeamKind.PUBLIC_SECURITY,
+                "name_zh": f"基准队{n}",
+                "name_en": f"Bench team {n}",
+                "is_sample": True,
+            }
+            for n in range(1, teams + 1)
+        ],
     )
     team_ids = db.session.scalars(sa.select(PatrolTeam.id).order_by(PatrolTeam.id)).all()
     spans = [(dt.time(19, 0), dt.time(22, 0)), (dt.time(22, 0), dt.time(2, 0))]  # the second crosses midnight
     db.session.execute(
         sa.insert(ShiftTemplate),
-        [{"team_id": team_id, "name": f"shift {i}", "weekdays": ALL_WEEKDAYS, "local_start": start,
-          "local_end": end, "area_zh": "示例区域", "area_en": "Sample area", "min_volunteers": 2,
-          "max_volunteers": 6, "valid_from": START} for team_id in team_ids for i, (start, end) in enumerate(spans)],
+        [
+            {
+                "team_id": team_id,
+                "name": f"shift {i}",
+                "weekdays": ALL_WEEKDAYS,
+                "local_start": start,
+                "local_end": end,
+                "area_zh": "示例区域",
+                "area_en": "Sample area",
+                "min_volunteers": 2,
+                "max_volunteers": 6,
+                "valid_from": START,
+            }
+            for team_id in team_ids
+            for i, (start, end) in enumerate(spans)
+        ],
     )
     db.session.commit()
 
@@ -115,8 +137,11 @@ def run(url: str, label: str, teams: int, repeat: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--postgres", metavar="URL",
-                        help="a PostgreSQL server URL (any existing database); a temp database is created on it")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="a PostgreSQL server URL (any existing database); a temp database is created on it",
+    )
     parser.add_argument("--teams", type=int, default=TEAMS)
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best time of each kind is reported")
     parser.add_argument("--skip-sqlite", action="store_true")
@@ -125,8 +150,10 @@ def main() -> int:
     if args.quick:
         args.teams, args.repeat = 4, 1
 
-    print(f"{args.teams} teams x 2 templates x 365 days from {START}, best of {args.repeat} rounds;"
-          " target: generate within 3x of plain insert")
+    print(
+        f"{args.teams} teams x 2 templates x 365 days from {START}, best of {args.repeat} rounds;"
+        " target: generate within 3x of plain insert"
+    )
     results = []
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +165,14 @@ def main() -> int:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         try:
-            results.append(run(server.set(database=name).render_as_string(hide_password=False), "PostgreSQL", args.teams, args.repeat))
+            results.append(
+                run(
+                    server.set(database=name).render_as_string(hide_password=False),
+                    "PostgreSQL",
+                    args.teams,
+                    args.repeat,
+                )
+            )
         finally:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

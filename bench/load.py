@@ -28,6 +28,7 @@ free port, gunicorn with TRUSTED_PROXIES=1) and sends every request, the bare ro
 Only 127.0.0.1 is ever contacted. Rate limits are off for the run: one client address sends all
 the traffic, which a production limiter would (rightly) throttle.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,8 +91,15 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 def flask(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=check, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=900,
+    )
 
 
 def prepare_data(env: dict, horizon_days: int = 90) -> list[str]:
@@ -140,12 +148,22 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
         adapter = app.url_map.bind("localhost")
         slugs = list(db.session.scalars(sa.select(Community.slug).order_by(Community.slug)))
         teams = list(db.session.scalars(sa.select(PatrolTeam.id).order_by(PatrolTeam.id).limit(20)))
-        volunteers = list(db.session.scalars(
-            sa.select(User.id).join(TeamMembership).where(TeamMembership.team_id.in_(teams),
-                                                          TeamMembership.role == MembershipRole.MEMBER)))
+        volunteers = list(
+            db.session.scalars(
+                sa.select(User.id)
+                .join(TeamMembership)
+                .where(TeamMembership.team_id.in_(teams), TeamMembership.role == MembershipRole.MEMBER)
+            )
+        )
         # Private feeds: use the demo's tokens, or make some, as subscribers would have.
-        tokens = {kind: list(db.session.scalars(sa.select(FeedToken.token).where(
-            FeedToken.kind == kind, FeedToken.revoked_at.is_(None)).limit(50))) for kind in FeedKind}
+        tokens = {
+            kind: list(
+                db.session.scalars(
+                    sa.select(FeedToken.token).where(FeedToken.kind == kind, FeedToken.revoked_at.is_(None)).limit(50)
+                )
+            )
+            for kind in FeedKind
+        }
         if not tokens[FeedKind.TEAM]:
             rows = [FeedToken(kind=FeedKind.TEAM, team_id=team_id) for team_id in teams]
             db.session.add_all(rows)
@@ -186,8 +204,9 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
         for query in ("lang=en&per_page=20", "lang=zh_CN&language=en", "lang=en&per_page=50&page=2"):
             targets["api"].append({"method": "GET", "path": f"/api/v1/occurrences?{query}", "kind": "api"})
         for slug in slugs[:10]:
-            targets["api"].append({"method": "GET", "path": f"/api/v1/occurrences?community={slug}&lang=en",
-                                   "kind": "api"})
+            targets["api"].append(
+                {"method": "GET", "path": f"/api/v1/occurrences?community={slug}&lang=en", "kind": "api"}
+            )
         targets["api"] += [
             {"method": "GET", "path": "/api/v1/communities?per_page=100", "kind": "api"},
             {"method": "GET", "path": "/api/v1/venues?kind=liaison_centre", "kind": "api"},
@@ -201,10 +220,19 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
                 for offset in range(1, 15):
                     day = today + dt.timedelta(days=offset)
                     starts_at, ends_at = span_utc(day, template.local_start, template.local_end)
-                    db.session.add(Shift(team_id=template.team_id, template_id=template.id, local_date=day,
-                                         starts_at=starts_at, ends_at=ends_at, area_zh=template.area_zh,
-                                         area_en=template.area_en, min_volunteers=template.min_volunteers,
-                                         max_volunteers=template.max_volunteers))
+                    db.session.add(
+                        Shift(
+                            team_id=template.team_id,
+                            template_id=template.id,
+                            local_date=day,
+                            starts_at=starts_at,
+                            ends_at=ends_at,
+                            area_zh=template.area_zh,
+                            area_en=template.area_en,
+                            min_volunteers=template.min_volunteers,
+                            max_volunteers=template.max_volunteers,
+                        )
+                    )
             db.session.flush()
 
         # Sign-ups through the volunteers' own page, when the service has one.
@@ -212,35 +240,56 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
         signup = endpoints.get(SIGNUP_ENDPOINT)
         if signup is not None and "POST" in signup.methods and "auth.login" in endpoints:
             emails = list(db.session.scalars(sa.select(User.email).where(User.id.in_(volunteers)).order_by(User.id)))
-            targets["signup"] = [{"kind": "signup", "path": adapter.build(SIGNUP_ENDPOINT, {"lang": "en"}),
-                                  "login": adapter.build("auth.login"), "volunteers": emails,
-                                  "password": DEMO_PASSWORD}]
+            targets["signup"] = [
+                {
+                    "kind": "signup",
+                    "path": adapter.build(SIGNUP_ENDPOINT, {"lang": "en"}),
+                    "login": adapter.build("auth.login"),
+                    "volunteers": emails,
+                    "password": DEMO_PASSWORD,
+                }
+            ]
 
         # Writes: coordinators put their own volunteers on their own teams' coming shifts.
         shifts = db.session.execute(
-            sa.select(Shift.id, Shift.team_id).where(Shift.team_id.in_(teams), Shift.starts_at > utcnow()
-                                                     + dt.timedelta(days=3)).order_by(Shift.starts_at).limit(400)
+            sa.select(Shift.id, Shift.team_id)
+            .where(Shift.team_id.in_(teams), Shift.starts_at > utcnow() + dt.timedelta(days=3))
+            .order_by(Shift.starts_at)
+            .limit(400)
         ).all()
         if shifts:
-            coordinator_of = dict(db.session.execute(
-                sa.select(TeamMembership.team_id, TeamMembership.user_id)
-                .where(TeamMembership.team_id.in_(teams), TeamMembership.role == MembershipRole.COORDINATOR)).all())
+            coordinator_of = dict(
+                db.session.execute(
+                    sa.select(TeamMembership.team_id, TeamMembership.user_id).where(
+                        TeamMembership.team_id.in_(teams), TeamMembership.role == MembershipRole.COORDINATOR
+                    )
+                ).all()
+            )
             members = collections.defaultdict(list)
             for team_id, user_id in db.session.execute(
                 sa.select(TeamMembership.team_id, TeamMembership.user_id).where(
-                    TeamMembership.team_id.in_(teams), TeamMembership.role == MembershipRole.MEMBER)):
+                    TeamMembership.team_id.in_(teams), TeamMembership.role == MembershipRole.MEMBER
+                )
+            ):
                 members[team_id].append(user_id)
-            api_tokens = {team_id: issue_token(db.session.get(User, user_id))
-                          for team_id, user_id in coordinator_of.items()}
+            api_tokens = {
+                team_id: issue_token(db.session.get(User, user_id)) for team_id, user_id in coordinator_of.items()
+            }
             for shift_id, team_id in shifts:
                 if team_id in api_tokens and members[team_id]:
                     for volunteer_id in rng.sample(members[team_id], min(3, len(members[team_id]))):
-                        targets["write"].append({
-                            "method": "POST", "path": f"/api/v1/shifts/{shift_id}/assignments", "kind": "write",
-                            "body": json.dumps({"volunteer_id": volunteer_id}),
-                            "headers": {"Authorization": f"Bearer {api_tokens[team_id]}",
-                                        "Content-Type": "application/json"},
-                        })
+                        targets["write"].append(
+                            {
+                                "method": "POST",
+                                "path": f"/api/v1/shifts/{shift_id}/assignments",
+                                "kind": "write",
+                                "body": json.dumps({"volunteer_id": volunteer_id}),
+                                "headers": {
+                                    "Authorization": f"Bearer {api_tokens[team_id]}",
+                                    "Content-Type": "application/json",
+                                },
+                            }
+                        )
         db.session.commit()
         db.engine.dispose()
     return dict(targets)
@@ -286,8 +335,9 @@ class Client:
         # Open loop (bench/openloop.py): the next request's latency counts from its intended start.
         self.intended: float | None = None
 
-    def send(self, kind: str, method: str, path: str, expected: set, body: str | None = None,
-             headers: dict | None = None) -> tuple[int | None, str, http.client.HTTPResponse | None]:
+    def send(
+        self, kind: str, method: str, path: str, expected: set, body: str | None = None, headers: dict | None = None
+    ) -> tuple[int | None, str, http.client.HTTPResponse | None]:
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -333,16 +383,23 @@ class Client:
             if token is None:
                 return
             form = urllib.parse.urlencode({"email": email, "password": target["password"], "csrf_token": token[1]})
-            self.send("signup", "POST", target["login"], {302}, form,
-                      {"Content-Type": "application/x-www-form-urlencoded"})
+            self.send(
+                "signup", "POST", target["login"], {302}, form, {"Content-Type": "application/x-www-form-urlencoded"}
+            )
             return
         status, page, _ = self.send("signup", "GET", target["path"], {200})
         token, shifts = _CSRF.search(page), _SHIFT_ID.findall(page)
         if status != 200 or token is None or not shifts:
             return
         form = urllib.parse.urlencode({"shift_id": self.rng.choice(shifts), "csrf_token": token[1]})
-        self.send("signup", "POST", target["path"], SIGNUP_EXPECTED, form,
-                  {"Content-Type": "application/x-www-form-urlencoded"})
+        self.send(
+            "signup",
+            "POST",
+            target["path"],
+            SIGNUP_EXPECTED,
+            form,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
 
     def step(self, kind: str, targets: list[dict]) -> None:
         if kind == "feed":
@@ -351,8 +408,14 @@ class Client:
             self.sign_up(targets[0])
         else:
             target = self.rng.choice(targets)
-            self.send(kind, target["method"], target["path"], EXPECTED[target["method"]], target.get("body"),
-                      target.get("headers"))
+            self.send(
+                kind,
+                target["method"],
+                target["path"],
+                EXPECTED[target["method"]],
+                target.get("body"),
+                target.get("headers"),
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -369,8 +432,10 @@ def client_loop(port: int, choose, recorder: Recorder, stop: threading.Event, se
 def run_load(port: int, choose, seconds: float, clients: int) -> tuple[Recorder, float]:
     recorder = Recorder()
     stop = threading.Event()
-    threads = [threading.Thread(target=client_loop, args=(port, choose, recorder, stop, n), daemon=True)
-               for n in range(clients)]
+    threads = [
+        threading.Thread(target=client_loop, args=(port, choose, recorder, stop, n), daemon=True)
+        for n in range(clients)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -425,22 +490,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60, help="seconds of the mixed load (default 60)")
     parser.add_argument("--bare-duration", type=float, default=15, help="seconds on the bare route (default 15)")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER),
-                        help="PostgreSQL server URL (a fresh database is created on it and dropped)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER),
+        help="PostgreSQL server URL (a fresh database is created on it and dropped)",
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent client connections (default 16)")
     parser.add_argument("--seed", type=int, default=20260101)
-    parser.add_argument("--rate", type=float, default=100,
-                        help="open-loop arrival rate, requests a second (default 100; 0 skips the phase)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=100,
+        help="open-loop arrival rate, requests a second (default 100; 0 skips the phase)",
+    )
     parser.add_argument("--rate-duration", type=float, default=60, help="seconds at the fixed rate (default 60)")
-    parser.add_argument("--connections", type=int, default=32,
-                        help="connections the fixed-rate requests share (default 32)")
-    parser.add_argument("--page-duration", type=float, default=15,
-                        help="seconds of anonymous public pages alone (default 15; 0 skips)")
-    parser.add_argument("--via-nginx", action="store_true",
-                        help="measure through nginx (deploy/nginx.conf) in front of gunicorn")
-    parser.add_argument("--quick", action="store_true",
-                        help="small and short (a few seconds per phase), to check that the benchmark runs")
+    parser.add_argument(
+        "--connections", type=int, default=32, help="connections the fixed-rate requests share (default 32)"
+    )
+    parser.add_argument(
+        "--page-duration", type=float, default=15, help="seconds of anonymous public pages alone (default 15; 0 skips)"
+    )
+    parser.add_argument(
+        "--via-nginx", action="store_true", help="measure through nginx (deploy/nginx.conf) in front of gunicorn"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small and short (a few seconds per phase), to check that the benchmark runs",
+    )
     args = parser.parse_args()
     if args.quick:
         args.duration, args.bare_duration, args.rate_duration, args.page_duration = 4, 2, 3, 2
@@ -458,9 +536,17 @@ def main() -> int:
     # Ctrl-C and `kill` both end in the finally below, which stops gunicorn and drops the database.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        env = dict(os.environ, DATABASE_URL=database_url, APP_ENV="production", SECRET_KEY=secrets.token_hex(32),
-                   RATELIMIT_ENABLED="0", HSTS_ENABLED="0", LOG_FORMAT="json", RUN_SCHEDULER_IN_PROCESS="0",
-                   TRUSTED_PROXIES="1" if args.via_nginx else "0")
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            APP_ENV="production",
+            SECRET_KEY=secrets.token_hex(32),
+            RATELIMIT_ENABLED="0",
+            HSTS_ENABLED="0",
+            LOG_FORMAT="json",
+            RUN_SCHEDULER_IN_PROCESS="0",
+            TRUSTED_PROXIES="1" if args.via_nginx else "0",
+        )
         print(f"database {name}: preparing ...", flush=True)
         t0 = time.perf_counter()
         steps = prepare_data(env, horizon_days=14 if args.quick else 90)
@@ -470,9 +556,25 @@ def main() -> int:
         port = free_port()
         with open(log_path, "w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--pythonpath", "bench",
-                 "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "bench_app:app"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "gunicorn.conf.py",
+                    "--pythonpath",
+                    "bench",
+                    "-w",
+                    str(args.workers),
+                    "-b",
+                    f"127.0.0.1:{port}",
+                    "bench_app:app",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         wait_healthy(port, process, log_path)
         upstream_port = port
@@ -513,12 +615,19 @@ def main() -> int:
             return kind, usable[kind]
 
         load_before = os.getloadavg()[0]
-        print(f"gunicorn: {args.workers} workers x {os.environ.get('GUNICORN_THREADS', '2')} threads on "
-              f"127.0.0.1:{upstream_port}; {args.clients} client connections on loopback")
+        print(
+            f"gunicorn: {args.workers} workers x {os.environ.get('GUNICORN_THREADS', '2')} threads on "
+            f"127.0.0.1:{upstream_port}; {args.clients} client connections on loopback"
+        )
         if args.via_nginx:
             print(f"nginx in front on 127.0.0.1:{port} (deploy/nginx.conf); every request goes through it")
-        print("mix: " + ", ".join(f"{kind} {weight:.0f}% ({len(usable[kind])} distinct requests)"
-                                  for kind, weight in zip(kinds, [100 * w / sum(kind_weights) for w in kind_weights])))
+        print(
+            "mix: "
+            + ", ".join(
+                f"{kind} {weight:.0f}% ({len(usable[kind])} distinct requests)"
+                for kind, weight in zip(kinds, [100 * w / sum(kind_weights) for w in kind_weights])
+            )
+        )
         missing = sorted(set(MIX) - set(weights))
         if missing:
             print("not offered by this build, left out: " + ", ".join(missing))
@@ -534,12 +643,22 @@ def main() -> int:
         if args.rate > 0:
             from openloop import run_open_loop
 
-            print(f"mixed load at a fixed {args.rate:g} req/s for {args.rate_duration:.0f} s "
-                  f"({args.connections} connections) ...", flush=True)
+            print(
+                f"mixed load at a fixed {args.rate:g} req/s for {args.rate_duration:.0f} s "
+                f"({args.connections} connections) ...",
+                flush=True,
+            )
             opened = Recorder()
             open_elapsed, open_stats = run_open_loop(
-                lambda n: Client(port, opened, args.seed + 1000 + n), choose, opened, args.rate,
-                args.rate_duration, args.connections, drain=10 if args.quick else 30, seed=args.seed)
+                lambda n: Client(port, opened, args.seed + 1000 + n),
+                choose,
+                opened,
+                args.rate,
+                args.rate_duration,
+                args.connections,
+                drain=10 if args.quick else 30,
+                seed=args.seed,
+            )
             load_open = os.getloadavg()[0]
         public = None
         if args.page_duration > 0 and usable.get("page"):
@@ -563,76 +682,107 @@ def main() -> int:
     errors = len(mixed.errors) + len(bare.errors)
 
     def row(label: str, stats: dict) -> str:
-        return (f"{label:<12} {stats['requests']:>8} {stats['throughput_rps']:>9.1f} {stats['p50_ms']:>8.1f} "
-                f"{stats['p95_ms']:>8.1f} {stats['p99_ms']:>8.1f}")
+        return (
+            f"{label:<12} {stats['requests']:>8} {stats['throughput_rps']:>9.1f} {stats['p50_ms']:>8.1f} "
+            f"{stats['p95_ms']:>8.1f} {stats['p99_ms']:>8.1f}"
+        )
 
     print()
-    print(f"machine: {os.cpu_count()} cores; load average {load_before:.1f} before the run, "
-          f"{os.getloadavg()[0]:.1f} after (server, database and load generator share the cores)")
+    print(
+        f"machine: {os.cpu_count()} cores; load average {load_before:.1f} before the run, "
+        f"{os.getloadavg()[0]:.1f} after (server, database and load generator share the cores)"
+    )
     print(f"{'':<12} {'requests':>8} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     print(row("bare route", bare_stats))
     print(row("mix (all)", mixed_stats))
     for kind in kinds:
         print(row(f"  {kind}", summary(mixed.latency[kind], mixed_elapsed)))
     print()
-    print("statuses: " + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(mixed.statuses.items(),
-                                                                                           key=str)))
+    print(
+        "statuses: "
+        + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(mixed.statuses.items(), key=str))
+    )
     print(f"errors: {errors}")
     for line in (mixed.errors + bare.errors)[:10]:
         print(f"  {line}")
     ratio = mixed_stats["throughput_rps"] / bare_stats["throughput_rps"]
-    print(f"ratio to the bare route: throughput {ratio:.2f}x, p50 latency "
-          f"{mixed_stats['p50_ms'] / bare_stats['p50_ms']:.1f}x")
+    print(
+        f"ratio to the bare route: throughput {ratio:.2f}x, p50 latency "
+        f"{mixed_stats['p50_ms'] / bare_stats['p50_ms']:.1f}x"
+    )
     extra: dict = {"via_nginx": args.via_nginx, "load_average_after_closed_loop": load_mid}
     if opened is not None:
         open_all = [v for values in opened.latency.values() for v in values]
         open_summary = summary(open_all, args.rate_duration)
         print()
-        print(f"fixed rate {args.rate:g} req/s for {args.rate_duration:.0f} s, latency from each request's "
-              f"intended start (load average {load_open:.1f} after):")
+        print(
+            f"fixed rate {args.rate:g} req/s for {args.rate_duration:.0f} s, latency from each request's "
+            f"intended start (load average {load_open:.1f} after):"
+        )
         print(f"{'':<12} {'requests':>8} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
         open_errors = collections.Counter(line.split(" ", 1)[0] for line in opened.errors)
         print(row("mix (all)", open_summary) + f" {len(opened.errors):>7}")
         for kind in kinds:
             print(row(f"  {kind}", summary(opened.latency[kind], args.rate_duration)) + f" {open_errors[kind]:>7}")
-        print(f"schedule: {open_stats['scheduled']} actions, {open_stats['unanswered']} still queued at the end, "
-              f"largest wait for a free connection {open_stats['late_max_ms']:.0f} ms")
+        print(
+            f"schedule: {open_stats['scheduled']} actions, {open_stats['unanswered']} still queued at the end, "
+            f"largest wait for a free connection {open_stats['late_max_ms']:.0f} ms"
+        )
         if open_stats["unanswered"] or open_stats["late_max_ms"] > 1000:
-            print(f"NOT SUSTAINED: the server fell behind the schedule; it does not take {args.rate:g} req/s "
-                  f"of this mix on this machine at this moment (see the closed-loop maximum above)")
+            print(
+                f"NOT SUSTAINED: the server fell behind the schedule; it does not take {args.rate:g} req/s "
+                f"of this mix on this machine at this moment (see the closed-loop maximum above)"
+            )
         for line in opened.errors[:10]:
             print(f"  {line}")
         errors += len(opened.errors)
         extra["fixed_rate"] = {
-            "rate_rps": args.rate, "duration_s": args.rate_duration, "connections": args.connections,
-            "load_average_after": load_open, **open_stats, "mix": open_summary, "errors": len(opened.errors),
-            "by_kind": {kind: {**summary(opened.latency[kind], args.rate_duration), "errors": open_errors[kind]}
-                        for kind in kinds},
+            "rate_rps": args.rate,
+            "duration_s": args.rate_duration,
+            "connections": args.connections,
+            "load_average_after": load_open,
+            **open_stats,
+            "mix": open_summary,
+            "errors": len(opened.errors),
+            "by_kind": {
+                kind: {**summary(opened.latency[kind], args.rate_duration), "errors": open_errors[kind]}
+                for kind in kinds
+            },
             "statuses": {f"{kind} {status}": n for (kind, status), n in opened.statuses.items()},
         }
     for label, recorder in (("closed loop", mixed), ("fixed rate", opened), ("public pages", public)):
         if recorder is not None and recorder.cache:
-            print(f"nginx cache ({label}): " + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in
-                                                         sorted(recorder.cache.items())))
+            print(
+                f"nginx cache ({label}): "
+                + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(recorder.cache.items()))
+            )
             extra.setdefault("nginx_cache", {})[label] = {f"{k} {s}": n for (k, s), n in recorder.cache.items()}
     if public is not None:
         public_stats = summary(public.latency["page"], public_elapsed)
         public_ratio = public_stats["throughput_rps"] / bare_stats["throughput_rps"]
         print()
         print(f"anonymous public pages alone ({len(usable['page'])} pages, both languages), closed loop:")
-        print(row("public page", public_stats) + f"   ratio to the bare route {public_ratio:.2f}x, "
-              f"errors {len(public.errors)}")
+        print(
+            row("public page", public_stats) + f"   ratio to the bare route {public_ratio:.2f}x, "
+            f"errors {len(public.errors)}"
+        )
         errors += len(public.errors)
         extra["public_pages"] = {**public_stats, "ratio_to_bare": public_ratio, "errors": len(public.errors)}
     report = {
         "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "workers": args.workers, "clients": args.clients, "duration_s": args.duration,
-        "cores": os.cpu_count(), "load_average_before": load_before,
-        "bare": bare_stats, "mix": mixed_stats,
+        "workers": args.workers,
+        "clients": args.clients,
+        "duration_s": args.duration,
+        "cores": os.cpu_count(),
+        "load_average_before": load_before,
+        "bare": bare_stats,
+        "mix": mixed_stats,
         "by_kind": {kind: summary(mixed.latency[kind], mixed_elapsed) for kind in kinds},
         "statuses": {f"{kind} {status}": n for (kind, status), n in mixed.statuses.items()},
-        "errors": errors, "throughput_ratio_to_bare": ratio, **extra,
+        "errors": errors,
+        "throughput_ratio_to_bare": ratio,
+        **extra,
     }
     out = "load-nginx.json" if args.via_nginx else "load-quick.json" if args.quick else "load.json"
     (results_dir / out).write_text(json.dumps(report, indent=2))

@@ -8,6 +8,7 @@ does); a pool of connections takes them in order, and each request's latency is 
 as the resident would feel it. A request still unanswered `drain` seconds after the schedule ends
 is an error.
 """
+
 from __future__ import annotations
 
 import queue
@@ -30,8 +31,16 @@ class Schedule:
             yield t0 + i / self.rate
 
 
-def run_open_loop(make_client, choose, recorder, rate: float, seconds: float, connections: int = 32,
-                  drain: float = 30.0, seed: int = 0):
+def run_open_loop(
+    make_client,
+    choose,
+    recorder,
+    rate: float,
+    seconds: float,
+    connections: int = 32,
+    drain: float = 30.0,
+    seed: int = 0,
+):
     """Send `rate` actions a second for `seconds` over `connections` keep-alive clients.
 
     make_client(n) returns an object with .intended (the time its next request is measured from),
@@ -93,5 +102,9 @@ def run_open_loop(make_client, choose, recorder, rate: float, seconds: float, co
         jobs.put(None)
     for thread in threads:
         thread.join(timeout=drain)
-    return elapsed, {"scheduled": schedule.count, "started": lag["started"], "unanswered": unanswered,
-                     "late_max_ms": lag["max"] * 1000}
+    return elapsed, {
+        "scheduled": schedule.count,
+        "started": lag["started"],
+        "unanswered": unanswered,
+        "late_max_ms": lag["max"] * 1000,
+    }

@@ -9,6 +9,7 @@ of ~120 court days, 1,587 suggestions (the source's count to the end of 2013). P
 20 requests per page and the number of SQL statements each request runs, rendered and from the
 anonymous page cache.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,18 @@ from models import Community, Occurrence, Programme, ProgrammeKind, Suggestion, 
 from services import clinic  # noqa: E402
 from timeutil import local_today, span_utc  # noqa: E402
 
-PAGES = ["/", "/?community=jinhu", "/contact-days", "/contact-days?view=month", "/contact-days?community=jinhu",
-         "/holiday-court", "/legal-clinic", "/communities/jinhu", "/search?q=hu", "/legal-clinic/book/{clinic}"]
+PAGES = [
+    "/",
+    "/?community=jinhu",
+    "/contact-days",
+    "/contact-days?view=month",
+    "/contact-days?community=jinhu",
+    "/holiday-court",
+    "/legal-clinic",
+    "/communities/jinhu",
+    "/search?q=hu",
+    "/legal-clinic/book/{clinic}",
+]
 
 
 def build(months: int = 12, court_days_wanted: int = 120, suggestions: int = 1587) -> int:
@@ -46,9 +57,16 @@ def build(months: int = 12, court_days_wanted: int = 120, suggestions: int = 158
         for community in communities:
             start, end = span_utc(day.date(), dt.time(9), dt.time(11, 30))
             venue = community.venues[0] if community.venues else None
-            rows.append({"programme_id": programmes[ProgrammeKind.CONTACT_DAY].id, "community_id": community.id,
-                         "venue_id": venue.id if venue else None, "rule_date": day.date(), "starts_at": start,
-                         "ends_at": end})
+            rows.append(
+                {
+                    "programme_id": programmes[ProgrammeKind.CONTACT_DAY].id,
+                    "community_id": community.id,
+                    "venue_id": venue.id if venue else None,
+                    "rule_date": day.date(),
+                    "starts_at": start,
+                    "ends_at": end,
+                }
+            )
     day, court_days = today, 0
     while court_days < court_days_wanted:
         day += dt.timedelta(days=1)
@@ -58,20 +76,39 @@ def build(months: int = 12, court_days_wanted: int = 120, suggestions: int = 158
         for kind, count in ((ProgrammeKind.HOLIDAY_COURT, 2), (ProgrammeKind.LEGAL_CLINIC, 4)):
             for n in range(count):
                 start, end = span_utc(day, dt.time(9 + 4 * (n % 2)), dt.time(12 + 4 * (n % 2)))
-                rows.append({"programme_id": programmes[kind].id, "rule_date": day, "starts_at": start + dt.timedelta(seconds=n),
-                             "ends_at": end, "capacity": 8, "bilingual": n == 0})
+                rows.append(
+                    {
+                        "programme_id": programmes[kind].id,
+                        "rule_date": day,
+                        "starts_at": start + dt.timedelta(seconds=n),
+                        "ends_at": end,
+                        "capacity": 8,
+                        "bilingual": n == 0,
+                    }
+                )
     for row in rows:
         row.setdefault("uid", os.urandom(16).hex())
     db.session.execute(sa.insert(Occurrence), rows)
     now = dt.datetime.now(dt.UTC)
-    db.session.execute(sa.insert(Suggestion), [
-        {"tracking_number": f"B{n:09d}", "content": "sample", "status": SuggestionStatus.CLOSED,
-         "created_at": now - dt.timedelta(days=n % 700), "answered_at": now - dt.timedelta(days=n % 700 - 9)}
-        for n in range(suggestions)
-    ])
+    db.session.execute(
+        sa.insert(Suggestion),
+        [
+            {
+                "tracking_number": f"B{n:09d}",
+                "content": "sample",
+                "status": SuggestionStatus.CLOSED,
+                "created_at": now - dt.timedelta(days=n % 700),
+                "answered_at": now - dt.timedelta(days=n % 700 - 9),
+            }
+            for n in range(suggestions)
+        ],
+    )
     first_clinic = db.session.scalar(
-        sa.select(Occurrence).where(Occurrence.programme_id == programmes[ProgrammeKind.LEGAL_CLINIC].id)
-        .order_by(Occurrence.starts_at).limit(1))
+        sa.select(Occurrence)
+        .where(Occurrence.programme_id == programmes[ProgrammeKind.LEGAL_CLINIC].id)
+        .order_by(Occurrence.starts_at)
+        .limit(1)
+    )
     clinic.ensure_slots(first_clinic)
     db.session.commit()
     return first_clinic.id
@@ -115,6 +152,7 @@ def main() -> None:
                 row.append((statistics.median(times), len(statements)))
             (rendered, queries), (hit, hit_queries) = row
             print(f"{full:<42} {rendered:>11.1f} {queries:>8} {hit:>10.1f} {hit_queries:>8}")
+
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 Every section inserts only the rows whose natural key is missing, so loading twice adds nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -143,8 +144,9 @@ def _community_rows(subdistrict_ids: dict) -> list[dict]:
 
 
 def _venue_rows(subdistrict_ids: dict, community_ids: dict) -> list[dict]:
-    return (_community_venue_rows(subdistrict_ids, community_ids) + _courtroom_rows()
-            + _clinic_room_rows(subdistrict_ids))
+    return (
+        _community_venue_rows(subdistrict_ids, community_ids) + _courtroom_rows() + _clinic_room_rows(subdistrict_ids)
+    )
 
 
 def _community_venue_rows(subdistrict_ids: dict, community_ids: dict) -> list[dict]:
@@ -240,8 +242,15 @@ def _user_rows(rng: random.Random, bureau_ids: dict) -> list[dict]:
         rows.append({"email": f"coordinator{n:03d}@{DEMO_DOMAIN}", "name": zh, "name_en": en, "role": Role.COORDINATOR})
     for n in range(1, TEAM_COUNT * VOLUNTEERS_PER_TEAM + 1):
         zh, en = _person(rng)
-        rows.append({"email": f"volunteer{n:04d}@{DEMO_DOMAIN}", "name": zh, "name_en": en, "role": Role.VOLUNTEER,
-                     "phone": f"1390000{n:04d}"})
+        rows.append(
+            {
+                "email": f"volunteer{n:04d}@{DEMO_DOMAIN}",
+                "name": zh,
+                "name_en": en,
+                "role": Role.VOLUNTEER,
+                "phone": f"1390000{n:04d}",
+            }
+        )
     password_hash = generate_password_hash(DEMO_PASSWORD)  # hashed once, shared by sample accounts
     for row in rows:
         row.update(password_hash=password_hash, is_sample=True)
@@ -394,9 +403,7 @@ def _contact_day_series(venue_ids, community_ids, user_ids) -> Series:
         starts_on=SERIES_START,
     )
     # A community meets in its liaison centre where it has one, else in its residents' hall.
-    venue_of = {
-        slug: venue_ids.get(f"liaison-{slug}") or venue_ids[f"hall-{slug}"] for slug, _, _ in names.COMMUNITIES
-    }
+    venue_of = {slug: venue_ids.get(f"liaison-{slug}") or venue_ids[f"hall-{slug}"] for slug, _, _ in names.COMMUNITIES}
     officials_by_id = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(officials)))}
     for index, (slug, _, _) in enumerate(names.COMMUNITIES):
         site = SeriesSite(
@@ -418,10 +425,16 @@ def _court_series(venue_ids) -> Series:
         starts_on=SERIES_START,
     )
     series.sites = [
-        SeriesSite(venue_id=venue_ids["court-room-1"], local_start=dt.time(9, 0), local_end=dt.time(12, 0),
-                   capacity=60, bilingual=True),
-        SeriesSite(venue_id=venue_ids["court-room-2"], local_start=dt.time(13, 30), local_end=dt.time(17, 0),
-                   capacity=60),
+        SeriesSite(
+            venue_id=venue_ids["court-room-1"],
+            local_start=dt.time(9, 0),
+            local_end=dt.time(12, 0),
+            capacity=60,
+            bilingual=True,
+        ),
+        SeriesSite(
+            venue_id=venue_ids["court-room-2"], local_start=dt.time(13, 30), local_end=dt.time(17, 0), capacity=60
+        ),
     ]
     return series
 
@@ -434,8 +447,13 @@ def _clinic_series(venue_ids) -> Series:
         starts_on=SERIES_START,
     )
     series.sites = [
-        SeriesSite(venue_id=venue_ids[f"clinic-{sub}"], local_start=dt.time(9, 0), local_end=dt.time(12, 0),
-                   capacity=8, bilingual=(sub in ("loufeng", "xietang")))
+        SeriesSite(
+            venue_id=venue_ids[f"clinic-{sub}"],
+            local_start=dt.time(9, 0),
+            local_end=dt.time(12, 0),
+            capacity=8,
+            bilingual=(sub in ("loufeng", "xietang")),
+        )
         for sub, _, _ in names.SUBDISTRICTS
     ]
     return series
@@ -451,9 +469,15 @@ def _load_shift_templates(summary: LoadSummary, team_ids: dict[str, int]) -> Non
         area_zh, area_en = names.AREAS[n % len(names.AREAS)]
         kind = (n - 1) % 3
         if kind == 1:  # anti-pickpocket: busy daytime hours at stations and shopping streets
-            spans = [("日间", "Day", dt.time(10, 0), dt.time(13, 0)), ("傍晚", "Evening", dt.time(17, 0), dt.time(20, 0))]
+            spans = [
+                ("日间", "Day", dt.time(10, 0), dt.time(13, 0)),
+                ("傍晚", "Evening", dt.time(17, 0), dt.time(20, 0)),
+            ]
         else:  # evening and a night shift across midnight
-            spans = [("晚间", "Evening", dt.time(19, 0), dt.time(22, 0)), ("夜间", "Night", dt.time(22, 0), dt.time(2, 0))]
+            spans = [
+                ("晚间", "Evening", dt.time(19, 0), dt.time(22, 0)),
+                ("夜间", "Night", dt.time(22, 0), dt.time(2, 0)),
+            ]
         for name_zh, name_en, start, end in spans:
             rows.append(
                 {

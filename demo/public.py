@@ -3,6 +3,7 @@
 Sample rows are found again by their fixed reference codes and tracking numbers, so loading
 twice adds nothing. Works with no sessions at all (suggestions then name no session).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,22 +46,78 @@ SAMPLE_BOOKINGS = [  # (name, phone, topic, language): sample people, not real r
 
 # (content, submitter name, contact, status, days ago received, days to answer, bureau slug, answer)
 SAMPLE_SUGGESTIONS = [
-    ("建议在地铁站出口增设非机动车停放点。（示例）", "周先生（示例）", "13900002001", SuggestionStatus.CLOSED, 60, 9,
-     "transport", "已在两个出口增设停放点，并安排人员引导停放。（示例答复）"),
-    ("小区周边夜间施工噪声较大，希望加强管理。（示例）", "", "", SuggestionStatus.CLOSED, 48, 20,
-     "environment", "已约谈施工单位，夜间22:00后禁止高噪声作业。（示例答复）"),
-    ("Please add English signs at the neighbourhood centre. (sample)", "Mr. John Smith (sample)",
-     "john.smith@example.com", SuggestionStatus.ANSWERED, 35, 12, "social-affairs",
-     "Bilingual signs will be installed in the neighbourhood centre next month. (sample answer)"),
-    ("希望增加社区老年食堂的供餐时段。（示例）", "吴女士（示例）", "13900002004", SuggestionStatus.ANSWERED, 20, 6,
-     "social-affairs", "社区老年食堂自下月起增加晚餐供应。（示例答复）"),
+    (
+        "建议在地铁站出口增设非机动车停放点。（示例）",
+        "周先生（示例）",
+        "13900002001",
+        SuggestionStatus.CLOSED,
+        60,
+        9,
+        "transport",
+        "已在两个出口增设停放点，并安排人员引导停放。（示例答复）",
+    ),
+    (
+        "小区周边夜间施工噪声较大，希望加强管理。（示例）",
+        "",
+        "",
+        SuggestionStatus.CLOSED,
+        48,
+        20,
+        "environment",
+        "已约谈施工单位，夜间22:00后禁止高噪声作业。（示例答复）",
+    ),
+    (
+        "Please add English signs at the neighbourhood centre. (sample)",
+        "Mr. John Smith (sample)",
+        "john.smith@example.com",
+        SuggestionStatus.ANSWERED,
+        35,
+        12,
+        "social-affairs",
+        "Bilingual signs will be installed in the neighbourhood centre next month. (sample answer)",
+    ),
+    (
+        "希望增加社区老年食堂的供餐时段。（示例）",
+        "吴女士（示例）",
+        "13900002004",
+        SuggestionStatus.ANSWERED,
+        20,
+        6,
+        "social-affairs",
+        "社区老年食堂自下月起增加晚餐供应。（示例答复）",
+    ),
     ("学校门口上下学时段交通拥堵。（示例）", "", "", SuggestionStatus.ASSIGNED, 40, None, "transport", ""),
-    ("公园健身器材损坏，建议维修。（示例）", "郑先生（示例）", "13900002006", SuggestionStatus.ASSIGNED, 18, None,
-     "urban-management", ""),
+    (
+        "公园健身器材损坏，建议维修。（示例）",
+        "郑先生（示例）",
+        "13900002006",
+        SuggestionStatus.ASSIGNED,
+        18,
+        None,
+        "urban-management",
+        "",
+    ),
     ("希望开设外籍居民中文学习班。（示例）", "", "", SuggestionStatus.ASSIGNED, 9, None, "education", ""),
-    ("Street lights on the lakeside path are often off at night. (sample)", "", "",
-     SuggestionStatus.RECEIVED, 4, None, None, ""),
-    ("建议在小区增设快递集中收发点。（示例）", "孙女士（示例）", "13900002009", SuggestionStatus.RECEIVED, 2, None, None, ""),
+    (
+        "Street lights on the lakeside path are often off at night. (sample)",
+        "",
+        "",
+        SuggestionStatus.RECEIVED,
+        4,
+        None,
+        None,
+        "",
+    ),
+    (
+        "建议在小区增设快递集中收发点。（示例）",
+        "孙女士（示例）",
+        "13900002009",
+        SuggestionStatus.RECEIVED,
+        2,
+        None,
+        None,
+        "",
+    ),
     ("社区卫生服务站周末能否开放？（示例）", "", "", SuggestionStatus.RECEIVED, 33, None, None, ""),
 ]
 
@@ -91,17 +148,28 @@ def _load_areas(summary) -> None:
         ]
         for position, (kind, name_zh, name_en) in enumerate(areas):
             if (community.id, name_zh) not in present:
-                rows.append({"community_id": community.id, "kind": AreaKind(kind), "name_zh": name_zh,
-                             "name_en": name_en, "position": position,
-                             "search_key": search.key_for(name_zh, name_en)})
+                rows.append(
+                    {
+                        "community_id": community.id,
+                        "kind": AreaKind(kind),
+                        "name_zh": name_zh,
+                        "name_en": name_en,
+                        "position": position,
+                        "search_key": search.key_for(name_zh, name_en),
+                    }
+                )
     if rows:
         db.session.execute(sa.insert(CommunityArea), rows)
         summary.count("community areas", len(rows))
     # Bulk inserts skip the ORM hook: compute the community keys once here, with their areas.
-    stale = list(db.session.scalars(
-        sa.select(Community).where(Community.id.in_([c.id for c in communities.values()]))
-        .options(orm.selectinload(Community.areas)).execution_options(populate_existing=True)
-    ))
+    stale = list(
+        db.session.scalars(
+            sa.select(Community)
+            .where(Community.id.in_([c.id for c in communities.values()]))
+            .options(orm.selectinload(Community.areas))
+            .execution_options(populate_existing=True)
+        )
+    )
     search.refresh_keys(db.session, stale)
 
 
@@ -174,7 +242,9 @@ def _load_bookings(summary, rng: random.Random, now: dt.datetime) -> None:
 
 def _load_suggestions(summary, rng: random.Random, now: dt.datetime) -> None:
     numbers = [_code(rng) for _ in SAMPLE_SUGGESTIONS]
-    present = set(db.session.scalars(sa.select(Suggestion.tracking_number).where(Suggestion.tracking_number.in_(numbers))))
+    present = set(
+        db.session.scalars(sa.select(Suggestion.tracking_number).where(Suggestion.tracking_number.in_(numbers)))
+    )
     if len(present) == len(numbers):
         return
     bureaus = dict(db.session.execute(sa.select(Bureau.slug, Bureau.id)).all())
@@ -184,9 +254,11 @@ def _load_suggestions(summary, rng: random.Random, now: dt.datetime) -> None:
         .join(Programme)
         .where(Programme.kind == ProgrammeKind.CONTACT_DAY, Occurrence.status == OccurrenceStatus.SCHEDULED)
     )
-    session_ids = list(db.session.scalars(
-        contact.where(Occurrence.starts_at <= now).order_by(Occurrence.starts_at.desc(), Occurrence.id).limit(20)
-    )) or list(db.session.scalars(contact.order_by(Occurrence.starts_at, Occurrence.id).limit(20)))
+    session_ids = list(
+        db.session.scalars(
+            contact.where(Occurrence.starts_at <= now).order_by(Occurrence.starts_at.desc(), Occurrence.id).limit(20)
+        )
+    ) or list(db.session.scalars(contact.order_by(Occurrence.starts_at, Occurrence.id).limit(20)))
     rows = []
     for index, (item, number) in enumerate(zip(SAMPLE_SUGGESTIONS, numbers)):
         if number in present:
@@ -194,20 +266,22 @@ def _load_suggestions(summary, rng: random.Random, now: dt.datetime) -> None:
         content, name, contact_info, status, days_ago, days_to_answer, bureau, answer = item
         received = now - dt.timedelta(days=days_ago, hours=index)
         answered_at = received + dt.timedelta(days=days_to_answer) if days_to_answer is not None else None
-        rows.append({
-            "tracking_number": number,
-            "occurrence_id": session_ids[index % len(session_ids)] if session_ids else None,
-            "content": content,
-            "submitter_name": name,
-            "submitter_contact": contact_info,
-            "bureau_id": bureaus.get(bureau) if bureau else None,
-            "status": status,
-            "answer": answer,
-            "answered_at": answered_at,
-            "closed_at": answered_at + dt.timedelta(days=2) if status is SuggestionStatus.CLOSED else None,
-            "created_at": received,
-            "updated_at": answered_at or received,
-        })
+        rows.append(
+            {
+                "tracking_number": number,
+                "occurrence_id": session_ids[index % len(session_ids)] if session_ids else None,
+                "content": content,
+                "submitter_name": name,
+                "submitter_contact": contact_info,
+                "bureau_id": bureaus.get(bureau) if bureau else None,
+                "status": status,
+                "answer": answer,
+                "answered_at": answered_at,
+                "closed_at": answered_at + dt.timedelta(days=2) if status is SuggestionStatus.CLOSED else None,
+                "created_at": received,
+                "updated_at": answered_at or received,
+            }
+        )
     if rows:
         db.session.execute(sa.insert(Suggestion), rows)
         summary.count("suggestions", len(rows))

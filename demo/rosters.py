@@ -6,6 +6,7 @@ below its minimum so the coverage dashboard has gaps to show. Only shifts nobody
 touched, and every choice is seeded by team, date and time, so loading again adds nothing.
 Bulk inserts keep it to a few seconds for 120 teams; with no shifts it does nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,8 +63,11 @@ def load(summary) -> None:
     db.session.execute(
         sa.update(table)
         .where(table.c.id == sa.bindparam("shift_id"))
-        .values(assigned_count=table.c.assigned_count + sa.bindparam("n"), sequence=table.c.sequence + 1,
-                last_modified=sa.bindparam("now")),
+        .values(
+            assigned_count=table.c.assigned_count + sa.bindparam("n"),
+            sequence=table.c.sequence + 1,
+            last_modified=sa.bindparam("now"),
+        ),
         [{"shift_id": shift_id, "n": n, "now": now} for shift_id, n in counts.items()],
     )
     summary.count("sample assignments", len(rows))
@@ -75,14 +79,27 @@ def _unstaffed_sample_shifts(first: dt.date, last: dt.date) -> list:
     in_range = (
         sa.select(Shift.id)
         .join(PatrolTeam, PatrolTeam.id == Shift.team_id)
-        .where(Shift.local_date >= first, Shift.local_date <= last, Shift.status == ShiftStatus.SCHEDULED,
-               PatrolTeam.is_sample.is_(True))
+        .where(
+            Shift.local_date >= first,
+            Shift.local_date <= last,
+            Shift.status == ShiftStatus.SCHEDULED,
+            PatrolTeam.is_sample.is_(True),
+        )
     )
-    staffed = set(db.session.scalars(sa.select(Assignment.shift_id).where(Assignment.shift_id.in_(in_range))
-                                     .distinct()))
+    staffed = set(
+        db.session.scalars(sa.select(Assignment.shift_id).where(Assignment.shift_id.in_(in_range)).distinct())
+    )
     shifts = db.session.execute(
-        sa.select(Shift.id, Shift.team_id, Shift.local_date, Shift.starts_at, Shift.ends_at, Shift.min_volunteers,
-                  Shift.max_volunteers, PatrolTeam.code)
+        sa.select(
+            Shift.id,
+            Shift.team_id,
+            Shift.local_date,
+            Shift.starts_at,
+            Shift.ends_at,
+            Shift.min_volunteers,
+            Shift.max_volunteers,
+            PatrolTeam.code,
+        )
         .join(PatrolTeam, PatrolTeam.id == Shift.team_id)
         .where(Shift.id.in_(in_range), Shift.assigned_count == 0)
         .order_by(Shift.starts_at, Shift.id)
@@ -95,8 +112,12 @@ def _members_by_team(team_ids: set[int]) -> dict[int, list[int]]:
     for team_id, user_id in db.session.execute(
         sa.select(TeamMembership.team_id, TeamMembership.user_id)
         .join(User, User.id == TeamMembership.user_id)
-        .where(TeamMembership.team_id.in_(team_ids), TeamMembership.role == MembershipRole.MEMBER,
-               User.active.is_(True), User.is_sample.is_(True))
+        .where(
+            TeamMembership.team_id.in_(team_ids),
+            TeamMembership.role == MembershipRole.MEMBER,
+            User.active.is_(True),
+            User.is_sample.is_(True),
+        )
         .order_by(TeamMembership.user_id)
     ):
         members[team_id].append(user_id)
@@ -107,9 +128,11 @@ def _busy_times(everyone: set[int], first: dt.date, last: dt.date) -> dict[int, 
     busy: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
     for user_id, starts_at, ends_at in db.session.execute(
         sa.select(Assignment.volunteer_id, Assignment.starts_at, Assignment.ends_at).where(
-            Assignment.status == AssignmentStatus.ASSIGNED, Assignment.volunteer_id.in_(everyone),
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            Assignment.volunteer_id.in_(everyone),
             Assignment.ends_at > _utc(first - dt.timedelta(days=1)),
-            Assignment.starts_at < _utc(last + dt.timedelta(days=2)))
+            Assignment.starts_at < _utc(last + dt.timedelta(days=2)),
+        )
     ):
         busy[user_id].append((starts_at, ends_at))
     return busy
@@ -150,14 +173,23 @@ def _assignment_rows(shift, chosen: list[int], rng: random.Random, past: bool) -
     hours = round((shift.ends_at - shift.starts_at).total_seconds() / 3600, 2)
     rows = []
     for user_id in chosen:
-        row = dict(shift_id=shift.id, volunteer_id=user_id, starts_at=shift.starts_at, ends_at=shift.ends_at,
-                   status=AssignmentStatus.ASSIGNED, attendance=Attendance.UNKNOWN, hours_credited=0,
-                   checked_in_at=None)
+        row = dict(
+            shift_id=shift.id,
+            volunteer_id=user_id,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            status=AssignmentStatus.ASSIGNED,
+            attendance=Attendance.UNKNOWN,
+            hours_credited=0,
+            checked_in_at=None,
+        )
         if past:
             present = rng.random() >= NO_SHOW_SHARE
-            row.update(attendance=Attendance.PRESENT if present else Attendance.NO_SHOW,
-                       hours_credited=hours if present else 0,
-                       checked_in_at=shift.starts_at if present else None)
+            row.update(
+                attendance=Attendance.PRESENT if present else Attendance.NO_SHOW,
+                hours_credited=hours if present else 0,
+                checked_in_at=shift.starts_at if present else None,
+            )
         rows.append(row)
     return rows
 
@@ -171,16 +203,25 @@ def _utc(day: dt.date) -> dt.datetime:
 def _load_unavailability(summary) -> None:
     """Every tenth sample volunteer cannot do one weekday: the roster's availability filter has work to do."""
     volunteers = db.session.execute(
-        sa.select(User.id, User.email).where(User.is_sample.is_(True), User.email.like("volunteer%"))
+        sa.select(User.id, User.email)
+        .where(User.is_sample.is_(True), User.email.like("volunteer%"))
         .order_by(User.email)
     ).all()
     wanted = {uid: n % 7 for n, (uid, _email) in enumerate(volunteers) if n % 10 == 9}
     if not wanted:
         return
-    have = set(db.session.scalars(sa.select(Unavailability.user_id).where(
-        Unavailability.user_id.in_(list(wanted)), Unavailability.weekday.is_not(None))))
-    rows = [dict(user_id=uid, weekday=weekday, day=None, note="示例 / sample")
-            for uid, weekday in wanted.items() if uid not in have]
+    have = set(
+        db.session.scalars(
+            sa.select(Unavailability.user_id).where(
+                Unavailability.user_id.in_(list(wanted)), Unavailability.weekday.is_not(None)
+            )
+        )
+    )
+    rows = [
+        dict(user_id=uid, weekday=weekday, day=None, note="示例 / sample")
+        for uid, weekday in wanted.items()
+        if uid not in have
+    ]
     if rows:
         db.session.execute(sa.insert(Unavailability), rows)
         summary.count("sample unavailabilities", len(rows))

@@ -4,6 +4,7 @@ Occurrences from the series' start (2026-01-01) to today + 90 days, shifts from 
 today + 90 days, and a few public hearing notices with invented case numbers that say "sample"
 (示例). Everything goes through the real generators, so loading twice adds nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -56,7 +57,9 @@ def _load_hearing_notices(today: dt.date) -> int:
         .order_by(Occurrence.starts_at, Occurrence.id)
         .limit(6)
     ).all()
-    existing = set(db.session.scalars(sa.select(HearingNotice.case_number).where(HearingNotice.case_number.like("%示例%"))))
+    existing = set(
+        db.session.scalars(sa.select(HearingNotice.case_number).where(HearingNotice.case_number.like("%示例%")))
+    )
     rows, number = [], 0
     for session in sessions:
         start = to_local(session.starts_at)

@@ -7,6 +7,7 @@ is built only when the fingerprint changes, once per worker. The ETag is a hash 
 body, so it changes exactly when the content does, whichever worker built it; Last-Modified is
 the time the stored ETag last changed (table feed_snapshots), the same on every worker.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -3,6 +3,7 @@
 Everything written here is a function of its input: no random UIDs, no "now". Two builds
 of the same data give the same bytes, which is what lets the ETag be a hash of the body.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Command group: `flask --app app feeds list` prints every feed URL with its owner."""
+
 from __future__ import annotations
 
 import click
@@ -18,10 +19,18 @@ _PUBLIC = (
 
 
 @feeds_cli.command("list")
-@click.option("--base-url", default=None,
-              help="Address the URLs start with (default: PUBLIC_BASE_URL, else http://127.0.0.1:5000).")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["public", "community", "team", "volunteer"]),
-              help="Only these kinds of feed (repeatable; default all).")
+@click.option(
+    "--base-url",
+    default=None,
+    help="Address the URLs start with (default: PUBLIC_BASE_URL, else http://127.0.0.1:5000).",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["public", "community", "team", "volunteer"]),
+    help="Only these kinds of feed (repeatable; default all).",
+)
 def list_feeds(base_url: str | None, kinds: tuple[str, ...]) -> None:
     """Print every feed URL, public and private (live tokens only), with its owner, tab-separated.
 
@@ -38,7 +47,9 @@ def list_feeds(base_url: str | None, kinds: tuple[str, ...]) -> None:
             for endpoint, owner in _PUBLIC:
                 click.echo(f"{feed_url(endpoint)}\t{owner}")
         if "community" in wanted:
-            for slug, name_en in db.session.execute(sa.select(Community.slug, Community.name_en).order_by(Community.slug)):
+            for slug, name_en in db.session.execute(
+                sa.select(Community.slug, Community.name_en).order_by(Community.slug)
+            ):
                 click.echo(f"{feed_url('feeds.community', slug=slug)}\tcommunity: {name_en}")
         live = FeedToken.revoked_at.is_(None)
         if "team" in wanted:

@@ -4,6 +4,7 @@ Flask adds `Vary: Cookie` whenever a request's session was looked at, and Flask-
 on every request (its remember-me check). A public feed's body depends on the URL alone, so that
 header only stops shared caches (a CDN, a company proxy) from serving one copy to every client.
 """
+
 from __future__ import annotations
 
 from flask import g

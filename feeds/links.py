@@ -1,4 +1,5 @@
 """Subscription links for pages: https, webcal://, Google Calendar, and a QR code for phones."""
+
 from __future__ import annotations
 
 import functools
@@ -43,7 +44,7 @@ def webcal(url: str) -> str:
     """webcal:// makes browsers and phones hand the URL to the calendar app (subscribe, not download)."""
     for scheme in ("https://", "http://"):
         if url.startswith(scheme):
-            return "webcal://" + url[len(scheme):]
+            return "webcal://" + url[len(scheme) :]
     return url
 
 

@@ -11,6 +11,7 @@ connection never holds a transaction open (SQLite's driver begins none for a SEL
 PostgreSQL's runs in autocommit), so every probe sees the latest committed data, and it never
 blocks a writer or a migration.
 """
+
 from __future__ import annotations
 
 import os
@@ -172,8 +173,9 @@ def _autocommit(dbapi_connection, connection_record) -> None:
 
 def _wrapped(engine: Engine, sql: str | None, error: Exception) -> Exception:
     """The driver's error as SQLAlchemy's (OperationalError, ...): the 503 handler knows those."""
-    return sa.exc.DBAPIError.instance(sql, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True,
-                                      dialect=engine.dialect)
+    return sa.exc.DBAPIError.instance(
+        sql, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True, dialect=engine.dialect
+    )
 
 
 _pools: weakref.WeakKeyDictionary[Engine, _ProbePool] = weakref.WeakKeyDictionary()

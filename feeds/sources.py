@@ -15,6 +15,7 @@ public hearing notices only, never shifts, and name nobody but the officials att
 day. The team source shows its shifts with area and head count, nobody's name or phone; the
 volunteer source shows that volunteer's own assigned shifts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,8 +70,9 @@ def _format_version() -> str:
     # The holidays package decides which years are confirmed (STATUS:TENTATIVE or CONFIRMED).
     digest = hashlib.sha256(f"{icalendar.__version__}|{holidays.__version__}".encode())
     here = Path(__file__).resolve().parent
-    for path in sorted([here / "calendar.py", here / "sources.py",
-                        *(here.parent / "translations").glob("*/LC_MESSAGES/messages.mo")]):
+    for path in sorted(
+        [here / "calendar.py", here / "sources.py", *(here.parent / "translations").glob("*/LC_MESSAGES/messages.mo")]
+    ):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -101,8 +103,11 @@ class Window:
     tag: str = field(init=False, compare=False, repr=False)  # goes into every fingerprint
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "params", {"ws": self.start, "we": self.end, "ws_early": self.start - SPAN_LIMIT,
-                                            "we_late": self.end + SPAN_LIMIT})
+        object.__setattr__(
+            self,
+            "params",
+            {"ws": self.start, "we": self.end, "ws_early": self.start - SPAN_LIMIT, "we_late": self.end + SPAN_LIMIT},
+        )
         object.__setattr__(self, "tag", f"{self.start.isoformat()}/{self.end.isoformat()}")
 
     @classmethod
@@ -338,9 +343,7 @@ def _row_event(row, cancelled: bool, status: str | None = None, **fields) -> Fee
 
 
 def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
-    officials = _official_titles(
-        [row.id for row in rows if ProgrammeKind(row.kind) is ProgrammeKind.CONTACT_DAY], lang
-    )
+    officials = _official_titles([row.id for row in rows if ProgrammeKind(row.kind) is ProgrammeKind.CONTACT_DAY], lang)
     years = ConfirmedYears()
     events = []
     for row in rows:
@@ -386,9 +389,25 @@ def occurrence_events(rows, lang: str, links: Links) -> list[FeedEvent]:
 def hearing_events(window: Window, lang: str, links: Links, *where) -> list[FeedEvent]:
     rows = db.session.execute(
         sa.select(
-            h.c.uid, h.c.case_number, h.c.cause_zh, h.c.cause_en, h.c.starts_at, h.c.ends_at, h.c.bilingual,
-            h.c.status, h.c.sequence, h.c.last_modified, h.c.updated_at, h.c.occurrence_id,
-            v.c.name_zh, v.c.name_en, v.c.address_zh, v.c.address_en, v.c.is_sample, v.c.latitude, v.c.longitude,
+            h.c.uid,
+            h.c.case_number,
+            h.c.cause_zh,
+            h.c.cause_en,
+            h.c.starts_at,
+            h.c.ends_at,
+            h.c.bilingual,
+            h.c.status,
+            h.c.sequence,
+            h.c.last_modified,
+            h.c.updated_at,
+            h.c.occurrence_id,
+            v.c.name_zh,
+            v.c.name_en,
+            v.c.address_zh,
+            v.c.address_en,
+            v.c.is_sample,
+            v.c.latitude,
+            v.c.longitude,
         )
         .select_from(h.outerjoin(v, v.c.id == h.c.courtroom_id))
         .where(_overlaps_window(h, window), *where)
@@ -401,8 +420,7 @@ def hearing_events(window: Window, lang: str, links: Links, *where) -> list[Feed
     for row in rows:
         cancelled = OccurrenceStatus(row.status) is OccurrenceStatus.CANCELLED
         status = _status(ProgrammeKind.HOLIDAY_COURT, row.starts_at, cancelled, years)
-        summary = _("Public hearing: %(case)s, %(cause)s", case=row.case_number,
-                    cause=localized(row, "cause", lang))
+        summary = _("Public hearing: %(case)s, %(cause)s", case=row.case_number, cause=localized(row, "cause", lang))
         if cancelled:
             summary = _("Cancelled: %(title)s", title=summary)
         lines = [_("Case number: %(case)s", case=row.case_number)]
@@ -473,8 +491,9 @@ class ProgrammeFeed:
 
     @property
     def filename(self) -> str:
-        return {"contact_day": "contact-days", "holiday_court": "holiday-court",
-                "legal_clinic": "legal-clinic"}[self.kind.value] + ".ics"
+        return {"contact_day": "contact-days", "holiday_court": "holiday-court", "legal_clinic": "legal-clinic"}[
+            self.kind.value
+        ] + ".ics"
 
     def cache_key(self, owner) -> str:
         return f"programme:{self.kind.value}"
@@ -555,9 +574,16 @@ class CommunityFeed(_KeyedFeed):
         sa.select(c.c.id, *_occurrence_aggregates())
         .select_from(
             _with_details(
-                c.outerjoin(o, sa.and_(o.c.community_id == c.c.id, _overlaps(o), o.c.programme_id.in_(
-                    sa.select(_public_programmes.c.id).where(public_kind(_public_programmes.c.kind))
-                ))).outerjoin(p, p.c.id == o.c.programme_id)
+                c.outerjoin(
+                    o,
+                    sa.and_(
+                        o.c.community_id == c.c.id,
+                        _overlaps(o),
+                        o.c.programme_id.in_(
+                            sa.select(_public_programmes.c.id).where(public_kind(_public_programmes.c.kind))
+                        ),
+                    ),
+                ).outerjoin(p, p.c.id == o.c.programme_id)
             )
         )
         .where(c.c.slug == sa.bindparam("slug"))
@@ -643,13 +669,24 @@ class TeamFeed(_KeyedFeed):
 
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         team = db.session.execute(
-            sa.select(t.c.name_zh, t.c.name_en, t.c.police_station_zh, t.c.police_station_en, t.c.is_sample)
-            .where(t.c.id == owner)
+            sa.select(t.c.name_zh, t.c.name_en, t.c.police_station_zh, t.c.police_station_en, t.c.is_sample).where(
+                t.c.id == owner
+            )
         ).one()
         rows = db.session.execute(
             sa.select(
-                s.c.uid, s.c.starts_at, s.c.ends_at, s.c.area_zh, s.c.area_en, s.c.status, s.c.sequence,
-                s.c.last_modified, s.c.updated_at, s.c.min_volunteers, s.c.max_volunteers, s.c.assigned_count,
+                s.c.uid,
+                s.c.starts_at,
+                s.c.ends_at,
+                s.c.area_zh,
+                s.c.area_en,
+                s.c.status,
+                s.c.sequence,
+                s.c.last_modified,
+                s.c.updated_at,
+                s.c.min_volunteers,
+                s.c.max_volunteers,
+                s.c.assigned_count,
             )
             .where(s.c.team_id == owner, _overlaps_window(s, window))
             .order_by(s.c.starts_at, s.c.id)
@@ -724,9 +761,20 @@ class VolunteerFeed(_KeyedFeed):
     def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
         rows = db.session.execute(
             sa.select(
-                s.c.uid, s.c.starts_at, s.c.ends_at, s.c.area_zh, s.c.area_en, s.c.status, s.c.sequence,
-                s.c.last_modified, s.c.updated_at, t.c.name_zh, t.c.name_en, t.c.police_station_zh,
-                t.c.police_station_en, t.c.is_sample,
+                s.c.uid,
+                s.c.starts_at,
+                s.c.ends_at,
+                s.c.area_zh,
+                s.c.area_en,
+                s.c.status,
+                s.c.sequence,
+                s.c.last_modified,
+                s.c.updated_at,
+                t.c.name_zh,
+                t.c.name_en,
+                t.c.police_station_zh,
+                t.c.police_station_en,
+                t.c.is_sample,
             )
             .select_from(a.join(s, s.c.id == a.c.shift_id).join(t, t.c.id == s.c.team_id))
             .where(

@@ -4,6 +4,7 @@ A token is the whole credential (calendar clients cannot log in), so it is rando
 never written to the audit log, and a revoked one stops working at once: the feed's probe
 query only accepts tokens whose `revoked_at` is NULL, and nothing caches a token's validity.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -67,8 +68,15 @@ def get_or_issue(team: PatrolTeam | None = None, user: User | None = None) -> Fe
         if existing is None:
             raise
         return existing
-    record(None, "feed_token.issue", "feed_token", token.id, kind=token.kind.value,
-           team_id=token.team_id, user_id=token.user_id)
+    record(
+        None,
+        "feed_token.issue",
+        "feed_token",
+        token.id,
+        kind=token.kind.value,
+        team_id=token.team_id,
+        user_id=token.user_id,
+    )
     return token
 
 
@@ -79,8 +87,15 @@ def revoke(token: FeedToken, actor: User | None) -> None:
         return
     token.revoked_at = utcnow()
     db.session.flush()
-    record(actor, "feed_token.revoke", "feed_token", token.id, kind=token.kind.value,
-           team_id=token.team_id, user_id=token.user_id)
+    record(
+        actor,
+        "feed_token.revoke",
+        "feed_token",
+        token.id,
+        kind=token.kind.value,
+        team_id=token.team_id,
+        user_id=token.user_id,
+    )
 
 
 @unit_of_work
@@ -88,19 +103,29 @@ def reissue(token: FeedToken, actor: User | None) -> FeedToken:
     """Revoke `token` and issue a new one for the same owner, in one unit of work."""
     revoke(token, actor)
     fresh = get_or_issue(team=token.team, user=token.user)
-    record(actor, "feed_token.reissue", "feed_token", fresh.id, replaces=token.id, kind=fresh.kind.value,
-           team_id=fresh.team_id, user_id=fresh.user_id)
+    record(
+        actor,
+        "feed_token.reissue",
+        "feed_token",
+        fresh.id,
+        replaces=token.id,
+        kind=fresh.kind.value,
+        team_id=fresh.team_id,
+        user_id=fresh.user_id,
+    )
     return fresh
 
 
 def coordinates(user: User, team_id: int) -> bool:
     return bool(
         db.session.scalar(
-            sa.select(sa.exists().where(
-                TeamMembership.team_id == team_id,
-                TeamMembership.user_id == user.id,
-                TeamMembership.role == MembershipRole.COORDINATOR,
-            ))
+            sa.select(
+                sa.exists().where(
+                    TeamMembership.team_id == team_id,
+                    TeamMembership.user_id == user.id,
+                    TeamMembership.role == MembershipRole.COORDINATOR,
+                )
+            )
         )
     )
 
@@ -146,8 +171,11 @@ def _teams_left(session: orm.Session) -> set[int]:
         if isinstance(user, User) and user.id is not None:
             history = sa.inspect(user).attrs["active"].history
             if history.has_changes() and not user.active:
-                teams |= set(session.execute(
-                    sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)).scalars())
+                teams |= set(
+                    session.execute(
+                        sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)
+                    ).scalars()
+                )
     return teams
 
 
@@ -157,14 +185,20 @@ def _reissue_team_links_when_someone_leaves(session: orm.Session, flush_context,
         if not teams:
             return
         connection = session.connection()
-        live = connection.execute(sa.select(FeedToken.__table__.c.id, FeedToken.__table__.c.team_id).where(
-            FeedToken.__table__.c.team_id.in_(teams), FeedToken.__table__.c.revoked_at.is_(None))).all()
+        live = connection.execute(
+            sa.select(FeedToken.__table__.c.id, FeedToken.__table__.c.team_id).where(
+                FeedToken.__table__.c.team_id.in_(teams), FeedToken.__table__.c.revoked_at.is_(None)
+            )
+        ).all()
         if not live:
             return
         now = utcnow()
         # Revoked first (a Core UPDATE, run now), so the one-live-token index admits the new ones.
-        connection.execute(sa.update(FeedToken.__table__).where(
-            FeedToken.__table__.c.id.in_([row.id for row in live])).values(revoked_at=now))
+        connection.execute(
+            sa.update(FeedToken.__table__)
+            .where(FeedToken.__table__.c.id.in_([row.id for row in live]))
+            .values(revoked_at=now)
+        )
         revoked = {row.id for row in live}
         for loaded in list(session.identity_map.values()):
             if isinstance(loaded, FeedToken) and loaded.id in revoked:
@@ -172,18 +206,27 @@ def _reissue_team_links_when_someone_leaves(session: orm.Session, flush_context,
         for row in live:
             fresh = FeedToken(kind=FeedKind.TEAM, team_id=row.team_id)
             session.add(fresh)
-            session.add(AuditLog(action="feed_token.reissue", entity="feed_token", entity_id=str(row.id),
-                                 detail={"replaces": row.id, "kind": "team", "team_id": row.team_id,
-                                         "reason": REASON_MEMBER_LEFT}))
+            session.add(
+                AuditLog(
+                    action="feed_token.reissue",
+                    entity="feed_token",
+                    entity_id=str(row.id),
+                    detail={"replaces": row.id, "kind": "team", "team_id": row.team_id, "reason": REASON_MEMBER_LEFT},
+                )
+            )
 
 
 def reissue_notice(team: PatrolTeam):
     """When the team's link was last re-issued because someone left, or None."""
     return db.session.scalar(
-        sa.select(AuditLog.at).where(AuditLog.action == "feed_token.reissue", AuditLog.entity == "feed_token")
-        .where(AuditLog.detail["team_id"].as_integer() == team.id,
-               AuditLog.detail["reason"].as_string() == REASON_MEMBER_LEFT)
-        .order_by(AuditLog.at.desc()).limit(1)
+        sa.select(AuditLog.at)
+        .where(AuditLog.action == "feed_token.reissue", AuditLog.entity == "feed_token")
+        .where(
+            AuditLog.detail["team_id"].as_integer() == team.id,
+            AuditLog.detail["reason"].as_string() == REASON_MEMBER_LEFT,
+        )
+        .order_by(AuditLog.at.desc())
+        .limit(1)
     )
 
 

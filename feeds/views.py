@@ -1,4 +1,5 @@
 """Feed routes: the subscription feeds, a one-event download, and managing private links."""
+
 from __future__ import annotations
 
 import os
@@ -93,7 +94,9 @@ def _wants_gzip() -> bool:
 
 def serve(source) -> Response:
     not_modified = _not_modified_check()
-    entry = resolve(source, sources.current_window(public=not source.private), feed_language(), base_url(), not_modified)
+    entry = resolve(
+        source, sources.current_window(public=not source.private), feed_language(), base_url(), not_modified
+    )
     if entry is None:
         abort(404)
     if not source.private:
@@ -286,8 +289,9 @@ def reissue_token(token_id: int):
         flash(_("This link was already turned off."), "warning")
         return _back(_default_page(token))
     tokens.reissue(token, current_user)
-    flash(_("A new calendar link was created. The old link no longer works: subscribe again with the new one."),
-          "success")
+    flash(
+        _("A new calendar link was created. The old link no longer works: subscribe again with the new one."), "success"
+    )
     return _back(_default_page(token))
 
 
@@ -309,8 +313,14 @@ def team_page(team_id: int):
     link = None
     if token is not None:
         link = subscription("feeds.team", title=item.name, lang=current_language(), token=token.token)
-    return render_template("feeds/team.html", team=item, token=token, link=link, ever_issued=ever_issued,
-                           replaced_at=tokens.reissue_notice(item))
+    return render_template(
+        "feeds/team.html",
+        team=item,
+        token=token,
+        link=link,
+        ever_issued=ever_issued,
+        replaced_at=tokens.reissue_notice(item),
+    )
 
 
 @bp.get("/tokens")
@@ -327,8 +337,12 @@ def token_list():
     )
     search = (request.args.get("q") or "").strip().lower()[:100]
     if search:
-        query = query.where(sa.or_(User.email.contains(search, autoescape=True),
-                                   sa.func.lower(PatrolTeam.code).contains(search, autoescape=True)))
+        query = query.where(
+            sa.or_(
+                User.email.contains(search, autoescape=True),
+                sa.func.lower(PatrolTeam.code).contains(search, autoescape=True),
+            )
+        )
     page = db.paginate(query, page=inputs.page_arg(), per_page=50, max_per_page=100)
     return render_template("feeds/tokens.html", page=page, search=search)
 

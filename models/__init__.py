@@ -1,4 +1,5 @@
 """The domain model, one module per domain; import from here."""
+
 from .audit import AuditLog, record
 from .base import UTCDateTime, db, new_uid, utcnow
 from .clinic import BookingStatus, ClinicBooking, ClinicSlot

@@ -1,4 +1,5 @@
 """Who changed what, and when."""
+
 from __future__ import annotations
 
 import datetime as dt

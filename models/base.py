@@ -1,4 +1,5 @@
 """The database handle and the column types every model shares."""
+
 from __future__ import annotations
 
 import datetime as dt

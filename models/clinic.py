@@ -1,4 +1,5 @@
 """Legal-clinic consultation slots and residents' bookings."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Secret tokens behind private calendar feeds."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,7 +50,9 @@ class FeedToken(db.Model):
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     token: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True, default=new_feed_token)
     kind: orm.Mapped[FeedKind] = orm.mapped_column(str_enum(FeedKind, "feed_kind"))
-    team_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("patrol_teams.id", ondelete="CASCADE"), index=True)
+    team_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("patrol_teams.id", ondelete="CASCADE"), index=True
+    )
     user_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
     revoked_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)

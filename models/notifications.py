@@ -1,4 +1,5 @@
 """Reminders and alerts, recorded so each is sent exactly once across restarts."""
+
 from __future__ import annotations
 
 import datetime as dt

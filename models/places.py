@@ -1,4 +1,5 @@
 """Where things happen: subdistricts, communities and venues."""
+
 from __future__ import annotations
 
 import enum
@@ -17,9 +18,7 @@ class Subdistrict(BilingualNameMixin, db.Model):
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     slug: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
 
-    communities: orm.Mapped[list[Community]] = orm.relationship(
-        back_populates="subdistrict", order_by="Community.slug"
-    )
+    communities: orm.Mapped[list[Community]] = orm.relationship(back_populates="subdistrict", order_by="Community.slug")
 
 
 class Community(BilingualNameMixin, TimestampMixin, db.Model):
@@ -37,7 +36,8 @@ class Community(BilingualNameMixin, TimestampMixin, db.Model):
     subdistrict: orm.Mapped[Subdistrict] = orm.relationship(back_populates="communities")
     venues: orm.Mapped[list[Venue]] = orm.relationship(back_populates="community")
     areas: orm.Mapped[list[CommunityArea]] = orm.relationship(
-        back_populates="community", cascade="all, delete-orphan",
+        back_populates="community",
+        cascade="all, delete-orphan",
         order_by="(CommunityArea.position, CommunityArea.id)",
     )
 
@@ -55,9 +55,7 @@ class CommunityArea(BilingualNameMixin, db.Model):
     __table_args__ = (sa.UniqueConstraint("community_id", "name_zh"),)
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
-    community_id: orm.Mapped[int] = orm.mapped_column(
-        sa.ForeignKey("communities.id", ondelete="CASCADE"), index=True
-    )
+    community_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("communities.id", ondelete="CASCADE"), index=True)
     kind: orm.Mapped[AreaKind] = orm.mapped_column(str_enum(AreaKind, "area_kind"))
     position: orm.Mapped[int] = orm.mapped_column(default=0)
     search_key: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")

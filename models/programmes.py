@@ -1,4 +1,5 @@
 """Programmes, their recurring series and the dated occurrences residents see."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Patrol shift templates, the shifts generated from them, and who is on each."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -70,9 +71,7 @@ class Shift(TimestampMixin, db.Model):
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         sa.CheckConstraint("min_volunteers >= 0", name="min_not_negative"),
         sa.CheckConstraint("max_volunteers >= 1 AND max_volunteers >= min_volunteers", name="max_valid"),
-        sa.CheckConstraint(
-            "assigned_count >= 0 AND assigned_count <= max_volunteers", name="assigned_within_capacity"
-        ),
+        sa.CheckConstraint("assigned_count >= 0 AND assigned_count <= max_volunteers", name="assigned_within_capacity"),
         sa.Index("ix_shifts_team_starts", "team_id", "starts_at"),
     )
 

@@ -1,4 +1,5 @@
 """Residents' suggestions from contact days, each tracked to an answer (件件有回音)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,9 @@ class Suggestion(TimestampMixin, db.Model):
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     tracking_number: orm.Mapped[str] = orm.mapped_column(sa.String(24), unique=True)
-    occurrence_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("occurrences.id", ondelete="SET NULL"), index=True)
+    occurrence_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("occurrences.id", ondelete="SET NULL"), index=True
+    )
     content: orm.Mapped[str] = orm.mapped_column(sa.Text)
     # Personal data: never shown to someone who only holds the tracking number.
     submitter_name: orm.Mapped[str] = orm.mapped_column(sa.String(100), default="")

@@ -1,4 +1,5 @@
 """Patrol teams and who belongs to them."""
+
 from __future__ import annotations
 
 import enum

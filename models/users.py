@@ -1,4 +1,5 @@
 """People who log in, and how they authenticate."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Command groups: `flask schedule generate --until YYYY-MM-DD` and `flask scheduler run`."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,7 +43,9 @@ def generate(until: dt.date, start: dt.date | None, teams: tuple[str, ...]) -> N
         raise click.BadParameter("--until is before the first date", param_hint="--until")
     team_ids = None
     if teams:
-        found = dict(db.session.execute(sa.select(PatrolTeam.code, PatrolTeam.id).where(PatrolTeam.code.in_(teams))).all())
+        found = dict(
+            db.session.execute(sa.select(PatrolTeam.code, PatrolTeam.id).where(PatrolTeam.code.in_(teams))).all()
+        )
         unknown = sorted(set(teams) - set(found))
         if unknown:
             raise click.BadParameter("unknown team code(s): " + ", ".join(unknown), param_hint="--team")

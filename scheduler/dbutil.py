@@ -1,4 +1,5 @@
 """Small database helpers shared by the generators."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence

@@ -3,6 +3,7 @@
 A notice is published to everyone (pages and the holiday-court feed), so it has no field for a
 party, and the free text is checked for the personal data people most often paste by mistake.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,14 +30,20 @@ PERSONAL_DATA = [
 # Words where 诉 is no party's claim (上诉, 起诉, 反诉, 诉讼, 诉前, 之诉...) are left alone.
 _CJK_OR_WORD = r"[\u4e00-\u9fff\w]"
 PARTY_NAMES = [
-    re.compile(rf"{_CJK_OR_WORD}*(?<![上起反申投控公自撤应败胜告之])(?<={_CJK_OR_WORD})诉(?![讼前求状权])"
-               rf"{_CJK_OR_WORD}"),
+    re.compile(
+        rf"{_CJK_OR_WORD}*(?<![上起反申投控公自撤应败胜告之])(?<={_CJK_OR_WORD})诉(?![讼前求状权])"
+        rf"{_CJK_OR_WORD}"
+    ),
     # a party role, then a name (but 第三人撤销之诉, 被执行人异议... are causes)
-    re.compile(r"(?:原告|被告|上诉人|被上诉人|申请人|被申请人|第三人|当事人|申请执行人|被执行人)"
-               r"[:：\s]*(?!撤销|异议|之)[\u4e00-\u9fffA-Za-z]"),
+    re.compile(
+        r"(?:原告|被告|上诉人|被上诉人|申请人|被申请人|第三人|当事人|申请执行人|被执行人)"
+        r"[:：\s]*(?!撤销|异议|之)[\u4e00-\u9fffA-Za-z]"
+    ),
     re.compile(r"\b[A-Za-z][\w.&'-]*\s+(?:v\.?|vs\.?|Vs\.?|V\.|VS\.?)\s+[A-Z]"),
-    re.compile(r"\b(?i:plaintiff|defendant|appellant|appellee|respondent|claimant|applicant)s?\b"
-               r"[\s:,]+(?:Mr\.?\s+|Ms\.?\s+|Mrs\.?\s+)?[A-Z]"),
+    re.compile(
+        r"\b(?i:plaintiff|defendant|appellant|appellee|respondent|claimant|applicant)s?\b"
+        r"[\s:,]+(?:Mr\.?\s+|Ms\.?\s+|Mrs\.?\s+)?[A-Z]"
+    ),
 ]
 
 
@@ -59,16 +66,27 @@ def check_public_text(*texts: str) -> None:
             )
         if names_a_party(text):
             raise RuleViolation(
-                _("A hearing notice is public: give the cause of action only (e.g. 买卖合同纠纷), "
-                  "without the names of the parties."),
+                _(
+                    "A hearing notice is public: give the cause of action only (e.g. 买卖合同纠纷), "
+                    "without the names of the parties."
+                ),
                 "party_name",
                 400,
             )
 
 
-def add_hearing_notice(occurrence: Occurrence, *, case_number: str, cause_zh: str, cause_en: str,
-                       local_start: dt.time, local_end: dt.time, actor, courtroom_id: int | None = None,
-                       bilingual: bool = False) -> HearingNotice:
+def add_hearing_notice(
+    occurrence: Occurrence,
+    *,
+    case_number: str,
+    cause_zh: str,
+    cause_en: str,
+    local_start: dt.time,
+    local_end: dt.time,
+    actor,
+    courtroom_id: int | None = None,
+    bilingual: bool = False,
+) -> HearingNotice:
     """List a hearing in a holiday-court session; its time must lie within the session."""
     if occurrence.programme.kind is not ProgrammeKind.HOLIDAY_COURT:
         raise RuleViolation(_("Hearing notices belong to holiday-court sessions."), "not_court", 400)
@@ -76,8 +94,9 @@ def add_hearing_notice(occurrence: Occurrence, *, case_number: str, cause_zh: st
         raise RuleViolation(_("This session is cancelled."), "cancelled", 409)
     number = normalise_case_number(case_number)
     if not CASE_NUMBER.match(number) or len(number) > 64:
-        raise RuleViolation(_("Write the case number as on court papers, e.g. (2026)苏0591民初1234号."),
-                            "bad_case_number", 400)
+        raise RuleViolation(
+            _("Write the case number as on court papers, e.g. (2026)苏0591民初1234号."), "bad_case_number", 400
+        )
     if not (cause_zh or "").strip():
         raise RuleViolation(_("The cause of action is required."), "no_cause", 400)
     check_public_text(cause_zh, cause_en)

@@ -8,6 +8,7 @@ holiday or a working day for any date (`HolidayOverride`); an override always wi
 Court days (holiday court, legal clinic) are every Saturday, Sunday and public holiday, except
 make-up working days.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,9 +41,11 @@ def localise_dates(name: str, language: str) -> str:
     as people of the page's language read them, "4 January 2026" / "2026年1月4日" (Babel)."""
     if language.startswith("en"):
         return _US_DATE.sub(
-            lambda m: format_date(dt.date(int(m[3]), int(m[1]), int(m[2])), "d MMMM y", locale="en"), name)
+            lambda m: format_date(dt.date(int(m[3]), int(m[1]), int(m[2])), "d MMMM y", locale="en"), name
+        )
     localised = _ISO_DATE.sub(
-        lambda m: format_date(dt.date(int(m[1]), int(m[2]), int(m[3])), "y年M月d日", locale="zh_CN"), name)
+        lambda m: format_date(dt.date(int(m[1]), int(m[2]), int(m[3])), "y年M月d日", locale="zh_CN"), name
+    )
     # Chinese sets no spaces around a date between characters: "由2026年1月4日调休".
     return re.sub(r"(?<=由) | (?=调休)", "", localised)
 

@@ -1,4 +1,5 @@
 """`flask --app app holidays ...`: which years are confirmed, importing a year's arrangement."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,9 +25,13 @@ def describe(report) -> str:
     for title, changes in (("added", report.added), ("cancelled", report.cancelled), ("moved", report.moved)):
         for change in changes:
             moved = f" (from {change.before:%Y-%m-%d %H:%M})" if change.before else ""
-            lines.append(f"  session {title:<9} {change.when:%Y-%m-%d %a %H:%M}  {change.programme} · {change.place}{moved}")
-    lines.append(f"  {len(report.added)} added, {len(report.cancelled)} cancelled, {len(report.moved)} moved; "
-                 f"{report.confirmed} provisional sessions confirmed")
+            lines.append(
+                f"  session {title:<9} {change.when:%Y-%m-%d %a %H:%M}  {change.programme} · {change.place}{moved}"
+            )
+    lines.append(
+        f"  {len(report.added)} added, {len(report.cancelled)} cancelled, {len(report.moved)} moved; "
+        f"{report.confirmed} provisional sessions confirmed"
+    )
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ the year is marked confirmed, every series is reconciled and the year's sessions
 `run(arrangement, apply=False)` does all of it and rolls back: the preview lists exactly the
 sessions the real run adds, cancels, moves or confirms.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,16 +64,22 @@ class Arrangement:
 
     def to_json(self) -> str:
         """The holiday-cn layout: what the preview form carries to the apply step."""
-        return json.dumps({"year": self.year, "days": [
-            {"name": d.name, "date": d.day.isoformat(), "isOffDay": d.off} for d in self.days]}, ensure_ascii=False)
+        return json.dumps(
+            {
+                "year": self.year,
+                "days": [{"name": d.name, "date": d.day.isoformat(), "isOffDay": d.off} for d in self.days],
+            },
+            ensure_ascii=False,
+        )
 
 
 def _date(value, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ArrangementError(_("%(where)s: “%(value)s” is not a date (YYYY-MM-DD).", where=where,
-                                 value=str(value)[:40])) from None
+        raise ArrangementError(
+            _("%(where)s: “%(value)s” is not a date (YYYY-MM-DD).", where=where, value=str(value)[:40])
+        ) from None
 
 
 def _checked(year: int, days: list[ArrangementDay], source: str) -> Arrangement:
@@ -89,8 +96,9 @@ def _checked(year: int, days: list[ArrangementDay], source: str) -> Arrangement:
             raise ArrangementError(_("%(date)s is not in %(year)s.", date=item.day.isoformat(), year=year))
         before = seen.get(item.day)
         if before is not None and before.off != item.off:
-            raise ArrangementError(_("%(date)s is listed both as a day off and as a working day.",
-                                     date=item.day.isoformat()))
+            raise ArrangementError(
+                _("%(date)s is listed both as a day off and as a working day.", date=item.day.isoformat())
+            )
         seen[item.day] = item
     return Arrangement(year, tuple(sorted(seen.values(), key=lambda d: d.day)), source[:200])
 
@@ -109,12 +117,14 @@ def parse_json(data: bytes, source: str) -> Arrangement:
     for number, entry in enumerate(document["days"][: MAX_DAYS + 1], start=1):
         where = _("Day %(number)s", number=number)
         if not isinstance(entry, dict) or not isinstance(entry.get("isOffDay"), bool):
-            raise ArrangementError(_("%(where)s: each day needs “date”, “name” and “isOffDay” (true or false).",
-                                     where=where))
+            raise ArrangementError(
+                _("%(where)s: each day needs “date”, “name” and “isOffDay” (true or false).", where=where)
+            )
         name = entry.get("name") or ""
         if not isinstance(name, str):
-            raise ArrangementError(_("%(where)s: each day needs “date”, “name” and “isOffDay” (true or false).",
-                                     where=where))
+            raise ArrangementError(
+                _("%(where)s: each day needs “date”, “name” and “isOffDay” (true or false).", where=where)
+            )
         days.append(ArrangementDay(_date(entry.get("date"), where), entry["isOffDay"], name.strip()[:120]))
     return _checked(year, days, source)
 
@@ -143,8 +153,9 @@ def parse_ics(data: bytes, source: str) -> Arrangement:
             end_day = end.dt.date() if isinstance(end.dt, dt.datetime) else end.dt
             last = max(first, end_day - dt.timedelta(days=1))  # DTEND of all-day events is exclusive
         if (last - first).days > 31:
-            raise ArrangementError(_("An event of the iCalendar file lasts more than a month: %(name)s",
-                                     name=summary[:60]))
+            raise ArrangementError(
+                _("An event of the iCalendar file lasts more than a month: %(name)s", name=summary[:60])
+            )
         day = first
         while day <= last:
             days.append(ArrangementDay(day, not _is_workday_summary(summary), summary[:120]))
@@ -201,8 +212,9 @@ class ImportReport:
 
 def _snapshot(first: dt.date, last: dt.date) -> dict[int, tuple]:
     rows = db.session.execute(
-        sa.select(Occurrence.id, Occurrence.status, Occurrence.starts_at)
-        .where(Occurrence.rule_date.between(first, last))
+        sa.select(Occurrence.id, Occurrence.status, Occurrence.starts_at).where(
+            Occurrence.rule_date.between(first, last)
+        )
     )
     return {row.id: (row.status, row.starts_at) for row in rows}
 
@@ -213,23 +225,35 @@ def _describe(ids: set[int], before: dict[int, tuple] | None = None) -> list[Ses
     found = db.session.scalars(
         sa.select(Occurrence)
         .where(Occurrence.id.in_(ids))
-        .options(orm.joinedload(Occurrence.programme), orm.joinedload(Occurrence.venue),
-                 orm.joinedload(Occurrence.community))
+        .options(
+            orm.joinedload(Occurrence.programme), orm.joinedload(Occurrence.venue), orm.joinedload(Occurrence.community)
+        )
         .order_by(Occurrence.starts_at, Occurrence.id)
     ).all()
     result = []
     for occurrence in found:
         place = occurrence.community or occurrence.venue
         moved_from = to_local(before[occurrence.id][1]) if before and occurrence.id in before else None
-        result.append(SessionChange(occurrence.id, occurrence.programme.name, place.name if place else "",
-                                    to_local(occurrence.starts_at), moved_from))
+        result.append(
+            SessionChange(
+                occurrence.id,
+                occurrence.programme.name,
+                place.name if place else "",
+                to_local(occurrence.starts_at),
+                moved_from,
+            )
+        )
     return result
 
 
 def _write_overrides(arrangement: Arrangement, actor, report: ImportReport) -> None:
     """Every day of the file becomes an override; the report lists those the calendar had otherwise."""
-    existing = {row.day: row for row in db.session.scalars(
-        sa.select(HolidayOverride).where(HolidayOverride.day.in_([d.day for d in arrangement.days])))}
+    existing = {
+        row.day: row
+        for row in db.session.scalars(
+            sa.select(HolidayOverride).where(HolidayOverride.day.in_([d.day for d in arrangement.days]))
+        )
+    }
     calendar = calendar_for(arrangement.days[0].day, arrangement.days[-1].day)
     reason_prefix = arrangement.source or str(arrangement.year)
     for item in arrangement.days:
@@ -276,18 +300,35 @@ def run(arrangement: Arrangement, actor=None, apply: bool = False) -> ImportRepo
         db.session.flush()
         after = _snapshot(first, last)
         scheduled, cancelled = OccurrenceStatus.SCHEDULED, OccurrenceStatus.CANCELLED
-        added = {i for i, (status, _) in after.items() if status is scheduled
-                 and (i not in before or before[i][0] is cancelled)}
-        gone = {i for i, (status, _) in after.items() if status is cancelled
-                and i in before and before[i][0] is scheduled}
-        moved = {i for i, (status, start) in after.items() if status is scheduled and i in before
-                 and before[i][0] is scheduled and before[i][1] != start}
+        added = {
+            i
+            for i, (status, _) in after.items()
+            if status is scheduled and (i not in before or before[i][0] is cancelled)
+        }
+        gone = {
+            i for i, (status, _) in after.items() if status is cancelled and i in before and before[i][0] is scheduled
+        }
+        moved = {
+            i
+            for i, (status, start) in after.items()
+            if status is scheduled and i in before and before[i][0] is scheduled and before[i][1] != start
+        }
         report.added, report.cancelled = _describe(added), _describe(gone)
         report.moved = _describe(moved, before)
         if not report.was_confirmed:
             report.confirmed = _confirm_sessions(year, first, last, added | gone | moved)
-        record(actor, "holidays.import", "holiday_year", year, source=arrangement.source, applied=apply,
-               added=len(added), cancelled=len(gone), moved=len(moved), confirmed=report.confirmed)
+        record(
+            actor,
+            "holidays.import",
+            "holiday_year",
+            year,
+            source=arrangement.source,
+            applied=apply,
+            added=len(added),
+            cancelled=len(gone),
+            moved=len(moved),
+            confirmed=report.confirmed,
+        )
         db.session.flush()
     except Exception:
         db.session.rollback()
@@ -305,8 +346,12 @@ def _confirm_sessions(year: int, first: dt.date, last: dt.date, already: set[int
     found = db.session.scalars(
         sa.select(Occurrence)
         .join(Programme)
-        .where(Programme.kind.in_(holiday_years.CALENDAR_KINDS), Occurrence.rule_date.between(first, last),
-               Occurrence.status == OccurrenceStatus.SCHEDULED, Occurrence.starts_at > utcnow())
+        .where(
+            Programme.kind.in_(holiday_years.CALENDAR_KINDS),
+            Occurrence.rule_date.between(first, last),
+            Occurrence.status == OccurrenceStatus.SCHEDULED,
+            Occurrence.starts_at > utcnow(),
+        )
     ).all()
     count, confirmed = 0, []
     for occurrence in found:
@@ -317,8 +362,11 @@ def _confirm_sessions(year: int, first: dt.date, last: dt.date, already: set[int
         if occurrence.id not in already:
             occurrence.touch()
     # The hearings listed for those sessions were provisional with them.
-    for notice in db.session.scalars(sa.select(HearingNotice).where(HearingNotice.occurrence_id.in_(confirmed),
-                                                                    HearingNotice.status == OccurrenceStatus.SCHEDULED)):
+    for notice in db.session.scalars(
+        sa.select(HearingNotice).where(
+            HearingNotice.occurrence_id.in_(confirmed), HearingNotice.status == OccurrenceStatus.SCHEDULED
+        )
+    ):
         notice.sequence = (notice.sequence or 0) + 1
         notice.last_modified = utcnow()
     return count

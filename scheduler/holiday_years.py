@@ -8,6 +8,7 @@ known year (for 2027 with holidays 0.109: statutory days, but `weekend_workdays`
 (`HolidayYear`). Until then the court and clinic days of that year are provisional: the real
 arrangement may turn one into a working day or add a day off.
 """
+
 from __future__ import annotations
 
 import datetime as dt

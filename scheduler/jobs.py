@@ -6,6 +6,7 @@ stores cannot be shared between processes, so the lock, not the job store, is wh
 from running twice. Jobs have fixed ids, `coalesce=True` and `max_instances=1`, and each runs
 inside its own application context.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,12 @@ def roll_horizon(today: dt.date | None = None) -> dict:
     occurrences = generate_occurrences(today, until)
     shifts = generate_shifts(today, until)
     db.session.commit()
-    return {"until": until.isoformat(), "occurrences": occurrences.created, "shifts": shifts.created,
-            "holiday_flags": [f"{day} {name}" for day, name in occurrences.flagged]}
+    return {
+        "until": until.isoformat(),
+        "occurrences": occurrences.created,
+        "shifts": shifts.created,
+        "holiday_flags": [f"{day} {name}" for day, name in occurrences.flagged],
+    }
 
 
 def send_due_reminders(now: dt.datetime | None = None):
@@ -85,7 +90,6 @@ class JobRunner:
             finally:
                 db.session.remove()
 
-
     def _recover_once(self) -> None:
         # First job as the leader: what a dead predecessor left claimed is sent now, not after a
         # timeout (scheduler/reminders.py).
@@ -102,16 +106,40 @@ def add_jobs(scheduler: BaseScheduler, runner: JobRunner, run_now: bool = True) 
     now = dt.datetime.now(LOCAL_TZ)
     first = now if run_now else None
     common = {"coalesce": True, "max_instances": 1, "replace_existing": True}
-    scheduler.add_job(runner, "cron", hour=2, minute=30, id=JOB_ROLL_HORIZON, name="roll the horizon forward",
-                      args=[JOB_ROLL_HORIZON, roll_horizon], misfire_grace_time=6 * 3600,
-                      next_run_time=first, **common)
-    scheduler.add_job(runner, "interval", minutes=5, id=JOB_SEND_REMINDERS, name="send due reminders",
-                      args=[JOB_SEND_REMINDERS, send_due_reminders], misfire_grace_time=300,
-                      next_run_time=first, **common)
-    scheduler.add_job(runner, "interval", minutes=30, id=JOB_ALERT_UNDERSTAFFED,
-                      name="alert coordinators of understaffed shifts",
-                      args=[JOB_ALERT_UNDERSTAFFED, alert_understaffed], misfire_grace_time=1800,
-                      next_run_time=first, **common)
+    scheduler.add_job(
+        runner,
+        "cron",
+        hour=2,
+        minute=30,
+        id=JOB_ROLL_HORIZON,
+        name="roll the horizon forward",
+        args=[JOB_ROLL_HORIZON, roll_horizon],
+        misfire_grace_time=6 * 3600,
+        next_run_time=first,
+        **common,
+    )
+    scheduler.add_job(
+        runner,
+        "interval",
+        minutes=5,
+        id=JOB_SEND_REMINDERS,
+        name="send due reminders",
+        args=[JOB_SEND_REMINDERS, send_due_reminders],
+        misfire_grace_time=300,
+        next_run_time=first,
+        **common,
+    )
+    scheduler.add_job(
+        runner,
+        "interval",
+        minutes=30,
+        id=JOB_ALERT_UNDERSTAFFED,
+        name="alert coordinators of understaffed shifts",
+        args=[JOB_ALERT_UNDERSTAFFED, alert_understaffed],
+        misfire_grace_time=1800,
+        next_run_time=first,
+        **common,
+    )
 
 
 def _lock_for(app: Flask) -> LeaderLock:

@@ -5,6 +5,7 @@ process; it is released by the server when that connection ends, also when the p
 SQLite: an exclusive lock on a file next to the database file (`<db>.scheduler.lock`), released
 by the operating system when the process ends.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,8 +72,9 @@ class LeaderLock:
             return self._try_postgres()
         return self._try_file()
 
-    def acquire(self, timeout: float | None = None, poll: float = 2.0,
-                on_wait: Callable[[], None] | None = None) -> bool:
+    def acquire(
+        self, timeout: float | None = None, poll: float = 2.0, on_wait: Callable[[], None] | None = None
+    ) -> bool:
         """Wait until this process is the leader (or `timeout` seconds pass). Returns whether it is."""
         deadline = None if timeout is None else time.monotonic() + timeout
         waited = False

@@ -1,4 +1,5 @@
 """Sending email through `SMTP_URL`; without it, messages are written to the log instead."""
+
 from __future__ import annotations
 
 import logging
@@ -110,8 +111,9 @@ class Mailer:
 
     def close(self) -> None:
         if self.not_sent:
-            log.info("SMTP_URL is not set; %d email(s) not sent, logged instead (each one at LOG_LEVEL=DEBUG)",
-                     self.not_sent)
+            log.info(
+                "SMTP_URL is not set; %d email(s) not sent, logged instead (each one at LOG_LEVEL=DEBUG)", self.not_sent
+            )
             self.not_sent = 0
         if self._smtp is not None:
             try:

@@ -7,6 +7,7 @@ LAST-MODIFIED now).
 `moved_by_hand` marks an occurrence the admin has taken out of the rule's hands, by moving or by
 cancelling it: reconciliation after a series edit never changes those again.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,8 +44,17 @@ log = logging.getLogger(__name__)
 
 # Fields whose change a calendar client or a reader must see (they bump SEQUENCE).
 VISIBLE_FIELDS = (
-    "starts_at", "ends_at", "status", "venue_id", "community_id", "title_zh", "title_en",
-    "note_zh", "note_en", "capacity", "bilingual",
+    "starts_at",
+    "ends_at",
+    "status",
+    "venue_id",
+    "community_id",
+    "title_zh",
+    "title_en",
+    "note_zh",
+    "note_en",
+    "capacity",
+    "bilingual",
 )
 # Fields kept up to date silently (the admin's holiday flag).
 QUIET_FIELDS = ("on_public_holiday", "holiday_name")
@@ -172,8 +182,9 @@ def _insert_missing(series: Series, sites: list[SeriesSite], planned: list[Plann
                 result.skipped += 1
                 continue
             row = _desired(series, site, item)
-            row.update(uid=new_uid(), sequence=0, last_modified=now, moved_by_hand=False,
-                       created_at=now, updated_at=now)
+            row.update(
+                uid=new_uid(), sequence=0, last_modified=now, moved_by_hand=False, created_at=now, updated_at=now
+            )
             rows.append(row)
             officials_of[row["uid"]] = [official.id for official in site.officials]
     for batch in chunked(rows, 1000):
@@ -191,8 +202,11 @@ def _insert_missing(series: Series, sites: list[SeriesSite], planned: list[Plann
         clinic.sync_slots(oid for oid, _uid in inserted)
         new = {uid for _id, uid in inserted}
         # Court days are meant for holidays; only a rule such as contact days needs the admin's eye.
-        flagged = {(row["rule_date"], row["holiday_name"]) for row in batch
-                   if row["uid"] in new and row["on_public_holiday"] and series.pattern is SeriesPattern.RRULE}
+        flagged = {
+            (row["rule_date"], row["holiday_name"])
+            for row in batch
+            if row["uid"] in new and row["on_public_holiday"] and series.pattern is SeriesPattern.RRULE
+        }
         result.flagged = sorted(set(result.flagged) | flagged)
 
 
@@ -204,8 +218,13 @@ def _sync_officials(occurrence: Occurrence, site: SeriesSite) -> bool:
     return True
 
 
-def reconcile_series(series: Series, actor=None, calendar: CalendarView | None = None,
-                     from_day: dt.date | None = None, until: dt.date | None = None) -> OccurrenceResult:
+def reconcile_series(
+    series: Series,
+    actor=None,
+    calendar: CalendarView | None = None,
+    from_day: dt.date | None = None,
+    until: dt.date | None = None,
+) -> OccurrenceResult:
     """Bring the future occurrences of a series in line with its rule, sites and the holiday calendar.
 
     Occurrences moved or cancelled by hand and those already started are left alone; changed ones
@@ -263,8 +282,15 @@ def reconcile_series(series: Series, actor=None, calendar: CalendarView | None =
         else:
             result.updated += 1
     if result.updated or result.cancelled or result.reinstated:
-        record(actor, "series.reconcile", "series", series.id, updated=result.updated,
-               cancelled=result.cancelled, reinstated=result.reinstated)
+        record(
+            actor,
+            "series.reconcile",
+            "series",
+            series.id,
+            updated=result.updated,
+            cancelled=result.cancelled,
+            reinstated=result.reinstated,
+        )
     db.session.flush()
     clinic.sync_slots(touched)
     created = generate_occurrences(from_day, until, [series.id])
@@ -288,8 +314,9 @@ def reconcile_all(actor=None, from_day: dt.date | None = None) -> OccurrenceResu
     return total
 
 
-def move_occurrence(occurrence: Occurrence, new_day: dt.date, new_start: dt.time, new_end: dt.time,
-                    actor, note: str = "") -> Occurrence:
+def move_occurrence(
+    occurrence: Occurrence, new_day: dt.date, new_start: dt.time, new_end: dt.time, actor, note: str = ""
+) -> Occurrence:
     """Move one occurrence to another date and time by hand; it keeps its uid, its SEQUENCE goes up.
 
     A cancelled occurrence that is moved takes place again at the new time.
@@ -312,8 +339,17 @@ def move_occurrence(occurrence: Occurrence, new_day: dt.date, new_start: dt.time
         notice.starts_at += delta
         notice.ends_at += delta
         _touch_notice(notice)
-    record(actor, "occurrence.move", "occurrence", occurrence.id, uid=occurrence.uid,
-           before=before[0], before_status=before[1], after=to_local(starts_at).isoformat(), note=note)
+    record(
+        actor,
+        "occurrence.move",
+        "occurrence",
+        occurrence.id,
+        uid=occurrence.uid,
+        before=before[0],
+        before_status=before[1],
+        after=to_local(starts_at).isoformat(),
+        note=note,
+    )
     db.session.flush()
     clinic.sync_slots([occurrence.id])
     return occurrence

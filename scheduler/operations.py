@@ -6,6 +6,7 @@ Each function commits its change or rolls it back and raises RuleViolation
 (services/transactions.py). The building blocks below (occurrences, hearings, shifts) leave
 the commit to these operations, so jobs and the CLI can compose them in their own transactions.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,14 +65,17 @@ def update_series(actor: User, series: Series, values: dict) -> OccurrenceResult
 def site_conflict(series: Series, site: SeriesSite, venue_id: int, community_id: int | None) -> bool:
     """Whether the series already meets at this venue for this community (another site)."""
     community = SeriesSite.community_id.is_(None) if not community_id else SeriesSite.community_id == community_id
-    return db.session.scalar(
-        sa.select(SeriesSite.id).where(
-            SeriesSite.series_id == series.id,
-            SeriesSite.venue_id == venue_id,
-            community,
-            SeriesSite.id != (site.id or 0),
+    return (
+        db.session.scalar(
+            sa.select(SeriesSite.id).where(
+                SeriesSite.series_id == series.id,
+                SeriesSite.venue_id == venue_id,
+                community,
+                SeriesSite.id != (site.id or 0),
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 @unit_of_work
@@ -98,8 +102,9 @@ def save_site(actor: User, series: Series, site: SeriesSite, values: dict, offic
 
 
 @unit_of_work
-def move_occurrence(actor: User, occurrence: Occurrence, day: dt.date, start: dt.time, end: dt.time,
-                    note: str = "") -> Occurrence:
+def move_occurrence(
+    actor: User, occurrence: Occurrence, day: dt.date, start: dt.time, end: dt.time, note: str = ""
+) -> Occurrence:
     return occurrences.move_occurrence(occurrence, day, start, end, actor, note=note)
 
 
@@ -132,15 +137,29 @@ def add_holiday_override(actor: User, day: dt.date, kind: OverrideKind, reason: 
     override = HolidayOverride(day=day, kind=kind, reason=reason, created_by_id=actor.id)
     db.session.add(override)
     db.session.flush()
-    record(actor, "holiday_override.add", "holiday_override", override.id, day=day.isoformat(),
-           kind=override.kind.value, reason=override.reason)
+    record(
+        actor,
+        "holiday_override.add",
+        "holiday_override",
+        override.id,
+        day=day.isoformat(),
+        kind=override.kind.value,
+        reason=override.reason,
+    )
     return occurrences.reconcile_all(actor)
 
 
 @unit_of_work
 def remove_holiday_override(actor: User, override: HolidayOverride) -> OccurrenceResult:
-    record(actor, "holiday_override.remove", "holiday_override", override.id, day=override.day.isoformat(),
-           kind=override.kind.value, reason=override.reason)
+    record(
+        actor,
+        "holiday_override.remove",
+        "holiday_override",
+        override.id,
+        day=override.day.isoformat(),
+        kind=override.kind.value,
+        reason=override.reason,
+    )
     db.session.delete(override)
     db.session.flush()
     return occurrences.reconcile_all(actor)

@@ -16,6 +16,7 @@ already handed to the mail server before dying is sent a second time, with the s
 Message-ID, so a receiving system can drop the duplicate. A claim still pending after
 STALE_CLAIM (a leader stuck in a send) is retried too.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -121,8 +122,15 @@ def _claim(dues: list[Due], now: dt.datetime) -> dict[tuple, Notification]:
     """Ledger rows for `dues`: new ones inserted and committed; returns those this run may send."""
     keys = {(d.kind, d.subject_id, d.recipient.id) for d in dues}
     rows = [
-        {"kind": kind, "subject_id": subject, "recipient_id": recipient, "status": NotificationStatus.PENDING,
-         "attempts": 0, "created_at": now, "last_error": ""}
+        {
+            "kind": kind,
+            "subject_id": subject,
+            "recipient_id": recipient,
+            "status": NotificationStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "last_error": "",
+        }
         for kind, subject, recipient in keys
     ]
     table = Notification.__table__
@@ -153,8 +161,9 @@ def _claim(dues: list[Due], now: dt.datetime) -> dict[tuple, Notification]:
     return mine
 
 
-def _deliver(dues: list[Due], compose: Callable[[User, list[Due]], Mail], now: dt.datetime,
-             digest: bool = False) -> DeliveryResult:
+def _deliver(
+    dues: list[Due], compose: Callable[[User, list[Due]], Mail], now: dt.datetime, digest: bool = False
+) -> DeliveryResult:
     """Claim, send and record. With `digest`, one message per recipient covers all their dues."""
     result = DeliveryResult()
     if not dues:
@@ -215,16 +224,18 @@ def _compose_shift(recipient: User, dues: list[Due]) -> Mail:
     team, area = shift.team.name, shift.area
     when = _when(shift.starts_at, shift.ends_at)
     subject = _("Patrol shift reminder: %(when)s", when=when)
-    body = "\n".join([
-        _("Hello %(name)s,", name=recipient.display_name),
-        "",
-        _("You are on a patrol shift soon:"),
-        f"  {team}",
-        f"  {when}",
-        f"  {area}",
-        "",
-        _("If you cannot come, drop the shift or ask a teammate to swap: %(link)s", link=_link("/me/")),
-    ])
+    body = "\n".join(
+        [
+            _("Hello %(name)s,", name=recipient.display_name),
+            "",
+            _("You are on a patrol shift soon:"),
+            f"  {team}",
+            f"  {when}",
+            f"  {area}",
+            "",
+            _("If you cannot come, drop the shift or ask a teammate to swap: %(link)s", link=_link("/me/")),
+        ]
+    )
     return Mail(recipient.email, subject, body, _message_id(dues[0].kind, dues[0].subject_id, recipient.id))
 
 
@@ -252,8 +263,11 @@ def _compose_contact_day(recipient: User, dues: list[Due]) -> Mail:
 
 def _compose_understaffed(recipient: User, dues: list[Due]) -> Mail:
     shifts = sorted((d.item for d in dues), key=lambda s: (s.starts_at, s.id))
-    subject = ngettext("%(num)d patrol shift below its minimum in the next 48 hours",
-                       "%(num)d patrol shifts below their minimum in the next 48 hours", len(shifts))
+    subject = ngettext(
+        "%(num)d patrol shift below its minimum in the next 48 hours",
+        "%(num)d patrol shifts below their minimum in the next 48 hours",
+        len(shifts),
+    )
     lines = [
         _("Hello %(name)s,", name=recipient.display_name),
         "",
@@ -261,9 +275,10 @@ def _compose_understaffed(recipient: User, dues: list[Due]) -> Mail:
     ]
     for shift in shifts:
         team = shift.team.name
-        lines.append(f"  {_when(shift.starts_at, shift.ends_at)}  {team}  "
-                     + _("%(assigned)d of at least %(minimum)d", assigned=shift.assigned_count,
-                         minimum=shift.min_volunteers))
+        lines.append(
+            f"  {_when(shift.starts_at, shift.ends_at)}  {team}  "
+            + _("%(assigned)d of at least %(minimum)d", assigned=shift.assigned_count, minimum=shift.min_volunteers)
+        )
     lines += ["", _("Assign volunteers in the roster: %(link)s", link=_link("/roster/"))]
     key = min(d.subject_id for d in dues)
     return Mail(recipient.email, subject, "\n".join(lines), _message_id(dues[0].kind, key, recipient.id))
@@ -323,8 +338,10 @@ def understaffed_due(now: dt.datetime) -> list[Due]:
     query = (
         sa.select(Shift, User)
         .join(PatrolTeam, PatrolTeam.id == Shift.team_id)
-        .join(TeamMembership, sa.and_(TeamMembership.team_id == Shift.team_id,
-                                      TeamMembership.role == MembershipRole.COORDINATOR))
+        .join(
+            TeamMembership,
+            sa.and_(TeamMembership.team_id == Shift.team_id, TeamMembership.role == MembershipRole.COORDINATOR),
+        )
         .join(User, User.id == TeamMembership.user_id)
         .outerjoin(Notification, on)
         .where(

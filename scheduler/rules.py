@@ -1,4 +1,5 @@
 """Recurrence rules of series: which dates a rule produces, and the holiday policy's answer."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -4,6 +4,7 @@ A shift belongs to the evening it starts on (`local_date`), also when it ends af
 Generation only ever inserts: a (template, date) that exists is skipped whatever its state, so a
 second run creates nothing and a shift with volunteers is never deleted or changed by it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,8 +62,9 @@ def _days(start: dt.date, until: dt.date):
         day += dt.timedelta(days=1)
 
 
-def generate_shifts(start: dt.date, until: dt.date, team_ids=None,
-                    progress: Callable[[int], None] | None = None, template_ids=None) -> ShiftResult:
+def generate_shifts(
+    start: dt.date, until: dt.date, team_ids=None, progress: Callable[[int], None] | None = None, template_ids=None
+) -> ShiftResult:
     """Create the missing shifts of all active templates (or those of `team_ids`) for [start, until].
 
     Reads the existing (template, date) keys once per chunk of templates and inserts in bulk;
@@ -192,11 +194,15 @@ def apply_template_change(template: ShiftTemplate, actor, until: dt.date | None 
         )
     )
     leaving = [s for s in shifts if not _template_covers(template, s.local_date) and s.assigned_count == 0]
-    with_history = set(
-        db.session.scalars(
-            sa.select(Assignment.shift_id).where(Assignment.shift_id.in_([s.id for s in leaving])).distinct()
+    with_history = (
+        set(
+            db.session.scalars(
+                sa.select(Assignment.shift_id).where(Assignment.shift_id.in_([s.id for s in leaving])).distinct()
+            )
         )
-    ) if leaving else set()
+        if leaving
+        else set()
+    )
     for shift in shifts:
         covered = _template_covers(template, shift.local_date)
         differ, values = _differences(shift, template) if covered else (["day"], {})
@@ -221,7 +227,14 @@ def apply_template_change(template: ShiftTemplate, actor, until: dt.date | None 
     start = local_today()
     until = until or start + dt.timedelta(days=current_app.config.get("SCHEDULE_HORIZON_DAYS", 90))
     report.created = generate_shifts(start, until, template_ids=[template.id]).created
-    record(actor, "shift_template.apply", "shift_template", template.id, updated=report.updated,
-           removed=report.removed, created=report.created,
-           staffed_unchanged=[item.shift.id for item in report.staffed])
+    record(
+        actor,
+        "shift_template.apply",
+        "shift_template",
+        template.id,
+        updated=report.updated,
+        removed=report.removed,
+        created=report.created,
+        staffed_unchanged=[item.shift.id for item in report.staffed],
+    )
     return report

@@ -1,4 +1,5 @@
 """People's accounts: changes an admin makes to someone else's account."""
+
 from __future__ import annotations
 
 from models import User, record

@@ -13,6 +13,7 @@ Concurrency (PostgreSQL, READ COMMITTED, several web workers):
 SQLite has one writer at a time; the first statement of each change is a write, which takes
 the write lock at once (BEGIN IMMEDIATE semantics) instead of failing on a lock upgrade.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,6 +55,7 @@ T = TypeVar("T")
 
 # --- permissions -----------------------------------------------------------------------------
 
+
 def coordinated_teams(user) -> sa.Select:
     """The teams a user coordinates: every team for an admin, their own for anyone else.
 
@@ -77,15 +79,20 @@ def can_manage_team(user, team_id: int) -> bool:
         return False
     if user.role is not Role.ADMIN and user.role is not Role.COORDINATOR:
         return False
-    return db.session.scalar(coordinated_teams(user).where(PatrolTeam.id == team_id).with_only_columns(
-        PatrolTeam.id)) is not None
+    return (
+        db.session.scalar(coordinated_teams(user).where(PatrolTeam.id == team_id).with_only_columns(PatrolTeam.id))
+        is not None
+    )
 
 
 def is_member(user_id: int, team_id: int) -> bool:
     """Whether someone belongs to a team (as member or coordinator)."""
-    return db.session.scalar(
-        sa.select(TeamMembership.id).where(TeamMembership.team_id == team_id, TeamMembership.user_id == user_id)
-    ) is not None
+    return (
+        db.session.scalar(
+            sa.select(TeamMembership.id).where(TeamMembership.team_id == team_id, TeamMembership.user_id == user_id)
+        )
+        is not None
+    )
 
 
 def forbidden(message: str | None = None) -> RuleViolation:
@@ -97,6 +104,7 @@ def not_found(message: str) -> RuleViolation:
 
 
 # --- labels for messages ---------------------------------------------------------------------
+
 
 def hhmm(value: dt.datetime) -> str:
     return to_local(value).strftime("%H:%M")
@@ -119,6 +127,7 @@ def _name(user: User) -> str:
 
 
 # --- transactions and locks ------------------------------------------------------------------
+
 
 def in_transaction(work: Callable[[], T]) -> T:
     """Run `work` as one unit of work (services/transactions.py), naming the roster's races."""
@@ -145,8 +154,12 @@ def lock_users(*user_ids: int) -> None:
     else:
         # SQLite: a write takes the database's single write lock for the rest of the transaction.
         # (A non-key column: rewriting the key would make SQLite check every foreign key to users.)
-        db.session.execute(sa.text("UPDATE users SET active = active WHERE id IN :ids").bindparams(
-            sa.bindparam("ids", expanding=True)), {"ids": ids})
+        db.session.execute(
+            sa.text("UPDATE users SET active = active WHERE id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": ids},
+        )
 
 
 def _touch_shift(shift_id: int, delta: int = 0) -> bool:
@@ -200,8 +213,10 @@ def _volunteer(user_id: int) -> User:
 
 # --- the booking rules -----------------------------------------------------------------------
 
-def overlapping_assignment(volunteer_id: int, starts_at: dt.datetime, ends_at: dt.datetime,
-                           exclude_assignment_id: int | None = None) -> Assignment | None:
+
+def overlapping_assignment(
+    volunteer_id: int, starts_at: dt.datetime, ends_at: dt.datetime, exclude_assignment_id: int | None = None
+) -> Assignment | None:
     """An active assignment of this volunteer that overlaps the span, in any team."""
     query = (
         sa.select(Assignment)
@@ -254,12 +269,12 @@ def unavailable_reason(volunteer: User, day: dt.date) -> str | None:
     row = rows[0]
     if row.day is not None:
         return _("%(name)s said they cannot do %(date)s.", name=_name(volunteer), date=_date_label(day))
-    return _("%(name)s said they cannot do %(weekday)s.", name=_name(volunteer),
-             weekday=format_date(day, "EEEE"))
+    return _("%(name)s said they cannot do %(weekday)s.", name=_name(volunteer), weekday=format_date(day, "EEEE"))
 
 
-def _check_bookable(shift: Shift, volunteer: User, *, self_service: bool,
-                    exclude_assignment_id: int | None = None) -> None:
+def _check_bookable(
+    shift: Shift, volunteer: User, *, self_service: bool, exclude_assignment_id: int | None = None
+) -> None:
     """Every rule a new booking must pass, in this order; raises the first one it breaks."""
     _check_shift_open(shift, self_service)
     if not volunteer.active:
@@ -301,9 +316,13 @@ def _check_no_overlap(shift: Shift, volunteer: User, exclude_assignment_id: int 
     if other.shift_id == shift.id:
         raise RuleViolation(_("%(name)s is already on this shift.", name=_name(volunteer)), "already_assigned")
     raise RuleViolation(
-        _("%(name)s is already on the %(times)s shift of %(team)s on %(date)s.",
-          name=_name(volunteer), times=shift_times(other.shift), team=_team_label(other.shift.team),
-          date=_date_label(other.shift.local_date)),
+        _(
+            "%(name)s is already on the %(times)s shift of %(team)s on %(date)s.",
+            name=_name(volunteer),
+            times=shift_times(other.shift),
+            team=_team_label(other.shift.team),
+            date=_date_label(other.shift.local_date),
+        ),
         "overlap",
     )
 
@@ -315,9 +334,13 @@ def _check_weekly_limit(shift: Shift, volunteer: User) -> None:
     hours = hours_in_week(volunteer.id, shift.local_date) + shift.duration.total_seconds() / 3600
     if hours > limit:
         raise RuleViolation(
-            _("%(name)s would have %(hours)s hours in the week of %(date)s, above the limit of %(limit)s hours.",
-              name=_name(volunteer), hours=f"{hours:g}", limit=limit,
-              date=_date_label(week_bounds(shift.local_date)[0])),
+            _(
+                "%(name)s would have %(hours)s hours in the week of %(date)s, above the limit of %(limit)s hours.",
+                name=_name(volunteer),
+                hours=f"{hours:g}",
+                limit=limit,
+                date=_date_label(week_bounds(shift.local_date)[0]),
+            ),
             "weekly_limit",
         )
 
@@ -340,12 +363,20 @@ def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) 
     )
     db.session.add(assignment)
     db.session.flush()
-    record(actor, "assignment.signup" if self_service else "assignment.assign", "assignment", assignment.id,
-           shift_id=shift.id, team_id=shift.team_id, volunteer_id=volunteer.id)
+    record(
+        actor,
+        "assignment.signup" if self_service else "assignment.assign",
+        "assignment",
+        assignment.id,
+        shift_id=shift.id,
+        team_id=shift.team_id,
+        volunteer_id=volunteer.id,
+    )
     return assignment
 
 
 # --- the interface ---------------------------------------------------------------------------
+
 
 def assign(actor: User, shift_id: int, volunteer_id: int) -> Assignment:
     """A coordinator (of the shift's team) or an admin puts a volunteer on a shift."""
@@ -396,8 +427,15 @@ def _end(actor: User, assignment_id: int, status: AssignmentStatus, action: str)
     assignment = _fresh_assignment(assignment_id)
     _touch_shift(assignment.shift_id, -1)
     _cancel_pending_swaps(assignment_id)
-    record(actor, action, "assignment", assignment.id, shift_id=assignment.shift_id,
-           team_id=assignment.shift.team_id, volunteer_id=assignment.volunteer_id)
+    record(
+        actor,
+        action,
+        "assignment",
+        assignment.id,
+        shift_id=assignment.shift_id,
+        team_id=assignment.shift.team_id,
+        volunteer_id=assignment.volunteer_id,
+    )
     return assignment
 
 
@@ -417,8 +455,11 @@ def drop(actor: User, assignment_id: int) -> Assignment:
         if not can_still_drop(assignment):
             hours = int(drop_cutoff().total_seconds() // 3600)
             raise RuleViolation(
-                _("Shifts can be dropped until %(hours)s hours before they start. "
-                  "Ask a teammate to swap, or ask your coordinator.", hours=hours),
+                _(
+                    "Shifts can be dropped until %(hours)s hours before they start. "
+                    "Ask a teammate to swap, or ask your coordinator.",
+                    hours=hours,
+                ),
                 "drop_cutoff",
             )
         return _end(actor, assignment_id, AssignmentStatus.DROPPED, "assignment.drop")
@@ -484,8 +525,10 @@ def request_swap(actor: User, assignment_id: int, to_user_id: int) -> SwapReques
         )
         if pending is not None:
             raise RuleViolation(
-                _("You have already asked %(name)s to take this shift; cancel that request first.",
-                  name=_name(pending.to_user)),
+                _(
+                    "You have already asked %(name)s to take this shift; cancel that request first.",
+                    name=_name(pending.to_user),
+                ),
                 "swap_pending",
             )
         # Checked now so the request is not pointless; checked again, under lock, on acceptance.
@@ -493,8 +536,16 @@ def request_swap(actor: User, assignment_id: int, to_user_id: int) -> SwapReques
         swap = SwapRequest(assignment_id=assignment.id, from_user_id=actor.id, to_user_id=to_user.id)
         db.session.add(swap)
         db.session.flush()
-        record(actor, "swap.request", "swap_request", swap.id, assignment_id=assignment.id,
-               shift_id=shift.id, team_id=shift.team_id, to_user_id=to_user.id)
+        record(
+            actor,
+            "swap.request",
+            "swap_request",
+            swap.id,
+            assignment_id=assignment.id,
+            shift_id=shift.id,
+            team_id=shift.team_id,
+            to_user_id=to_user.id,
+        )
         return swap
 
     return in_transaction(work)
@@ -539,8 +590,9 @@ def answer_swap(actor: User, swap_id: int, accept: bool) -> SwapRequest:
             return swap
         old = _fresh_assignment(swap.assignment_id)
         if old.status is not AssignmentStatus.ASSIGNED or old.volunteer_id != swap.from_user_id:
-            raise RuleViolation(_("This shift is no longer %(name)s's to give.", name=_name(swap.from_user)),
-                                "not_active")
+            raise RuleViolation(
+                _("This shift is no longer %(name)s's to give.", name=_name(swap.from_user)), "not_active"
+            )
         shift = _fresh_shift(old.shift_id)
         _check_bookable(shift, actor, self_service=True)
         table = Assignment.__table__
@@ -550,16 +602,32 @@ def answer_swap(actor: User, swap_id: int, accept: bool) -> SwapRequest:
             .values(status=AssignmentStatus.SWAPPED.value, updated_at=utcnow())
         )
         if moved.rowcount != 1:
-            raise RuleViolation(_("This shift is no longer %(name)s's to give.", name=_name(swap.from_user)),
-                                "not_active")
-        new = Assignment(shift_id=shift.id, volunteer_id=actor.id, starts_at=shift.starts_at,
-                         ends_at=shift.ends_at, assigned_by_id=swap.from_user_id)
+            raise RuleViolation(
+                _("This shift is no longer %(name)s's to give.", name=_name(swap.from_user)), "not_active"
+            )
+        new = Assignment(
+            shift_id=shift.id,
+            volunteer_id=actor.id,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            assigned_by_id=swap.from_user_id,
+        )
         db.session.add(new)
         swap.status = SwapStatus.ACCEPTED
         _touch_shift(shift.id, 0)  # same head count, different person
         db.session.flush()
-        record(actor, "swap.accept", "swap_request", swap.id, assignment_id=old.id, new_assignment_id=new.id,
-               shift_id=shift.id, team_id=shift.team_id, from_user_id=swap.from_user_id, to_user_id=actor.id)
+        record(
+            actor,
+            "swap.accept",
+            "swap_request",
+            swap.id,
+            assignment_id=old.id,
+            new_assignment_id=new.id,
+            shift_id=shift.id,
+            team_id=shift.team_id,
+            from_user_id=swap.from_user_id,
+            to_user_id=actor.id,
+        )
         return swap
 
     return in_transaction(work)
@@ -584,10 +652,16 @@ def mark_attendance(actor: User, assignment_id: int, present: bool) -> Assignmen
         assignment.hours_credited = hours.quantize(Decimal("0.01")) if present else Decimal(0)
         assignment.checked_in_at = utcnow() if present else None
         _touch_shift(assignment.shift_id, 0)
-        record(actor, "assignment.attendance", "assignment", assignment.id, shift_id=assignment.shift_id,
-               volunteer_id=assignment.volunteer_id, attendance=assignment.attendance.value,
-               hours=str(assignment.hours_credited))
+        record(
+            actor,
+            "assignment.attendance",
+            "assignment",
+            assignment.id,
+            shift_id=assignment.shift_id,
+            volunteer_id=assignment.volunteer_id,
+            attendance=assignment.attendance.value,
+            hours=str(assignment.hours_credited),
+        )
         return assignment
 
     return in_transaction(work)
-

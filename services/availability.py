@@ -1,4 +1,5 @@
 """A volunteer's own availability: weekdays and dates they cannot do."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,9 @@ def my_unavailability(user_id: int) -> list[Unavailability]:
     )
 
 
-def add_unavailability(user: User, *, weekday: int | None = None, day: dt.date | None = None,
-                       note: str = "") -> Unavailability:
+def add_unavailability(
+    user: User, *, weekday: int | None = None, day: dt.date | None = None, note: str = ""
+) -> Unavailability:
     """Say I cannot do a weekday (every week) or one date. Existing assignments are not touched."""
     if (weekday is None) == (day is None):
         raise RuleViolation(_("Choose either a weekday or a date."), "bad_input", 400)
@@ -42,8 +44,9 @@ def add_unavailability(user: User, *, weekday: int | None = None, day: dt.date |
         row = Unavailability(user_id=user.id, weekday=weekday, day=day, note=(note or "").strip()[:200])
         db.session.add(row)
         db.session.flush()
-        record(user, "unavailability.add", "unavailability", row.id, weekday=weekday,
-               day=day.isoformat() if day else None)
+        record(
+            user, "unavailability.add", "unavailability", row.id, weekday=weekday, day=day.isoformat() if day else None
+        )
         return row
 
     return in_transaction(work)

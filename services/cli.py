@@ -1,4 +1,5 @@
 """Command group: flask import teams|volunteers FILE.csv, flask export roster --team CODE --month YYYY-MM."""
+
 from __future__ import annotations
 
 import datetime as dt

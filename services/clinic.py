@@ -5,6 +5,7 @@ SLOT_MINUTES. Capacity is kept in `ClinicSlot.booked_count`, changed only by con
 UPDATEs, so two residents can never take the last place at once; the CHECK constraint
 `booked_count <= capacity` is the backstop.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -113,7 +114,8 @@ def sync_slots(occurrence_ids) -> None:
     if not ids:
         return
     sessions = db.session.scalars(
-        sa.select(Occurrence).join(Occurrence.programme)
+        sa.select(Occurrence)
+        .join(Occurrence.programme)
         .where(Occurrence.id.in_(ids), Programme.kind == ProgrammeKind.LEGAL_CLINIC)
     )
     for occurrence in sessions:
@@ -131,8 +133,15 @@ def bookable_slots(occurrence: Occurrence, now: dt.datetime | None = None) -> li
 
 
 @unit_of_work
-def book(slot_id: int, name: str, phone: str, topic: str = "", language: str = "zh_CN",
-         now: dt.datetime | None = None, occurrence_id: int | None = None) -> ClinicBooking:
+def book(
+    slot_id: int,
+    name: str,
+    phone: str,
+    topic: str = "",
+    language: str = "zh_CN",
+    now: dt.datetime | None = None,
+    occurrence_id: int | None = None,
+) -> ClinicBooking:
     """Book one place in a slot; RuleViolation when the input is bad or the slot full, past or gone.
 
     `occurrence_id`, when given, is the session the resident was looking at: a slot of another
@@ -171,8 +180,10 @@ def _open_slot(slot_id: int, occurrence_id: int | None, language: str, now: dt.d
         )
     if language == "en" and not occurrence.bilingual:
         raise RuleViolation(
-            _("Consultations in English are offered at sessions marked “Chinese and English”. "
-              "Please choose such a session, or Chinese."),
+            _(
+                "Consultations in English are offered at sessions marked “Chinese and English”. "
+                "Please choose such a session, or Chinese."
+            ),
             "language_unavailable",
             400,
         )
@@ -193,8 +204,10 @@ def _refuse_second_booking(occurrence: Occurrence, phone: str) -> None:
     )
     if duplicate is not None:
         raise RuleViolation(
-            _("This phone number already has a booking at this session. "
-              "To choose another time, cancel that booking first."),
+            _(
+                "This phone number already has a booking at this session. "
+                "To choose another time, cancel that booking first."
+            ),
             "already_booked",
             409,
         )
@@ -292,8 +305,9 @@ def free_places(occurrences: list[Occurrence], now: dt.datetime | None = None) -
     if not sessions:
         return {}
     rows = db.session.execute(
-        sa.select(ClinicSlot.occurrence_id, ClinicSlot.starts_at, ClinicSlot.capacity, ClinicSlot.booked_count)
-        .where(ClinicSlot.occurrence_id.in_(list(sessions)))
+        sa.select(ClinicSlot.occurrence_id, ClinicSlot.starts_at, ClinicSlot.capacity, ClinicSlot.booked_count).where(
+            ClinicSlot.occurrence_id.in_(list(sessions))
+        )
     ).all()
     with_slots: dict[int, int] = {}
     for occurrence_id, starts_at, capacity, booked in rows:
@@ -301,7 +315,6 @@ def free_places(occurrences: list[Occurrence], now: dt.datetime | None = None) -
         free = capacity - booked if o.starts_at <= starts_at < o.ends_at and starts_at > now else 0
         with_slots[occurrence_id] = with_slots.get(occurrence_id, 0) + max(free, 0)
     return {
-        oid: with_slots[oid] if oid in with_slots
-        else sum(cap for start, _end, cap in slot_plan(o) if start > now)
+        oid: with_slots[oid] if oid in with_slots else sum(cap for start, _end, cap in slot_plan(o) if start > now)
         for oid, o in sessions.items()
     }

@@ -1,4 +1,5 @@
 """Reference codes residents read out or type: random, unique, without look-alike characters."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The one error type services raise when a rule says no; views turn it into a 4xx with its message."""
+
 from __future__ import annotations
 
 

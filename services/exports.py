@@ -1,4 +1,5 @@
 """A team's month roster as CSV: one line per person per shift, attendance and hours included."""
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,20 @@ from .assignments import hhmm
 from .roster import month_bounds
 
 # Machine-readable column names, stable across languages (spreadsheets and scripts rely on them).
-COLUMNS = ["date", "start", "end", "team", "area", "min", "max", "filled", "volunteer", "volunteer_en",
-           "attendance", "hours"]
+COLUMNS = [
+    "date",
+    "start",
+    "end",
+    "team",
+    "area",
+    "min",
+    "max",
+    "filled",
+    "volunteer",
+    "volunteer_en",
+    "attendance",
+    "hours",
+]
 
 
 def roster_csv(team: PatrolTeam, year: int, month: int) -> str:
@@ -49,16 +62,31 @@ def roster_csv_between(team: PatrolTeam, first: dt.date, last: dt.date) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for shift in shifts:
-        base = [shift.local_date.isoformat(), hhmm(shift.starts_at), hhmm(shift.ends_at), team.code,
-                _safe(localized(shift, "area", "zh_CN")), shift.min_volunteers, shift.max_volunteers, len(people[shift.id])]
+        base = [
+            shift.local_date.isoformat(),
+            hhmm(shift.starts_at),
+            hhmm(shift.ends_at),
+            team.code,
+            _safe(localized(shift, "area", "zh_CN")),
+            shift.min_volunteers,
+            shift.max_volunteers,
+            len(people[shift.id]),
+        ]
         if shift.status.value == "cancelled":
             writer.writerow(base + ["", "", "cancelled", "0"])
             continue
         if not people[shift.id]:
             writer.writerow(base + ["", "", "", "0"])
         for assignment in people[shift.id]:
-            writer.writerow(base + [_safe(assignment.volunteer.name), _safe(assignment.volunteer.name_en),
-                                    assignment.attendance.value, f"{assignment.hours_credited:.2f}"])
+            writer.writerow(
+                base
+                + [
+                    _safe(assignment.volunteer.name),
+                    _safe(assignment.volunteer.name_en),
+                    assignment.attendance.value,
+                    f"{assignment.hours_credited:.2f}",
+                ]
+            )
     return out.getvalue()
 
 

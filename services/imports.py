@@ -9,6 +9,7 @@ The first line names the columns (English names as above, or the Chinese ones in
 or coordinator. Rows whose key (team code, email) already exists update that row, and team
 memberships are added, never removed. New accounts get no usable password: an admin sets one.
 """
+
 from __future__ import annotations
 
 import csv
@@ -47,19 +48,45 @@ REQUIRED = {"teams": {"code", "name_zh", "kind"}, "volunteers": {"email", "name"
 
 # Column names a Chinese spreadsheet is likely to use.
 ALIASES = {
-    "队伍编号": "code", "编号": "code", "中文名称": "name_zh", "队名": "name_zh", "英文名称": "name_en",
-    "类型": "kind", "街道": "subdistrict", "派出所": "police_station_zh", "派出所英文": "police_station_en",
-    "邮箱": "email", "电子邮箱": "email", "姓名": "name", "英文名": "name_en", "拼音": "name_en", "电话": "phone",
-    "手机": "phone", "队伍": "teams", "所属队伍": "teams", "角色": "role", "每周时长上限": "weekly_hours_limit",
+    "队伍编号": "code",
+    "编号": "code",
+    "中文名称": "name_zh",
+    "队名": "name_zh",
+    "英文名称": "name_en",
+    "类型": "kind",
+    "街道": "subdistrict",
+    "派出所": "police_station_zh",
+    "派出所英文": "police_station_en",
+    "邮箱": "email",
+    "电子邮箱": "email",
+    "姓名": "name",
+    "英文名": "name_en",
+    "拼音": "name_en",
+    "电话": "phone",
+    "手机": "phone",
+    "队伍": "teams",
+    "所属队伍": "teams",
+    "角色": "role",
+    "每周时长上限": "weekly_hours_limit",
 }
 KIND_WORDS = {
-    "public_security": TeamKind.PUBLIC_SECURITY, "治安义工": TeamKind.PUBLIC_SECURITY,
-    "anti_pickpocket": TeamKind.ANTI_PICKPOCKET, "反扒志愿者": TeamKind.ANTI_PICKPOCKET,
-    "joint_patrol": TeamKind.JOINT_PATROL, "保安联防巡逻队": TeamKind.JOINT_PATROL,
-    "other": TeamKind.OTHER, "其他": TeamKind.OTHER,
+    "public_security": TeamKind.PUBLIC_SECURITY,
+    "治安义工": TeamKind.PUBLIC_SECURITY,
+    "anti_pickpocket": TeamKind.ANTI_PICKPOCKET,
+    "反扒志愿者": TeamKind.ANTI_PICKPOCKET,
+    "joint_patrol": TeamKind.JOINT_PATROL,
+    "保安联防巡逻队": TeamKind.JOINT_PATROL,
+    "other": TeamKind.OTHER,
+    "其他": TeamKind.OTHER,
 }
-ROLE_WORDS = {"": None, "volunteer": Role.VOLUNTEER, "志愿者": Role.VOLUNTEER, "member": Role.VOLUNTEER,
-              "coordinator": Role.COORDINATOR, "协调员": Role.COORDINATOR}
+ROLE_WORDS = {
+    "": None,
+    "volunteer": Role.VOLUNTEER,
+    "志愿者": Role.VOLUNTEER,
+    "member": Role.VOLUNTEER,
+    "coordinator": Role.COORDINATOR,
+    "协调员": Role.COORDINATOR,
+}
 
 
 @dataclass
@@ -71,10 +98,15 @@ class ImportResult:
 
     def summary(self) -> str:
         if self.kind == "teams":
-            return _("Teams imported: %(created)s new, %(updated)s updated.", created=self.created,
-                     updated=self.updated)
-        return _("Volunteers imported: %(created)s new, %(updated)s updated, %(memberships)s team memberships added.",
-                 created=self.created, updated=self.updated, memberships=self.memberships)
+            return _(
+                "Teams imported: %(created)s new, %(updated)s updated.", created=self.created, updated=self.updated
+            )
+        return _(
+            "Volunteers imported: %(created)s new, %(updated)s updated, %(memberships)s team memberships added.",
+            created=self.created,
+            updated=self.updated,
+            memberships=self.memberships,
+        )
 
 
 @dataclass
@@ -130,8 +162,16 @@ def _columns(header: list[str], kind: str) -> list[str]:
     if missing:
         errors.append((1, _("missing columns: %(columns)s", columns=", ".join(missing))))
     if unknown:
-        errors.append((1, _("unknown columns: %(columns)s (expected: %(expected)s)", columns=", ".join(unknown),
-                            expected=", ".join(known))))
+        errors.append(
+            (
+                1,
+                _(
+                    "unknown columns: %(columns)s (expected: %(expected)s)",
+                    columns=", ".join(unknown),
+                    expected=", ".join(known),
+                ),
+            )
+        )
     if errors:
         raise ImportFailed(errors)
     return columns
@@ -145,7 +185,7 @@ def _body_rows(reader, columns: list[str]) -> list[tuple[int, dict[str, str]]]:
         if len(rows) >= MAX_ROWS:
             raise ImportFailed([(reader.line_num, _("more than %(max)s rows; split the file.", max=MAX_ROWS))])
         row = {column: (values[i].strip() if i < len(values) else "") for i, column in enumerate(columns)}
-        if len(values) > len(columns) and any(v.strip() for v in values[len(columns):]):
+        if len(values) > len(columns) and any(v.strip() for v in values[len(columns) :]):
             row["__extra__"] = "1"
         rows.append((reader.line_num, row))
     return rows
@@ -207,8 +247,13 @@ def _team_values(line: int, row: dict, problems: list, subdistricts: dict, seen:
     _too_long(problems, "name_en", name_en, 200)
     kind = KIND_WORDS.get(row.get("kind", "").lower())
     if kind is None:
-        problems.append(_("kind “%(kind)s” is not one of %(choices)s", kind=row.get("kind", ""),
-                          choices="public_security, anti_pickpocket, joint_patrol, other"))
+        problems.append(
+            _(
+                "kind “%(kind)s” is not one of %(choices)s",
+                kind=row.get("kind", ""),
+                choices="public_security, anti_pickpocket, joint_patrol, other",
+            )
+        )
     subdistrict_id = None
     if row.get("subdistrict"):
         subdistrict_id = subdistricts.get(row["subdistrict"].lower())
@@ -216,15 +261,26 @@ def _team_values(line: int, row: dict, problems: list, subdistricts: dict, seen:
             problems.append(_("subdistrict “%(name)s” is unknown", name=row["subdistrict"]))
     for column in ("police_station_zh", "police_station_en"):
         _too_long(problems, column, row.get(column, ""), 120)
-    return dict(code=code, name_zh=name_zh, name_en=name_en, kind=kind, subdistrict_id=subdistrict_id,
-                police_station_zh=row.get("police_station_zh", ""), police_station_en=row.get("police_station_en", ""))
+    return dict(
+        code=code,
+        name_zh=name_zh,
+        name_en=name_en,
+        kind=kind,
+        subdistrict_id=subdistrict_id,
+        police_station_zh=row.get("police_station_zh", ""),
+        police_station_en=row.get("police_station_en", ""),
+    )
 
 
 @unit_of_work
 def _save_teams(clean: list[dict], actor) -> ImportResult:
     result = ImportResult("teams")
-    existing = {t.code.upper(): t for t in db.session.scalars(
-        sa.select(PatrolTeam).where(sa.func.upper(PatrolTeam.code).in_([c["code"].upper() for c in clean])))}
+    existing = {
+        t.code.upper(): t
+        for t in db.session.scalars(
+            sa.select(PatrolTeam).where(sa.func.upper(PatrolTeam.code).in_([c["code"].upper() for c in clean]))
+        )
+    }
     for values in clean:
         team = existing.get(values["code"].upper())
         if team is None:
@@ -245,8 +301,12 @@ def _save_teams(clean: list[dict], actor) -> ImportResult:
 def import_volunteers(text: str, actor=None) -> ImportResult:
     rows = _rows(text, "volunteers")
     teams = {code.upper(): team_id for code, team_id in db.session.execute(sa.select(PatrolTeam.code, PatrolTeam.id))}
-    users = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(
-        [normalise_email(row.get("email")) for _line, row in rows])))}
+    users = {
+        u.email: u
+        for u in db.session.scalars(
+            sa.select(User).where(User.email.in_([normalise_email(row.get("email")) for _line, row in rows]))
+        )
+    }
     seen: dict[str, int] = {}
     clean = _checked(rows, lambda line, row, problems: _volunteer_values(line, row, problems, teams, users, seen))
     return _save_volunteers(clean, users, actor)
@@ -270,11 +330,23 @@ def _volunteer_values(line: int, row: dict, problems: list, teams: dict, users: 
     limit = _checked_hours_limit(row, problems)
     existing = users.get(email)
     if existing is not None and existing.role not in (Role.VOLUNTEER, Role.COORDINATOR):
-        problems.append(_("%(email)s already belongs to an account of another kind (%(role)s)", email=email,
-                          role=existing.role.value))
-    return dict(email=email, name=name, name_en=row.get("name_en", ""), phone=phone,
-                team_ids=[teams[c.upper()] for c in codes if c.upper() in teams], role=ROLE_WORDS.get(role_word),
-                limit=limit, has_limit="weekly_hours_limit" in row)
+        problems.append(
+            _(
+                "%(email)s already belongs to an account of another kind (%(role)s)",
+                email=email,
+                role=existing.role.value,
+            )
+        )
+    return dict(
+        email=email,
+        name=name,
+        name_en=row.get("name_en", ""),
+        phone=phone,
+        team_ids=[teams[c.upper()] for c in codes if c.upper() in teams],
+        role=ROLE_WORDS.get(role_word),
+        limit=limit,
+        has_limit="weekly_hours_limit" in row,
+    )
 
 
 def _checked_email(line: int, row: dict, problems: list, seen: dict) -> str:
@@ -305,8 +377,7 @@ def _checked_hours_limit(row: dict, problems: list) -> int | None:
     if not value:
         return None
     if not value.isdigit() or not 1 <= int(value) <= 168:
-        problems.append(_("weekly_hours_limit “%(value)s” must be a whole number of hours from 1 to 168",
-                          value=value))
+        problems.append(_("weekly_hours_limit “%(value)s” must be a whole number of hours from 1 to 168", value=value))
         return None
     return int(value)
 
@@ -315,15 +386,28 @@ def _checked_hours_limit(row: dict, problems: list) -> int | None:
 def _save_volunteers(clean: list[dict], users: dict, actor) -> ImportResult:
     result = ImportResult("volunteers")
     unusable = generate_password_hash(secrets.token_urlsafe(32))
-    memberships = {(m.team_id, m.user_id): m for m in db.session.scalars(
-        sa.select(TeamMembership).where(TeamMembership.user_id.in_([u.id for u in users.values()])))} \
-        if users else {}
+    memberships = (
+        {
+            (m.team_id, m.user_id): m
+            for m in db.session.scalars(
+                sa.select(TeamMembership).where(TeamMembership.user_id.in_([u.id for u in users.values()]))
+            )
+        }
+        if users
+        else {}
+    )
     for values in clean:
         user = users.get(values["email"])
         if user is None:
-            user = User(email=values["email"], name=values["name"], name_en=values["name_en"],
-                        phone=values["phone"], role=values["role"] or Role.VOLUNTEER, password_hash=unusable,
-                        weekly_hours_limit=values["limit"])
+            user = User(
+                email=values["email"],
+                name=values["name"],
+                name_en=values["name_en"],
+                phone=values["phone"],
+                role=values["role"] or Role.VOLUNTEER,
+                password_hash=unusable,
+                weekly_hours_limit=values["limit"],
+            )
             db.session.add(user)
             db.session.flush()
             result.created += 1
@@ -331,8 +415,15 @@ def _save_volunteers(clean: list[dict], users: dict, actor) -> ImportResult:
             _update_volunteer(user, values)
             result.updated += 1
         result.memberships += _join_teams(user, values, memberships)
-    record(actor, "import.volunteers", "user", None, created=result.created, updated=result.updated,
-           memberships=result.memberships)
+    record(
+        actor,
+        "import.volunteers",
+        "user",
+        None,
+        created=result.created,
+        updated=result.updated,
+        memberships=result.memberships,
+    )
     return result
 
 

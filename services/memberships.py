@@ -1,5 +1,6 @@
 """Leaving a team. Removing the membership re-issues the team's calendar link (feeds/tokens.py:
 the old link may be known to the person who left) and is audited."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -12,8 +13,9 @@ from .errors import RuleViolation
 
 def leave(team_id: int, user_id: int, actor: User | None) -> None:
     """End `user_id`'s membership of `team_id` (the caller commits)."""
-    membership = db.session.scalar(sa.select(TeamMembership).where(
-        TeamMembership.team_id == team_id, TeamMembership.user_id == user_id))
+    membership = db.session.scalar(
+        sa.select(TeamMembership).where(TeamMembership.team_id == team_id, TeamMembership.user_id == user_id)
+    )
     if membership is None:
         raise RuleViolation(_("This person is not in the team."), "not_a_member", 404)
     db.session.delete(membership)  # the flush re-issues the team link

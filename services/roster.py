@@ -4,6 +4,7 @@ Every function here runs a fixed number of queries whatever the number of teams,
 people (aggregates in SQL, related rows fetched in one query each), so pages stay fast at
 120 teams x 30 volunteers.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,6 +80,7 @@ class Page:
 
 # --- teams -----------------------------------------------------------------------------------
 
+
 def managed_teams_query(user) -> sa.Select:
     """Teams a user may manage on the roster pages: the active ones they coordinate."""
     return coordinated_teams(user).where(PatrolTeam.active.is_(True))
@@ -96,6 +98,7 @@ def team_members(team_id: int) -> list[User]:
 
 
 # --- availability ----------------------------------------------------------------------------
+
 
 @dataclass
 class Busy:
@@ -130,8 +133,14 @@ class Availability:
             else:
                 info.days_off[row.user_id].add(row.day)
         rows = db.session.execute(
-            sa.select(Assignment.volunteer_id, Assignment.shift_id, Assignment.starts_at, Assignment.ends_at,
-                      Shift.local_date, PatrolTeam.code)
+            sa.select(
+                Assignment.volunteer_id,
+                Assignment.shift_id,
+                Assignment.starts_at,
+                Assignment.ends_at,
+                Shift.local_date,
+                PatrolTeam.code,
+            )
             .join(Shift, Shift.id == Assignment.shift_id)
             .join(PatrolTeam, PatrolTeam.id == Shift.team_id)
             .where(
@@ -154,8 +163,12 @@ class Availability:
             return _("said they cannot do %(weekday)s", weekday=format_date(day, "EEEE"))
         for busy in self.busy.get(user.id, ()):
             if busy.shift_id != shift.id and busy.starts_at < shift.ends_at and busy.ends_at > shift.starts_at:
-                return _("on %(team)s %(start)s–%(end)s", team=busy.team_code, start=hhmm(busy.starts_at),
-                         end=hhmm(busy.ends_at))
+                return _(
+                    "on %(team)s %(start)s–%(end)s",
+                    team=busy.team_code,
+                    start=hhmm(busy.starts_at),
+                    end=hhmm(busy.ends_at),
+                )
         if user.weekly_hours_limit is not None:
             monday, next_monday = week_bounds(day)
             seconds = sum(
@@ -180,6 +193,7 @@ class Availability:
 
 
 # --- the roster grid -------------------------------------------------------------------------
+
 
 @dataclass
 class ShiftRow:
@@ -324,8 +338,7 @@ class Coverage:
     totals: dict
 
 
-def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int = 40,
-             gaps_shown: int = 3) -> Coverage:
+def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int = 40, gaps_shown: int = 3) -> Coverage:
     """Per team: shifts in the next `days` days, how many are below minimum, the first gaps.
 
     Four queries whatever the number of teams: totals, one page of teams with their
@@ -342,8 +355,18 @@ def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int =
         sa.select(per_team).order_by(*_coverage_order(per_team, sort)).limit(per_page).offset(pager.offset)
     )
     rows = [
-        CoverageRow(r.id, r.code, r.name_zh, r.name_en, r.shifts, int(r.below), int(r.missing), int(r.assigned),
-                    int(r.places), r.next_gap)
+        CoverageRow(
+            r.id,
+            r.code,
+            r.name_zh,
+            r.name_en,
+            r.shifts,
+            int(r.below),
+            int(r.missing),
+            int(r.assigned),
+            int(r.places),
+            r.next_gap,
+        )
         for r in result
     ]
     if rows and gaps_shown:
@@ -363,17 +386,22 @@ def _coverage_per_team(user, now: dt.datetime, until: dt.datetime):
     short = Shift.understaffed
     shifts_n = sa.func.count(Shift.id)
     below_n = sa.func.coalesce(sa.func.sum(sa.case((short, 1), else_=0)), 0)
-    missing_n = sa.func.coalesce(
-        sa.func.sum(sa.case((short, Shift.min_volunteers - Shift.assigned_count), else_=0)), 0
-    )
+    missing_n = sa.func.coalesce(sa.func.sum(sa.case((short, Shift.min_volunteers - Shift.assigned_count), else_=0)), 0)
     assigned_n = sa.func.coalesce(sa.func.sum(Shift.assigned_count), 0)
     places_n = sa.func.coalesce(sa.func.sum(Shift.max_volunteers), 0)
     next_gap = sa.type_coerce(sa.func.min(sa.case((short, Shift.starts_at))), UTCDateTime)
     return (
         sa.select(
-            teams.c.id, teams.c.code, teams.c.name_zh, teams.c.name_en,
-            shifts_n.label("shifts"), below_n.label("below"), missing_n.label("missing"),
-            assigned_n.label("assigned"), places_n.label("places"), next_gap.label("next_gap"),
+            teams.c.id,
+            teams.c.code,
+            teams.c.name_zh,
+            teams.c.name_en,
+            shifts_n.label("shifts"),
+            below_n.label("below"),
+            missing_n.label("missing"),
+            assigned_n.label("assigned"),
+            places_n.label("places"),
+            next_gap.label("next_gap"),
         )
         .select_from(teams)
         .outerjoin(Shift, scheduled)
@@ -384,14 +412,20 @@ def _coverage_per_team(user, now: dt.datetime, until: dt.datetime):
 def _coverage_totals(per_team) -> dict[str, int]:
     row = db.session.execute(
         sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(per_team.c.shifts), 0),
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(per_team.c.shifts), 0),
             sa.func.coalesce(sa.func.sum(per_team.c.below), 0),
             sa.func.coalesce(sa.func.sum(sa.case((per_team.c.below > 0, 1), else_=0)), 0),
             sa.func.coalesce(sa.func.sum(per_team.c.missing), 0),
         )
     ).one()
-    return {"teams": row[0], "shifts": int(row[1]), "below": int(row[2]),
-            "teams_with_gaps": int(row[3]), "missing": int(row[4])}
+    return {
+        "teams": row[0],
+        "shifts": int(row[1]),
+        "below": int(row[2]),
+        "teams_with_gaps": int(row[3]),
+        "missing": int(row[4]),
+    }
 
 
 def _coverage_order(per_team, sort: str) -> list:
@@ -423,21 +457,24 @@ def _attach_first_gaps(rows: list[CoverageRow], now: dt.datetime, until: dt.date
     )
     by_team = {r.team_id: r for r in rows}
     for shift in db.session.scalars(
-        sa.select(Shift).join(ranked, ranked.c.id == Shift.id).where(ranked.c.n <= gaps_shown)
-        .order_by(Shift.starts_at)
+        sa.select(Shift).join(ranked, ranked.c.id == Shift.id).where(ranked.c.n <= gaps_shown).order_by(Shift.starts_at)
     ):
         by_team[shift.team_id].gaps.append(shift)
 
 
 # --- a volunteer's own view ------------------------------------------------------------------
 
+
 def upcoming_assignments(user_id: int, limit: int = 100) -> list[Assignment]:
     """My active assignments that have not ended, soonest first, with shift and team."""
     return list(
         db.session.scalars(
             sa.select(Assignment)
-            .where(Assignment.volunteer_id == user_id, Assignment.status == AssignmentStatus.ASSIGNED,
-                   Assignment.ends_at > utcnow())
+            .where(
+                Assignment.volunteer_id == user_id,
+                Assignment.status == AssignmentStatus.ASSIGNED,
+                Assignment.ends_at > utcnow(),
+            )
             .options(orm.joinedload(Assignment.shift).joinedload(Shift.team))
             .order_by(Assignment.starts_at)
             .limit(limit)
@@ -465,8 +502,10 @@ def open_shifts(user: User, days: int, page: int, per_page: int = 30) -> tuple[l
     pager.page = max(1, min(page, pager.pages))
     shifts = list(
         db.session.scalars(
-            query.options(orm.joinedload(Shift.team)).order_by(Shift.starts_at, Shift.id)
-            .limit(per_page).offset(pager.offset)
+            query.options(orm.joinedload(Shift.team))
+            .order_by(Shift.starts_at, Shift.id)
+            .limit(per_page)
+            .offset(pager.offset)
         )
     )
     return shifts, pager
@@ -476,8 +515,10 @@ def pending_swaps(user_id: int) -> tuple[list[SwapRequest], list[SwapRequest]]:
     """Swap requests waiting for me, and the ones I sent, with shift, team and people."""
     query = (
         sa.select(SwapRequest)
-        .where(SwapRequest.status == SwapStatus.PENDING,
-               sa.or_(SwapRequest.to_user_id == user_id, SwapRequest.from_user_id == user_id))
+        .where(
+            SwapRequest.status == SwapStatus.PENDING,
+            sa.or_(SwapRequest.to_user_id == user_id, SwapRequest.from_user_id == user_id),
+        )
         .options(
             orm.joinedload(SwapRequest.assignment).joinedload(Assignment.shift).joinedload(Shift.team),
             orm.joinedload(SwapRequest.from_user),
@@ -507,6 +548,7 @@ def teammates(user_id: int) -> dict[int, list[User]]:
 
 
 # --- hours -----------------------------------------------------------------------------------
+
 
 def _credited(year: int):
     return sa.and_(
@@ -548,8 +590,11 @@ def team_hours(team_id: int, year: int) -> HoursTable:
     for volunteer_id, m, hours in rows:
         per_person[volunteer_id][int(m)] = float(hours)
         by_month[int(m)] += float(hours)
-    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(list(per_person))))} \
-        if per_person else {}
+    users = (
+        {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(list(per_person))))}
+        if per_person
+        else {}
+    )
     people = sorted(
         ((users[uid], months, sum(months.values())) for uid, months in per_person.items()),
         key=lambda item: (-item[2], item[0].name),

@@ -1,5 +1,6 @@
 """Bulk roster actions over a range of dates: each shift is its own transaction through the
 same rules as a single assignment, and every refusal comes back with its reason."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,25 +43,39 @@ def _require_manager(actor: User, team_id: int) -> None:
         raise service.forbidden()
 
 
-def matching_shifts(team_id: int, first: dt.date, last: dt.date, weekdays: set[int] | None = None,
-                    start_time: str | None = None) -> list[Shift]:
+def matching_shifts(
+    team_id: int, first: dt.date, last: dt.date, weekdays: set[int] | None = None, start_time: str | None = None
+) -> list[Shift]:
     """The team's scheduled, not yet ended shifts in a date range, optionally on some weekdays / at one time."""
     shifts = db.session.scalars(
         sa.select(Shift)
-        .where(Shift.team_id == team_id, Shift.local_date >= first, Shift.local_date <= last,
-               Shift.status == ShiftStatus.SCHEDULED, Shift.ends_at > utcnow())
+        .where(
+            Shift.team_id == team_id,
+            Shift.local_date >= first,
+            Shift.local_date <= last,
+            Shift.status == ShiftStatus.SCHEDULED,
+            Shift.ends_at > utcnow(),
+        )
         .options(orm.joinedload(Shift.team))
         .order_by(Shift.starts_at)
     )
     return [
-        s for s in shifts
+        s
+        for s in shifts
         if (not weekdays or s.local_date.weekday() in weekdays)
         and (not start_time or service.hhmm(s.starts_at) == start_time)
     ]
 
 
-def bulk_assign(actor: User, team_id: int, volunteer_id: int, first: dt.date, last: dt.date,
-                weekdays: set[int] | None = None, start_time: str | None = None) -> BulkResult:
+def bulk_assign(
+    actor: User,
+    team_id: int,
+    volunteer_id: int,
+    first: dt.date,
+    last: dt.date,
+    weekdays: set[int] | None = None,
+    start_time: str | None = None,
+) -> BulkResult:
     """Put one volunteer on every matching shift (a repeating pattern), as far as the rules allow."""
     _require_manager(actor, team_id)
     validate_range(first, last)
@@ -82,8 +97,15 @@ def bulk_assign(actor: User, team_id: int, volunteer_id: int, first: dt.date, la
     return result
 
 
-def bulk_unassign(actor: User, team_id: int, volunteer_id: int, first: dt.date, last: dt.date,
-                  weekdays: set[int] | None = None, start_time: str | None = None) -> BulkResult:
+def bulk_unassign(
+    actor: User,
+    team_id: int,
+    volunteer_id: int,
+    first: dt.date,
+    last: dt.date,
+    weekdays: set[int] | None = None,
+    start_time: str | None = None,
+) -> BulkResult:
     """Take one volunteer off every matching shift."""
     _require_manager(actor, team_id)
     validate_range(first, last)
@@ -93,7 +115,8 @@ def bulk_unassign(actor: User, team_id: int, volunteer_id: int, first: dt.date, 
         return result
     rows = db.session.scalars(
         sa.select(Assignment).where(
-            Assignment.shift_id.in_(list(shifts)), Assignment.volunteer_id == volunteer_id,
+            Assignment.shift_id.in_(list(shifts)),
+            Assignment.volunteer_id == volunteer_id,
             Assignment.status == AssignmentStatus.ASSIGNED,
         )
     ).all()
@@ -118,19 +141,28 @@ def usual_volunteers(team_id: int, before: dt.date, weeks: int = LOOKBACK_WEEKS)
         sa.select(Shift.local_date, Shift.starts_at, Assignment.volunteer_id)
         .join(Assignment, Assignment.shift_id == Shift.id)
         .where(
-            Shift.team_id == team_id, Shift.local_date >= since, Shift.local_date < before,
-            Assignment.status == AssignmentStatus.ASSIGNED, Assignment.attendance != Attendance.NO_SHOW,
+            Shift.team_id == team_id,
+            Shift.local_date >= since,
+            Shift.local_date < before,
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            Assignment.attendance != Attendance.NO_SHOW,
         )
     )
     counts: dict[tuple[int, str], Counter] = defaultdict(Counter)
     for local_date, starts_at, volunteer_id in rows:
         counts[(local_date.weekday(), service.hhmm(starts_at))][volunteer_id] += 1
-    return {key: [vid for vid, _n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))]
-            for key, c in counts.items()}
+    return {key: [vid for vid, _n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))] for key, c in counts.items()}
 
 
-def fill_from_usual(actor: User, team_id: int, first: dt.date, last: dt.date, weekdays: set[int] | None = None,
-                    start_time: str | None = None, up_to: str = "min") -> BulkResult:
+def fill_from_usual(
+    actor: User,
+    team_id: int,
+    first: dt.date,
+    last: dt.date,
+    weekdays: set[int] | None = None,
+    start_time: str | None = None,
+    up_to: str = "min",
+) -> BulkResult:
     """Fill every matching shift from the volunteers who usually do that weekday and time.
 
     Each shift is filled up to its minimum (or its maximum), trying the usual volunteers in
@@ -139,8 +171,16 @@ def fill_from_usual(actor: User, team_id: int, first: dt.date, last: dt.date, we
     _require_manager(actor, team_id)
     validate_range(first, last)
     usual = usual_volunteers(team_id, first)
-    people = {u.id: u for u in db.session.scalars(
-        sa.select(User).where(User.id.in_({vid for ids in usual.values() for vid in ids})))} if usual else {}
+    people = (
+        {
+            u.id: u
+            for u in db.session.scalars(
+                sa.select(User).where(User.id.in_({vid for ids in usual.values() for vid in ids}))
+            )
+        }
+        if usual
+        else {}
+    )
     result = BulkResult()
     for shift in matching_shifts(team_id, first, last, weekdays, start_time):
         target = shift.min_volunteers if up_to == "min" else shift.max_volunteers
@@ -163,13 +203,31 @@ def fill_from_usual(actor: User, team_id: int, first: dt.date, last: dt.date, we
                 if exc.code in {"shift_full", "shift_over", "shift_cancelled"}:
                     break
         if have < target:
-            result.refuse(shift, None, _("still %(missing)s short of %(target)s after trying the usual volunteers",
-                                         missing=target - have, target=target))
+            result.refuse(
+                shift,
+                None,
+                _(
+                    "still %(missing)s short of %(target)s after trying the usual volunteers",
+                    missing=target - have,
+                    target=target,
+                ),
+            )
     _summarise(actor, "roster.fill_from_usual", team_id, first, last, result, up_to=up_to)
     return result
 
 
 def _summarise(actor, action, team_id, first, last, result: BulkResult, **detail) -> None:
     """One audit line for the whole bulk action (each change was its own unit of work, with its own line)."""
-    in_transaction(lambda: record(actor, action, "patrol_team", team_id, first=first.isoformat(),
-                                  last=last.isoformat(), done=len(result.done), refused=len(result.refused), **detail))
+    in_transaction(
+        lambda: record(
+            actor,
+            action,
+            "patrol_team",
+            team_id,
+            first=first.isoformat(),
+            last=last.isoformat(),
+            done=len(result.done),
+            refused=len(result.refused),
+            **detail,
+        )
+    )

@@ -6,6 +6,7 @@ both languages and the pinyin of the Chinese ones, lower-cased, without tone mar
 punctuation, one segment per name, segments separated by "|". A query is normalised the same
 way, so a search is one LIKE per word on one column, and ranking runs only over the matches.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def _strip_marks(text: str) -> str:
-    """"dú shū" -> "du shu", "lǜ" -> "lu": tone marks and diaereses are dropped."""
+    """ "dú shū" -> "du shu", "lǜ" -> "lu": tone marks and diaereses are dropped."""
     decomposed = unicodedata.normalize("NFKD", text)
     return unicodedata.normalize("NFKC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
@@ -80,8 +81,10 @@ def community_key(community) -> str:
     """A community's own names, its slug and all its areas' names: everything it can be found by."""
     names = [community.name_zh, community.name_en, community.slug]
     # The generic word "社区"/"Community" is part of every name; the bare names are what people type.
-    names += [re.sub(r"社区$", "", community.name_zh or ""),
-              re.sub(r"\s*community$", "", community.name_en or "", flags=re.I)]
+    names += [
+        re.sub(r"社区$", "", community.name_zh or ""),
+        re.sub(r"\s*community$", "", community.name_en or "", flags=re.I),
+    ]
     for area in community.areas:
         names += _area_names(area)
     return key_for(*names)
@@ -131,6 +134,7 @@ def install(session_class=orm.Session) -> None:
 
 # ---------------------------------------------------------------- ranking
 
+
 @dataclass
 class Hit:
     community: object
@@ -164,8 +168,15 @@ def rank(communities, q: str) -> list[Hit]:
     whole = "".join(words)
     hits = []
     for community in communities:
-        own = _score(_segments(key_for(community.name_zh, community.name_en, community.slug,
-                                       re.sub(r"社区$", "", community.name_zh or ""))), whole, words)
+        own = _score(
+            _segments(
+                key_for(
+                    community.name_zh, community.name_en, community.slug, re.sub(r"社区$", "", community.name_zh or "")
+                )
+            ),
+            whole,
+            words,
+        )
         best_area, best_area_score = None, None
         for area in community.areas:
             score = _score(_segments(area.search_key or key_for(*_area_names(area))), whole, words)

@@ -8,6 +8,7 @@ session cookie and the remember-me cookie ("<user id>:<key>").
 
 The state is in the database, so this holds across worker processes and hosts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,10 +36,10 @@ def start(user: User, remember: bool) -> str:
     """A new login for `user`; sets and returns the identity to hand to Flask-Login's login_user."""
     now = utcnow()
     # Expired rows of this user go when they log in again: the table stays the size of live logins.
-    db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id,
-                                                     LoginSession.expires_at <= now))
-    lifetime = current_app.config.get("REMEMBER_COOKIE_DURATION", dt.timedelta(days=365)) if remember \
-        else SESSION_LIFETIME
+    db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now))
+    lifetime = (
+        current_app.config.get("REMEMBER_COOKIE_DURATION", dt.timedelta(days=365)) if remember else SESSION_LIFETIME
+    )
     if isinstance(lifetime, int):
         lifetime = dt.timedelta(seconds=lifetime)
     key = secrets.token_urlsafe(24)  # 192 bits, 32 characters
@@ -59,8 +60,12 @@ def load(identity: str) -> User | None:
     found = db.session.execute(
         sa.select(User, LoginSession.id)
         .join(LoginSession, LoginSession.user_id == User.id)
-        .where(User.id == int(match[1]), LoginSession.key_sha256 == _digest(match[2]),
-               LoginSession.expires_at > utcnow(), User.active.is_(True))
+        .where(
+            User.id == int(match[1]),
+            LoginSession.key_sha256 == _digest(match[2]),
+            LoginSession.expires_at > utcnow(),
+            User.active.is_(True),
+        )
     ).first()
     if found is None:
         return None
@@ -94,8 +99,11 @@ def _end_others_on_security_change(session: orm.Session, flush_context, instance
             own = getattr(g, "login_session_id", None) if has_request_context() else None
             # Only the login making the change survives, and only if it is this user's own.
             keep = own if own is not None and getattr(user, "login_identity", None) else None
-            session.execute(sa.delete(LoginSession).where(
-                LoginSession.user_id == user.id, *(() if keep is None else (LoginSession.id != keep,))))
+            session.execute(
+                sa.delete(LoginSession).where(
+                    LoginSession.user_id == user.id, *(() if keep is None else (LoginSession.id != keep,))
+                )
+            )
 
 
 def init_app(app) -> None:

@@ -3,6 +3,7 @@
 received -> assigned (to a bureau) -> answered -> closed. Residents follow a suggestion by its
 tracking number, which shows the state and the answer, never who made it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,8 +56,14 @@ def status_label(status: SuggestionStatus) -> str:
 
 
 @unit_of_work
-def submit(occurrence_id: int | None, content: str, submitter_name: str = "", submitter_contact: str = "",
-           recorded_by: User | None = None, now: dt.datetime | None = None) -> Suggestion:
+def submit(
+    occurrence_id: int | None,
+    content: str,
+    submitter_name: str = "",
+    submitter_contact: str = "",
+    recorded_by: User | None = None,
+    now: dt.datetime | None = None,
+) -> Suggestion:
     """Record a suggestion against a contact-day session and give it a tracking number."""
     now = now or utcnow()
     content = clean_text(content, _("Your suggestion"), CONTENT_MAX, multiline=True)
@@ -71,8 +78,11 @@ def submit(occurrence_id: int | None, content: str, submitter_name: str = "", su
         )
     if occurrence.ends_at < now - dt.timedelta(days=LATE_DAYS):
         raise RuleViolation(
-            _("Suggestions can be recorded up to %(days)d days after a session. "
-              "Please choose a recent or an upcoming session.", days=LATE_DAYS),
+            _(
+                "Suggestions can be recorded up to %(days)d days after a session. "
+                "Please choose a recent or an upcoming session.",
+                days=LATE_DAYS,
+            ),
             "session_too_old",
             409,
         )
@@ -113,7 +123,10 @@ def get(suggestion_id: int) -> Suggestion | None:
     return db.session.get(
         Suggestion,
         suggestion_id,
-        options=[orm.joinedload(Suggestion.occurrence).joinedload(Occurrence.community), orm.joinedload(Suggestion.bureau)],
+        options=[
+            orm.joinedload(Suggestion.occurrence).joinedload(Occurrence.community),
+            orm.joinedload(Suggestion.bureau),
+        ],
     )
 
 

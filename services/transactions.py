@@ -4,6 +4,7 @@ Views, the JSON API and the feed views never commit. They call a service; the se
 commits the whole change or rolls it back and raises (a RuleViolation for a rule that says no).
 A unit of work called from inside another joins it: only the outermost one commits.
 """
+
 from __future__ import annotations
 
 import contextvars

@@ -1,4 +1,5 @@
 """Checks on what residents type, shared by forms and services (services are the last word)."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,7 @@ def has_markup(value: str) -> bool:
     return bool(_MARKUP.search(value))
 
 
-def clean_text(value: str | None, label: str, max_length: int, required: bool = True,
-               multiline: bool = False) -> str:
+def clean_text(value: str | None, label: str, max_length: int, required: bool = True, multiline: bool = False) -> str:
     """Trimmed text, or RuleViolation (400) with a message that names the field."""
     text = (value or "").strip()
     if multiline:
@@ -54,8 +54,10 @@ def normalise_phone(value: str | None) -> str:
         if match:
             return prefix + match.group(1)
     raise RuleViolation(
-        _("Please enter a phone number such as 13812345678 or 0512 62345678, "
-          "or an international number starting with +."),
+        _(
+            "Please enter a phone number such as 13812345678 or 0512 62345678, "
+            "or an international number starting with +."
+        ),
         "phone_format",
         400,
     )

@@ -1,4 +1,5 @@
 """Test fixtures: a fresh schema per run, clean tables per test, on SQLite or on TEST_DATABASE_URL."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """Small builders for test data. Each returns a flushed model; the test commits when it needs to."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -91,8 +92,9 @@ def make_venue(kind: VenueKind = VenueKind.LIAISON_CENTRE, community: Community 
     return venue
 
 
-def make_team(kind: TeamKind = TeamKind.PUBLIC_SECURITY, coordinator: User | None = None,
-              members: list[User] = (), **kw) -> PatrolTeam:
+def make_team(
+    kind: TeamKind = TeamKind.PUBLIC_SECURITY, coordinator: User | None = None, members: list[User] = (), **kw
+) -> PatrolTeam:
     n = _n()
     team = PatrolTeam(
         code=kw.pop("code", f"T{n:04d}"),
@@ -156,8 +158,9 @@ def make_shift(team: PatrolTeam, starts_at: dt.datetime, hours: float = 3, **kw)
 
 def make_assignment(shift: Shift, volunteer: User, **kw) -> Assignment:
     """An active assignment written directly (no rules), keeping the shift's count in step."""
-    assignment = Assignment(shift_id=shift.id, volunteer_id=volunteer.id, starts_at=shift.starts_at,
-                            ends_at=shift.ends_at, **kw)
+    assignment = Assignment(
+        shift_id=shift.id, volunteer_id=volunteer.id, starts_at=shift.starts_at, ends_at=shift.ends_at, **kw
+    )
     db.session.add(assignment)
     if assignment.status in (None, AssignmentStatus.ASSIGNED):
         shift.assigned_count += 1

@@ -7,6 +7,7 @@ Two tables are allowed, each a record of serving rather than data people own:
 - feed_snapshots: the feeds' Last-Modified per body, shared by every worker (feeds/cache.py);
 - api_tokens: an API token's last_used_at stamp, written at most every few minutes (api/tokens.py).
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Production settings mark cookies Secure; over plain http on the loopback a browser-like cookie jar
 would drop them, so the client keeps cookies itself, as a calendar app or a script would.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,14 +30,35 @@ def free_port() -> int:
 def gunicorn(log_path: pathlib.Path, workers: int = 2, threads: int = 2, **env_overrides):
     """Yields the base URL of a gunicorn serving wsgi:app with the given environment; stops it after."""
     port = free_port()
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY="live-server-test-secret-key", HSTS_ENABLED="0",
-               LOG_FORMAT="json", DB_CONNECT_TIMEOUT="2")
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="live-server-test-secret-key",
+        HSTS_ENABLED="0",
+        LOG_FORMAT="json",
+        DB_CONNECT_TIMEOUT="2",
+    )
     env.update({key: str(value) for key, value in env_overrides.items()})
     log = open(log_path, "a")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", str(workers), "--threads", str(threads),
-         "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "-w",
+            str(workers),
+            "--threads",
+            str(threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -70,8 +92,9 @@ class Client:
         self.base = base
         self.cookies: dict[str, str] = dict(cookies or {})
 
-    def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None,
-                timeout: float = 15) -> tuple[int, dict, str]:
+    def request(
+        self, method: str, path: str, form: dict | None = None, headers: dict | None = None, timeout: float = 15
+    ) -> tuple[int, dict, str]:
         url = urllib.parse.urlsplit(self.base)
         connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
         headers = dict(headers or {})
@@ -92,8 +115,11 @@ class Client:
                         self.cookies[key] = cookie_value
                     else:
                         self.cookies.pop(key, None)
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, \
-                response.read().decode("utf-8", "replace")
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                response.read().decode("utf-8", "replace"),
+            )
         finally:
             connection.close()
 
@@ -103,8 +129,9 @@ class Client:
     def csrf_token(self, path: str) -> str:
         status, _, body = self.get(path)
         assert status == 200, (path, status)
-        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body) or \
-            re.search(r'value="([^"]+)"[^>]*name="csrf_token"', body)
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', body
+        )
         assert found, f"no CSRF token on {path}"
         return found.group(1)
 

@@ -1,4 +1,5 @@
 """Builders for the public-side tests: programmes and dated sessions, made with the models directly."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,12 +34,25 @@ def next_weekend_day(after: dt.date | None = None) -> dt.date:
     return day
 
 
-def session(kind: ProgrammeKind, day: dt.date, start: dt.time = dt.time(9), end: dt.time = dt.time(11, 30),
-            community=None, venue=None, officials=(), **kw) -> Occurrence:
+def session(
+    kind: ProgrammeKind,
+    day: dt.date,
+    start: dt.time = dt.time(9),
+    end: dt.time = dt.time(11, 30),
+    community=None,
+    venue=None,
+    officials=(),
+    **kw,
+) -> Occurrence:
     starts_at, ends_at = span_utc(day, start, end)
     occurrence = Occurrence(
-        programme=programme(kind), community=community, venue=venue, rule_date=day,
-        starts_at=starts_at, ends_at=ends_at, **kw,
+        programme=programme(kind),
+        community=community,
+        venue=venue,
+        rule_date=day,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        **kw,
     )
     occurrence.officials = list(officials)
     db.session.add(occurrence)
@@ -49,20 +63,32 @@ def session(kind: ProgrammeKind, day: dt.date, start: dt.time = dt.time(9), end:
 def contact_day(community=None, day: dt.date | None = None, **kw) -> Occurrence:
     community = community or make_community()
     venue = kw.pop("venue", None) or make_venue(community=community)
-    return session(ProgrammeKind.CONTACT_DAY, day or second_sundays(local_today(), 1)[0], community=community,
-                   venue=venue, **kw)
+    return session(
+        ProgrammeKind.CONTACT_DAY, day or second_sundays(local_today(), 1)[0], community=community, venue=venue, **kw
+    )
 
 
 def clinic_session(day: dt.date | None = None, capacity: int | None = 12, bilingual: bool = True, **kw) -> Occurrence:
     from models import VenueKind
 
-    venue = kw.pop("venue", None) or make_venue(VenueKind.CLINIC_ROOM, name_zh="娄葑假日法律诊所",
-                                                 name_en="Loufeng Holiday Legal Clinic")
-    return session(ProgrammeKind.LEGAL_CLINIC, day or next_weekend_day(), dt.time(9), dt.time(12),
-                   venue=venue, capacity=capacity, bilingual=bilingual, **kw)
+    venue = kw.pop("venue", None) or make_venue(
+        VenueKind.CLINIC_ROOM, name_zh="娄葑假日法律诊所", name_en="Loufeng Holiday Legal Clinic"
+    )
+    return session(
+        ProgrammeKind.LEGAL_CLINIC,
+        day or next_weekend_day(),
+        dt.time(9),
+        dt.time(12),
+        venue=venue,
+        capacity=capacity,
+        bilingual=bilingual,
+        **kw,
+    )
 
 
-def official(name="王局长", name_en="Director Wang", title_zh="公安分局局长", title_en="Director, Public Security Bureau"):
+def official(
+    name="王局长", name_en="Director Wang", title_zh="公安分局局长", title_en="Director, Public Security Bureau"
+):
     return make_user(Role.OFFICIAL, name=name, name_en=name_en, title_zh=title_zh, title_en=title_en)
 
 
@@ -77,8 +103,12 @@ def bureau(slug="transport", zh="交通运输局", en="Transport Bureau") -> Bur
 
 def single_slot(occurrence: Occurrence, capacity: int) -> ClinicSlot:
     """One slot of a given capacity at the start of a clinic session (bypassing the slot plan)."""
-    slot = ClinicSlot(occurrence=occurrence, starts_at=occurrence.starts_at,
-                      ends_at=occurrence.starts_at + dt.timedelta(minutes=30), capacity=capacity)
+    slot = ClinicSlot(
+        occurrence=occurrence,
+        starts_at=occurrence.starts_at,
+        ends_at=occurrence.starts_at + dt.timedelta(minutes=30),
+        capacity=capacity,
+    )
     db.session.add(slot)
     db.session.flush()
     return slot

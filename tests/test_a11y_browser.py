@@ -3,6 +3,7 @@ coordinator, court/clinic staff, admin), at 360 px and 1280 px, in Chinese and i
 
 `test_every_page_is_in_the_list` keeps the list honest: a new GET page that is not listed here fails it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,13 @@ def world(app):
     sub.name_zh, sub.name_en = "娄葑街道", "Loufeng Subdistrict"
     community = make_community(sub, slug="dushu", name_zh="独墅社区", name_en="Dushu Community")
     community.areas = [CommunityArea(kind=AreaKind.LANDMARK, name_zh="独墅湖", name_en="Dushu Lake")]
-    venue = make_venue(community=community, name_zh="独墅民众联络所", name_en="Dushu Liaison Centre",
-                       address_zh="独墅邻里中心二楼", address_en="2F, Dushu Neighbourhood Centre")
+    venue = make_venue(
+        community=community,
+        name_zh="独墅民众联络所",
+        name_en="Dushu Liaison Centre",
+        address_zh="独墅邻里中心二楼",
+        address_en="2F, Dushu Neighbourhood Centre",
+    )
     official = pb.official()
     first, second, third = pb.second_sundays(local_today(), 3)
     pb.contact_day(community, first, venue=venue, status=OccurrenceStatus.CANCELLED)
@@ -49,17 +55,34 @@ def world(app):
     moved.moved_by_hand = True
     contact = pb.contact_day(community, third, venue=venue, officials=[official])
     day = pb.next_weekend_day()
-    courtroom = make_venue(VenueKind.COURTROOM, name_zh="苏州工业园区人民法院 第1法庭",
-                           name_en="SIP People's Court, Courtroom 1")
+    courtroom = make_venue(
+        VenueKind.COURTROOM, name_zh="苏州工业园区人民法院 第1法庭", name_en="SIP People's Court, Courtroom 1"
+    )
     court = pb.session(ProgrammeKind.HOLIDAY_COURT, day, dt.time(9), dt.time(12), venue=courtroom, bilingual=True)
     for n in range(3):
         starts, ends = span_utc(day, dt.time(9 + n), dt.time(10 + n))
-        db.session.add(HearingNotice(occurrence=court, case_number=f"(2026)苏0591民初{1000 + n}号",
-                                     cause_zh="劳动争议", cause_en="Labour dispute", courtroom=courtroom,
-                                     starts_at=starts, ends_at=ends, bilingual=n == 0))
-    session = pb.clinic_session(day, venue=make_venue(VenueKind.CLINIC_ROOM, name_zh="娄葑假日法律诊所",
-                                                      name_en="Loufeng Holiday Legal Clinic",
-                                                      address_zh="娄葑邻里中心一楼", address_en="1F, Loufeng Centre"))
+        db.session.add(
+            HearingNotice(
+                occurrence=court,
+                case_number=f"(2026)苏0591民初{1000 + n}号",
+                cause_zh="劳动争议",
+                cause_en="Labour dispute",
+                courtroom=courtroom,
+                starts_at=starts,
+                ends_at=ends,
+                bilingual=n == 0,
+            )
+        )
+    session = pb.clinic_session(
+        day,
+        venue=make_venue(
+            VenueKind.CLINIC_ROOM,
+            name_zh="娄葑假日法律诊所",
+            name_en="Loufeng Holiday Legal Clinic",
+            address_zh="娄葑邻里中心一楼",
+            address_en="1F, Loufeng Centre",
+        ),
+    )
     slots = clinic.ensure_slots(session)
     clinic.book(slots[0].id, "王女士", "13900001001", "劳动合同", "zh_CN")
     staff = make_user(Role.STAFF, email="staff@test.example", name="工作人员", name_en="Staff Member")
@@ -68,21 +91,30 @@ def world(app):
 
     make_user(Role.ADMIN, email="admin@test.example", name="管理员", name_en="Administrator")
     coordinator = make_user(Role.COORDINATOR, email="coord@test.example", name="李协调", name_en="Li Coordinator")
-    volunteers = [make_user(Role.VOLUNTEER, email=f"v{n}@test.example", name=f"志愿者{n}", name_en=f"Volunteer {n}")
-                  for n in range(3)]
+    volunteers = [
+        make_user(Role.VOLUNTEER, email=f"v{n}@test.example", name=f"志愿者{n}", name_en=f"Volunteer {n}")
+        for n in range(3)
+    ]
     team = make_team(coordinator=coordinator, members=volunteers, code="TA", name_zh="甲队", name_en="Team A")
     template = sb.shift_template(team)
     shift_day = local_today() + dt.timedelta(days=3)
     shift = sb.make_shift(team, shift_day, dt.time(19), dt.time(22), min_volunteers=2, max_volunteers=4)
     sb.staff(shift, volunteers[0])
-    sb.make_shift(team, shift_day + dt.timedelta(days=1), dt.time(19), dt.time(22), min_volunteers=2,
-                  max_volunteers=4)
+    sb.make_shift(team, shift_day + dt.timedelta(days=1), dt.time(19), dt.time(22), min_volunteers=2, max_volunteers=4)
     series = sb.contact_day_series(sites=1)
     db.session.commit()
     return {
-        "contact": contact.id, "moved": moved.id, "court": court.id, "clinic": session.id,
-        "suggestion": suggestion.id, "team": team.id, "shift": shift.id, "template": template.id,
-        "series": series.id, "site": series.sites[0].id, "user": volunteers[1].id,
+        "contact": contact.id,
+        "moved": moved.id,
+        "court": court.id,
+        "clinic": session.id,
+        "suggestion": suggestion.id,
+        "team": team.id,
+        "shift": shift.id,
+        "template": template.id,
+        "series": series.id,
+        "site": series.sites[0].id,
+        "user": volunteers[1].id,
         "month": f"{second + dt.timedelta(days=7):%Y-%m}",
     }
 
@@ -90,48 +122,102 @@ def world(app):
 def role_pages(w) -> dict[str, list[str]]:
     return {
         "resident": [
-            "/", "/?community=dushu", "/contact-days", "/contact-days?view=month&month=" + w["month"],
-            "/holiday-court", "/holiday-court?month=" + w["month"], "/legal-clinic", "/legal-clinic?from=2027-01-01",
-            f"/sessions/{w['contact']}", f"/sessions/{w['moved']}", f"/sessions/{w['court']}",
-            f"/sessions/{w['clinic']}", "/communities", "/communities/dushu", "/search?q=dushu+lake",
-            "/search?q=nothing-here", "/legal-clinic/book/", f"/legal-clinic/book/{w['clinic']}",
-            "/legal-clinic/book/cancel", "/suggestions/", "/suggestions/track", f"/suggestions/new/{w['contact']}",
-            "/login", "/no-such-page",
+            "/",
+            "/?community=dushu",
+            "/contact-days",
+            "/contact-days?view=month&month=" + w["month"],
+            "/holiday-court",
+            "/holiday-court?month=" + w["month"],
+            "/legal-clinic",
+            "/legal-clinic?from=2027-01-01",
+            f"/sessions/{w['contact']}",
+            f"/sessions/{w['moved']}",
+            f"/sessions/{w['court']}",
+            f"/sessions/{w['clinic']}",
+            "/communities",
+            "/communities/dushu",
+            "/search?q=dushu+lake",
+            "/search?q=nothing-here",
+            "/legal-clinic/book/",
+            f"/legal-clinic/book/{w['clinic']}",
+            "/legal-clinic/book/cancel",
+            "/suggestions/",
+            "/suggestions/track",
+            f"/suggestions/new/{w['contact']}",
+            "/login",
+            "/no-such-page",
         ],
         "volunteer": ["/me/", "/me/availability", "/me/open", "/feeds/tokens"],
         "coordinator": [
-            "/roster/", "/roster/team/TA", f"/roster/shift/{w['shift']}", "/roster/team/TA/bulk",
-            "/roster/team/TA/hours", "/roster/team/TA/print", "/roster/coverage", "/feeds/teams",
-            f"/feeds/teams/{w['team']}", "/me/", "/me/open",
+            "/roster/",
+            "/roster/team/TA",
+            f"/roster/shift/{w['shift']}",
+            "/roster/team/TA/bulk",
+            "/roster/team/TA/hours",
+            "/roster/team/TA/print",
+            "/roster/coverage",
+            "/feeds/teams",
+            f"/feeds/teams/{w['team']}",
+            "/me/",
+            "/me/open",
         ],
         "staff": [
-            "/legal-clinic/book/manage", f"/legal-clinic/book/manage/{w['clinic']}", "/suggestions/manage",
-            f"/suggestions/manage/{w['suggestion']}", "/suggestions/manage/report",
+            "/legal-clinic/book/manage",
+            f"/legal-clinic/book/manage/{w['clinic']}",
+            "/suggestions/manage",
+            f"/suggestions/manage/{w['suggestion']}",
+            "/suggestions/manage/report",
         ],
         "admin": [
-            "/admin/", "/admin/people/", "/admin/people/import", "/admin/people/teams", "/admin/people/users",
-            f"/admin/people/users/{w['user']}/password", "/admin/schedule/", "/admin/schedule/holidays",
-            f"/admin/schedule/occurrences/{w['contact']}", f"/admin/schedule/series/{w['series']}",
-            f"/admin/schedule/series/{w['series']}/edit", f"/admin/schedule/series/{w['series']}/sites/new",
-            "/admin/schedule/series/new", f"/admin/schedule/sites/{w['site']}/edit", "/admin/schedule/teams",
-            f"/admin/schedule/teams/{w['team']}/templates", f"/admin/schedule/teams/{w['team']}/templates/new",
-            f"/admin/schedule/templates/{w['template']}/edit", "/admin/holidays/", "/feeds/tokens", "/roster/coverage",
+            "/admin/",
+            "/admin/people/",
+            "/admin/people/import",
+            "/admin/people/teams",
+            "/admin/people/users",
+            f"/admin/people/users/{w['user']}/password",
+            "/admin/schedule/",
+            "/admin/schedule/holidays",
+            f"/admin/schedule/occurrences/{w['contact']}",
+            f"/admin/schedule/series/{w['series']}",
+            f"/admin/schedule/series/{w['series']}/edit",
+            f"/admin/schedule/series/{w['series']}/sites/new",
+            "/admin/schedule/series/new",
+            f"/admin/schedule/sites/{w['site']}/edit",
+            "/admin/schedule/teams",
+            f"/admin/schedule/teams/{w['team']}/templates",
+            f"/admin/schedule/teams/{w['team']}/templates/new",
+            f"/admin/schedule/templates/{w['template']}/edit",
+            "/admin/holidays/",
+            "/feeds/tokens",
+            "/roster/coverage",
         ],
     }
 
 
-LOGINS = {"volunteer": "v0@test.example", "coordinator": "coord@test.example", "staff": "staff@test.example",
-          "admin": "admin@test.example"}
+LOGINS = {
+    "volunteer": "v0@test.example",
+    "coordinator": "coord@test.example",
+    "staff": "staff@test.example",
+    "admin": "admin@test.example",
+}
 
 
 def test_every_page_is_in_the_list(app, world):
     """Every GET endpoint that renders a page is visited by one of the roles above."""
     adapter = app.url_map.bind("localhost")
-    listed = {adapter.match(url.split("?")[0])[0] for urls in role_pages(world).values() for url in urls
-              if url != "/no-such-page"}
-    pages = {rule.endpoint for rule in app.url_map.iter_rules()
-             if "GET" in rule.methods and not rule.rule.startswith(("/api/", "/feeds/")) or
-             rule.endpoint in ("feeds.team_list", "feeds.team_page", "feeds.token_list")}
+    listed = {
+        adapter.match(url.split("?")[0])[0]
+        for urls in role_pages(world).values()
+        for url in urls
+        if url != "/no-such-page"
+    }
+    pages = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods
+        and not rule.rule.startswith(("/api/", "/feeds/"))
+        or rule.endpoint in ("feeds.team_list", "feeds.team_page", "feeds.token_list")
+    }
     missing = pages - listed - AFTER_A_FORM - NOT_PAGES - {"static"}
     assert missing == set()
 
@@ -198,8 +284,9 @@ def test_no_axe_violation_on_any_page(browser, world, served, role):  # noqa: F8
     report: list[dict] = []
     for lang in LANGS:
         for width in WIDTHS:
-            context = browser.new_context(locale="en-GB" if lang == "en" else "zh-CN", bypass_csp=True,
-                                          viewport={"width": width, "height": 900})
+            context = browser.new_context(
+                locale="en-GB" if lang == "en" else "zh-CN", bypass_csp=True, viewport={"width": width, "height": 900}
+            )
             page = context.new_page()
             page.set_default_timeout(15_000)
             if role in LOGINS:

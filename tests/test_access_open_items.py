@@ -1,4 +1,5 @@
 """Access checks that docs/SECURITY.md listed as "present in code but untested over HTTP"."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,19 +34,22 @@ def statuses(web_app, people, url: str) -> dict[str, int]:
     return result
 
 
-@pytest.mark.parametrize("url, allowed", [
-    ("/admin/people/teams", {"admin"}),
-    ("/feeds/tokens", {"admin"}),
-    ("/admin/", {"admin"}),
-    ("/admin/schedule/", {"admin"}),
-    ("/admin/schedule/holidays", {"admin"}),
-    ("/admin/schedule/teams", {"admin"}),
-    ("/admin/schedule/series/new", {"admin"}),
-    ("/roster/", {"admin", "coordinator"}),
-    ("/legal-clinic/book/manage", {"admin", "staff"}),
-    ("/suggestions/manage", {"admin", "staff"}),
-    ("/suggestions/manage/report", {"admin", "staff"}),
-])
+@pytest.mark.parametrize(
+    "url, allowed",
+    [
+        ("/admin/people/teams", {"admin"}),
+        ("/feeds/tokens", {"admin"}),
+        ("/admin/", {"admin"}),
+        ("/admin/schedule/", {"admin"}),
+        ("/admin/schedule/holidays", {"admin"}),
+        ("/admin/schedule/teams", {"admin"}),
+        ("/admin/schedule/series/new", {"admin"}),
+        ("/roster/", {"admin", "coordinator"}),
+        ("/legal-clinic/book/manage", {"admin", "staff"}),
+        ("/suggestions/manage", {"admin", "staff"}),
+        ("/suggestions/manage/report", {"admin", "staff"}),
+    ],
+)
 def test_who_opens_the_staff_and_admin_pages(web_app, people, url, allowed):
     """Everyone else gets 403 (anonymous: sent to log in); admins reach the staff pages too."""
     found = statuses(web_app, people[0], url)
@@ -58,8 +62,11 @@ def test_a_volunteer_token_cannot_assign_through_the_api(app, client, people):
     users, team, shift = people
     token = issue_token(users[Role.VOLUNTEER])
     db.session.commit()
-    response = client.post(f"/api/v1/shifts/{shift.id}/assignments", json={"volunteer_id": users[Role.VOLUNTEER].id},
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        f"/api/v1/shifts/{shift.id}/assignments",
+        json={"volunteer_id": users[Role.VOLUNTEER].id},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 403
     assert shift.assigned_count == 0
 

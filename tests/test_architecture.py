@@ -3,6 +3,7 @@
 Every import counts, including those inside functions: a lazy import hides a cycle, it does not
 remove it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,15 +16,27 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # A package may import from its own layer's lower ranks only; equal ranks are siblings that
 # must not import each other (pages, feeds and the API share code through lower layers).
 LAYERS = {
-    "timeutil": 0, "i18n": 0, "config": 0, "extensions": 0,
+    "timeutil": 0,
+    "i18n": 0,
+    "config": 0,
+    "extensions": 0,
     "models": 1,
-    "ops": 2, "access": 2, "responses": 2, "inputs": 2,
+    "ops": 2,
+    "access": 2,
+    "responses": 2,
+    "inputs": 2,
     "services": 3,
     "scheduler": 4,
-    "views": 5, "api": 5, "feeds": 5, "demo": 5,
+    "views": 5,
+    "api": 5,
+    "feeds": 5,
+    "demo": 5,
     "cli": 6,
     "app": 7,
-    "wsgi": 8, "bench": 8, "tools": 8, "gunicorn.conf": 8,
+    "wsgi": 8,
+    "bench": 8,
+    "tools": 8,
+    "gunicorn.conf": 8,
 }
 NOT_CHECKED = {"tests", "migrations", "node_modules"}
 

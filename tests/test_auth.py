@@ -1,4 +1,5 @@
 """Logging in, CSRF and role checks."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,8 +44,9 @@ def test_inactive_user_cannot_log_in(client, auth, app):
 def test_login_does_not_redirect_off_site(client, app):
     make_user(Role.VOLUNTEER, email="vol@test.example")
     db.session.commit()
-    response = client.post("/login?next=https://evil.example/", data={"email": "vol@test.example",
-                                                                     "password": PASSWORD})
+    response = client.post(
+        "/login?next=https://evil.example/", data={"email": "vol@test.example", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/me/"
     client.post("/logout")
     response = client.post("/login?next=//evil.example/", data={"email": "vol@test.example", "password": PASSWORD})
@@ -88,8 +90,7 @@ def test_form_post_with_csrf_token_is_accepted(csrf_client, app):
     db.session.commit()
     page = csrf_client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = csrf_client.post("/login", data={"email": "vol@test.example", "password": PASSWORD,
-                                                "csrf_token": token})
+    response = csrf_client.post("/login", data={"email": "vol@test.example", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
 
 

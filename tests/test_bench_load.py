@@ -1,4 +1,5 @@
 """The load benchmark's own machinery: the open-loop schedule and the nginx configuration it runs."""
+
 from __future__ import annotations
 
 import pathlib
@@ -46,8 +47,15 @@ def test_a_server_slower_than_the_arrival_rate_shows_its_queue_in_the_latency():
     # 40 arrivals a second for 1 s, one connection, 50 ms each: only 20 a second can be served, so the
     # last request starts about 1 s late. A closed loop would report 50 ms for every request.
     recorder = Recorder()
-    elapsed, stats = openloop.run_open_loop(lambda n: SlowClient(recorder, 0.05), lambda rng: ("page", []),
-                                            recorder, rate=40, seconds=1, connections=1, drain=10)
+    elapsed, stats = openloop.run_open_loop(
+        lambda n: SlowClient(recorder, 0.05),
+        lambda rng: ("page", []),
+        recorder,
+        rate=40,
+        seconds=1,
+        connections=1,
+        drain=10,
+    )
     latencies = sorted(seconds for _, _, seconds, _ in recorder.samples)
     assert stats["scheduled"] == 40 and len(latencies) == 40 and stats["unanswered"] == 0
     assert latencies[0] < 0.2
@@ -58,14 +66,28 @@ def test_a_server_slower_than_the_arrival_rate_shows_its_queue_in_the_latency():
 def test_a_fast_server_keeps_to_the_schedule_and_unanswered_requests_are_errors():
     recorder = Recorder()
     started = time.perf_counter()
-    _, stats = openloop.run_open_loop(lambda n: SlowClient(recorder, 0.001), lambda rng: ("feed", []),
-                                      recorder, rate=50, seconds=1, connections=4, drain=5)
+    _, stats = openloop.run_open_loop(
+        lambda n: SlowClient(recorder, 0.001),
+        lambda rng: ("feed", []),
+        recorder,
+        rate=50,
+        seconds=1,
+        connections=4,
+        drain=5,
+    )
     assert 0.9 < time.perf_counter() - started < 3  # paced over the second, not sent at once
     assert len(recorder.samples) == 50 and max(s for _, _, s, _ in recorder.samples) < 0.5
 
     recorder = Recorder()
-    _, stats = openloop.run_open_loop(lambda n: SlowClient(recorder, 0.3), lambda rng: ("api", []),
-                                      recorder, rate=20, seconds=1, connections=1, drain=0.2)
+    _, stats = openloop.run_open_loop(
+        lambda n: SlowClient(recorder, 0.3),
+        lambda rng: ("api", []),
+        recorder,
+        rate=20,
+        seconds=1,
+        connections=1,
+        drain=0.2,
+    )
     failed = [sample for sample in recorder.samples if not sample[3]]
     assert stats["unanswered"] > 0 and failed and all(status == "not sent" for _, status, _, _ in failed)
     assert len(recorder.samples) == 20  # every scheduled request is either answered or counted as an error
@@ -77,8 +99,16 @@ def test_the_bench_runs_the_deployed_nginx_configuration(tmp_path):
     assert "listen 127.0.0.1:18080;" in text and "server 127.0.0.1:18000;" in text
     assert "ssl_certificate" not in text and "return 301" not in text
     # Everything else is the deployed file, line for line.
-    kept = [line for line in production.splitlines() if line.strip() and "ssl" not in line and "443" not in line
-            and "8000" not in line and "/srv/sip" not in line and "/var/cache" not in line]
+    kept = [
+        line
+        for line in production.splitlines()
+        if line.strip()
+        and "ssl" not in line
+        and "443" not in line
+        and "8000" not in line
+        and "/srv/sip" not in line
+        and "/var/cache" not in line
+    ]
     missing = [line for line in kept if line not in text.splitlines()]
     assert len(missing) <= 4, missing  # only the port-80 redirect server's lines
     binary = shutil.which("nginx") or "/usr/sbin/nginx"

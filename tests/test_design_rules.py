@@ -1,4 +1,5 @@
 """One definition per rule, one transaction convention, no writes on GET (docs/ARCHITECTURE.md)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -74,8 +75,9 @@ def test_understaffed_is_the_same_in_python_and_sql(app):
     start = local_to_utc(local_today() + dt.timedelta(days=2), dt.time(19))
     short = make_shift(team, start, min_volunteers=2, max_volunteers=4, assigned_count=1)
     full = make_shift(team, start + dt.timedelta(hours=4), min_volunteers=2, max_volunteers=4, assigned_count=2)
-    cancelled = make_shift(team, start + dt.timedelta(hours=8), min_volunteers=2, max_volunteers=4,
-                           status=ShiftStatus.CANCELLED)
+    cancelled = make_shift(
+        team, start + dt.timedelta(hours=8), min_volunteers=2, max_volunteers=4, status=ShiftStatus.CANCELLED
+    )
     db.session.commit()
     assert [short.understaffed, full.understaffed, cancelled.understaffed] == [True, False, False]
     assert set(db.session.scalars(sa.select(Shift.id).where(Shift.understaffed))) == {short.id}
@@ -139,8 +141,15 @@ def test_duplicate_site_is_refused_by_the_operation_and_nothing_is_written(app):
     db.session.commit()
     site = series.sites[0]
     before = db.session.scalar(sa.select(sa.func.count(AuditLog.id)))
-    values = {"community_id": site.community_id, "venue_id": site.venue_id, "local_start": dt.time(9),
-              "local_end": dt.time(11), "capacity": None, "bilingual": False, "active": True}
+    values = {
+        "community_id": site.community_id,
+        "venue_id": site.venue_id,
+        "local_start": dt.time(9),
+        "local_end": dt.time(11),
+        "capacity": None,
+        "bilingual": False,
+        "active": True,
+    }
     with pytest.raises(RuleViolation) as refused:
         operations.save_site(admin, series, SeriesSite(), values, [])
     assert refused.value.code == "duplicate_site"
@@ -162,10 +171,13 @@ def test_clinic_slots_exist_once_sessions_are_generated_and_the_page_only_reads(
     series = court_series(ProgrammeKind.LEGAL_CLINIC, rooms=1, starts_on=local_today())
     generate_occurrences(local_today() + dt.timedelta(days=1), local_today() + dt.timedelta(days=14))
     db.session.commit()
-    session = db.session.scalar(sa.select(Occurrence).where(Occurrence.series_id == series.id)
-                                .order_by(Occurrence.starts_at))
+    session = db.session.scalar(
+        sa.select(Occurrence).where(Occurrence.series_id == series.id).order_by(Occurrence.starts_at)
+    )
     slots = db.session.scalar(sa.select(sa.func.count(ClinicSlot.id)).where(ClinicSlot.occurrence_id == session.id))
     assert slots > 0
     assert client.get(f"/legal-clinic/book/{session.id}").status_code == 200
-    assert db.session.scalar(sa.select(sa.func.count(ClinicSlot.id)).where(
-        ClinicSlot.occurrence_id == session.id)) == slots
+    assert (
+        db.session.scalar(sa.select(sa.func.count(ClinicSlot.id)).where(ClinicSlot.occurrence_id == session.id))
+        == slots
+    )

@@ -1,5 +1,6 @@
 """Edges found in the review (issue 10, findings 9 and 10): week exports, cancelled sessions,
 team links after someone leaves, party names in hearing notices."""
+
 from __future__ import annotations
 
 import csv
@@ -30,8 +31,10 @@ def test_week_view_export_and_print_cover_exactly_the_week_shown_across_two_mont
     volunteer = make_user(Role.VOLUNTEER, name="王芳", name_en="Wang Fang")
     team = make_team(coordinator=coordinator, members=[volunteer], code="TA")
     # The week of Monday 30 November to Sunday 6 December 2026, and one day either side.
-    shifts = {day: make_shift(team, local_to_utc(day, dt.time(19))) for day in
-              (dt.date(2026, 11, 29), dt.date(2026, 11, 30), dt.date(2026, 12, 6), dt.date(2026, 12, 7))}
+    shifts = {
+        day: make_shift(team, local_to_utc(day, dt.time(19)))
+        for day in (dt.date(2026, 11, 29), dt.date(2026, 11, 30), dt.date(2026, 12, 6), dt.date(2026, 12, 7))
+    }
     make_assignment(shifts[dt.date(2026, 12, 6)], volunteer)
     db.session.commit()
     auth.login("c@test.example")
@@ -61,8 +64,9 @@ def test_a_cancelled_contact_day_refuses_suggestions_with_a_message(app, client)
     page = client.get(f"/suggestions/new/{occurrence.id}?lang=en")
     assert page.status_code == 409
     assert "was cancelled" in text(page) and 'method="post"' not in text(page)
-    posted = client.post(f"/suggestions/new/{occurrence.id}?lang=en",
-                         data={"content": "路灯坏了，请修理。", "name": "", "contact": ""})
+    posted = client.post(
+        f"/suggestions/new/{occurrence.id}?lang=en", data={"content": "路灯坏了，请修理。", "name": "", "contact": ""}
+    )
     assert posted.status_code == 409 and "was cancelled" in text(posted)
     assert db.session.scalar(sa.select(sa.func.count(Suggestion.id))) == 0
     # a scheduled one still takes them
@@ -72,8 +76,9 @@ def test_a_cancelled_contact_day_refuses_suggestions_with_a_message(app, client)
 
 
 def _live_team_token(team_id: int) -> str:
-    return db.session.scalar(sa.select(FeedToken.token).where(FeedToken.team_id == team_id,
-                                                              FeedToken.revoked_at.is_(None)))
+    return db.session.scalar(
+        sa.select(FeedToken.token).where(FeedToken.team_id == team_id, FeedToken.revoked_at.is_(None))
+    )
 
 
 def test_leaving_a_team_reissues_its_link_and_tells_the_coordinators(app, client, auth):
@@ -125,17 +130,45 @@ def test_leaving_a_team_one_is_not_in_is_refused(app):
     assert refused.value.status == 404
 
 
-@pytest.mark.parametrize("cause", ["张三诉李四", "张三诉李四买卖合同纠纷", "王某诉苏州某公司劳动争议", "原告张三",
-                                   "被告：李四", "上诉人王五", "申请执行人赵六", "Zhang San v. Li Si",
-                                   "Smith vs Jones", "ACME vs. Beta Ltd", "Defendant: Li Si", "plaintiff Zhang"])
+@pytest.mark.parametrize(
+    "cause",
+    [
+        "张三诉李四",
+        "张三诉李四买卖合同纠纷",
+        "王某诉苏州某公司劳动争议",
+        "原告张三",
+        "被告：李四",
+        "上诉人王五",
+        "申请执行人赵六",
+        "Zhang San v. Li Si",
+        "Smith vs Jones",
+        "ACME vs. Beta Ltd",
+        "Defendant: Li Si",
+        "plaintiff Zhang",
+    ],
+)
 def test_causes_that_name_parties_are_recognised(cause):
     assert names_a_party(cause)
 
 
-@pytest.mark.parametrize("cause", ["买卖合同纠纷", "劳动争议", "第三人撤销之诉", "案外人执行异议之诉", "申请诉前财产保全",
-                                   "诉讼费用纠纷", "上诉案件", "被执行人异议", "Sale contract dispute",
-                                   "Motor vehicle accident liability dispute", "Level V contract", "Defendant",
-                                   "买卖合同纠纷（示例）"])
+@pytest.mark.parametrize(
+    "cause",
+    [
+        "买卖合同纠纷",
+        "劳动争议",
+        "第三人撤销之诉",
+        "案外人执行异议之诉",
+        "申请诉前财产保全",
+        "诉讼费用纠纷",
+        "上诉案件",
+        "被执行人异议",
+        "Sale contract dispute",
+        "Motor vehicle accident liability dispute",
+        "Level V contract",
+        "Defendant",
+        "买卖合同纠纷（示例）",
+    ],
+)
 def test_ordinary_causes_are_accepted(cause):
     assert not names_a_party(cause)
 
@@ -148,9 +181,16 @@ def test_a_hearing_notice_naming_parties_is_refused_with_a_message(app, client, 
     session = db.session.scalar(sa.select(Occurrence).where(Occurrence.series_id == series.id))
     auth.login(user.email)
     for cause_zh, cause_en in (("张三诉李四", ""), ("劳动争议", "Zhang San v. Li Si"), ("被告李四", "")):
-        refused = client.post(f"/admin/schedule/occurrences/{session.id}/hearings?lang=en", data={
-            "case_number": "(2030)苏0591民初9号", "cause_zh": cause_zh, "cause_en": cause_en,
-            "start": "10:30", "end": "11:00"})
+        refused = client.post(
+            f"/admin/schedule/occurrences/{session.id}/hearings?lang=en",
+            data={
+                "case_number": "(2030)苏0591民初9号",
+                "cause_zh": cause_zh,
+                "cause_en": cause_en,
+                "start": "10:30",
+                "end": "11:00",
+            },
+        )
         assert refused.status_code == 400, cause_zh
         assert "without the names of the parties" in text(refused)
     assert db.session.scalar(sa.select(sa.func.count(HearingNotice.id))) == 0

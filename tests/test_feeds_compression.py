@@ -1,4 +1,5 @@
 """Compression of feeds, pages and CSS: gzip when asked, validators right per encoding, no needless Vary."""
+
 from __future__ import annotations
 
 import gzip

@@ -1,4 +1,5 @@
 """What the feeds say: parsed back by parsers that did not write them, compared with the rows."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,14 +60,19 @@ def expected(world, name: str) -> list:
     elif name == "community":
         rows = list(db.session.scalars(sa.select(Occurrence).where(Occurrence.community_id == world.community.id)))
     elif name == "other_community":
-        rows = list(db.session.scalars(
-            sa.select(Occurrence).where(Occurrence.community_id == world.other_community.id)))
+        rows = list(
+            db.session.scalars(sa.select(Occurrence).where(Occurrence.community_id == world.other_community.id))
+        )
     elif name == "team":
         rows = list(db.session.scalars(sa.select(Shift).where(Shift.team_id == world.team.id)))
     elif name == "volunteer":
-        rows = list(db.session.scalars(
-            sa.select(Shift).join(Assignment).where(Assignment.volunteer_id == world.volunteer.id,
-                                                    Assignment.status == AssignmentStatus.ASSIGNED)))
+        rows = list(
+            db.session.scalars(
+                sa.select(Shift)
+                .join(Assignment)
+                .where(Assignment.volunteer_id == world.volunteer.id, Assignment.status == AssignmentStatus.ASSIGNED)
+            )
+        )
     else:
         raise AssertionError(name)
     return expected_spans(rows, public=name not in ("team", "volunteer"))
@@ -81,8 +87,9 @@ def strict_spans(body: bytes) -> list:
 def expanded_spans(body: bytes) -> list:
     """Expanded by `recurring-ical-events` over a range wider than the window."""
     calendar = icalendar.Calendar.from_ical(body)
-    found = recurring_ical_events.of(calendar).between(dt.datetime(2025, 1, 1, tzinfo=UTC),
-                                                       dt.datetime(2027, 1, 1, tzinfo=UTC))
+    found = recurring_ical_events.of(calendar).between(
+        dt.datetime(2025, 1, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC)
+    )
     return sorted((str(e["UID"]), e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC)) for e in found)
 
 
@@ -109,8 +116,13 @@ def test_contact_days_are_second_sundays_at_nine_local(client, world, paths):
     calendar = IcsCalendarStream.calendar_from_ics(body.decode())
     starts = sorted({e.dtstart.astimezone(SHANGHAI) for e in calendar.events})
     assert [s.date() for s in starts] == IN_WINDOW_SECOND_SUNDAYS
-    assert IN_WINDOW_SECOND_SUNDAYS == [dt.date(2026, 2, 8), dt.date(2026, 3, 8), dt.date(2026, 4, 12),
-                                        dt.date(2026, 5, 10), dt.date(2026, 6, 14)]
+    assert IN_WINDOW_SECOND_SUNDAYS == [
+        dt.date(2026, 2, 8),
+        dt.date(2026, 3, 8),
+        dt.date(2026, 4, 12),
+        dt.date(2026, 5, 10),
+        dt.date(2026, 6, 14),
+    ]
     for start in starts:
         assert start.weekday() == 6 and 8 <= start.day <= 14
         assert (start.hour, start.minute) == (9, 0)
@@ -202,7 +214,8 @@ def test_chinese_by_default_english_with_lang(client, world, paths):
     # Cookies and Accept-Language do not change a feed: one URL, one body.
     client.set_cookie("lang", "en")
     assert fetch(client, paths.public["community"], headers={"Accept-Language": "en"}) == fetch(
-        client, paths.public["community"])
+        client, paths.public["community"]
+    )
 
 
 def test_moved_occurrence_keeps_its_uid_and_raises_sequence(client, world, paths):
@@ -247,7 +260,8 @@ def test_cancelled_occurrence_stays_as_cancelled(client, world, paths):
         assert next(e for e in strict.events if e.uid == occurrence.uid).status.value == "CANCELLED"
     en = icalendar.Calendar.from_ical(fetch(client, paths.public["contact_days"] + "?lang=en"))
     assert str(next(e for e in en.walk("VEVENT") if str(e["UID"]) == occurrence.uid)["SUMMARY"]).startswith(
-        "Cancelled: ")
+        "Cancelled: "
+    )
 
 
 def test_cancelled_shift_in_team_and_volunteer_feeds(client, world, paths):
@@ -326,11 +340,17 @@ def test_builds_are_deterministic(app, world, paths):
 
 def test_dtstamp_and_last_modified_are_the_last_change(client, world, paths):
     changed = dt.datetime(2026, 2, 1, 3, 4, 5, tzinfo=UTC)
-    db.session.execute(sa.update(Occurrence).where(Occurrence.id == world.contact[4].id)
-                       .values(last_modified=changed, updated_at=changed))
+    db.session.execute(
+        sa.update(Occurrence)
+        .where(Occurrence.id == world.contact[4].id)
+        .values(last_modified=changed, updated_at=changed)
+    )
     db.session.commit()
-    event = next(e for e in icalendar.Calendar.from_ical(fetch(client, paths.public["contact_days"])).walk("VEVENT")
-                 if str(e["UID"]) == world.contact[4].uid)
+    event = next(
+        e
+        for e in icalendar.Calendar.from_ical(fetch(client, paths.public["contact_days"])).walk("VEVENT")
+        if str(e["UID"]) == world.contact[4].uid
+    )
     assert event["DTSTAMP"].dt == changed == event["LAST-MODIFIED"].dt
 
 
@@ -348,6 +368,7 @@ def test_the_one_event_download(client, world):
     # Never a patrol shift, whoever asks; unknown ids are 404.
     assert client.get(f"/feeds/occurrences/{world.shifts[0].uid}.ics").status_code == 404
     assert client.get("/feeds/occurrences/no-such-thing.ics").status_code == 404
-    again = client.get(f"/feeds/occurrences/{occurrence.uid}.ics?lang=en",
-                       headers={"If-None-Match": response.headers["ETag"]})
+    again = client.get(
+        f"/feeds/occurrences/{occurrence.uid}.ics?lang=en", headers={"If-None-Match": response.headers["ETag"]}
+    )
     assert again.status_code == 304

@@ -1,4 +1,5 @@
 """What each event says: a title naming the place once, its own page as URL, GEO, and no calendar UID."""
+
 from __future__ import annotations
 
 import icalendar
@@ -40,7 +41,8 @@ def test_titles_name_the_place_once(client, world, paths):
     en = by_uid(client, paths.public["contact_days"] + "?lang=en")[contact.uid]
     assert str(en["SUMMARY"]) == "Contact day: Donghu Community"
     assert str(by_uid(client, paths.public["holiday_court"] + "?lang=en")[court.uid]["SUMMARY"]) == (
-        "Holiday court: Courtroom 1")
+        "Holiday court: Courtroom 1"
+    )
     # A title without the place still gets it, once.
     other = world.contact[3]
     assert str(by_uid(client, paths.public["contact_days"])[other.uid]["SUMMARY"]) == "社情民意联系日 · 西湖社区"

@@ -1,4 +1,5 @@
 """HTTP behaviour of the feeds: headers, validators, 304s, caching and invalidation, tokens."""
+
 from __future__ import annotations
 
 import contextlib
@@ -112,8 +113,9 @@ def test_etag_changes_after_an_edit_and_not_otherwise(client, world, paths):
     assert client.get(path, headers={"If-None-Match": after.headers["ETag"]}).status_code == 304
 
 
-@pytest.mark.parametrize("edit", ["venue_address", "officials", "community_name", "programme_text", "new_row",
-                                  "deleted_row", "cancelled"])
+@pytest.mark.parametrize(
+    "edit", ["venue_address", "officials", "community_name", "programme_text", "new_row", "deleted_row", "cancelled"]
+)
 def test_every_kind_of_edit_reaches_the_public_feed(client, world, paths, edit):
     path = paths.public["contact_days"]
     before = client.get(path).headers["ETag"]
@@ -127,9 +129,15 @@ def test_every_kind_of_edit_reaches_the_public_feed(client, world, paths, edit):
     elif edit == "programme_text":
         target.programme.name_zh = "社情民意联系日(新)"
     elif edit == "new_row":
-        db.session.add(Occurrence(programme=target.programme, community=target.community, venue=target.venue,
-                                  starts_at=target.starts_at + dt.timedelta(days=1),
-                                  ends_at=target.ends_at + dt.timedelta(days=1)))
+        db.session.add(
+            Occurrence(
+                programme=target.programme,
+                community=target.community,
+                venue=target.venue,
+                starts_at=target.starts_at + dt.timedelta(days=1),
+                ends_at=target.ends_at + dt.timedelta(days=1),
+            )
+        )
     elif edit == "deleted_row":
         db.session.delete(target)
     elif edit == "cancelled":

@@ -1,4 +1,5 @@
 """Every feed read by Mozilla's ical.js (Thunderbird's parser) under Node, not by anything in Python."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -9,6 +9,7 @@ both. (vdirsyncer's `http` storage replaces every UID by a hash of the event's c
 so events are compared by their times and status, as a multiset, not by UID.) Parsers accepting a feed is not enough: vdirsyncer kept one event per feed while
 the feeds carried a calendar-level UID.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,8 +61,14 @@ def client_binary(name: str) -> str:
 
 
 def run(args: list[str], cwd: Path) -> str:
-    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "HOME": str(cwd), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"})
+    done = subprocess.run(
+        args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HOME": str(cwd), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"},
+    )
     assert done.returncode == 0, (args, done.stdout[-3000:], done.stderr[-3000:])
     return done.stdout
 
@@ -91,20 +98,40 @@ class Subscriber:
         lines = ["[general]", f'status_path = "{root}/status/"', ""]
         for name, path in feeds.items():
             (root / "cal" / name).mkdir(parents=True)
-            lines += [f"[pair {name}]", f'a = "{name}_remote"', f'b = "{name}_local"', "collections = null",
-                      'conflict_resolution = "a wins"', "",
-                      f"[storage {name}_remote]", 'type = "http"', f'url = "{base}{path}"', "",
-                      f"[storage {name}_local]", 'type = "filesystem"', f'path = "{root}/cal/{name}/"',
-                      'fileext = ".ics"', ""]
+            lines += [
+                f"[pair {name}]",
+                f'a = "{name}_remote"',
+                f'b = "{name}_local"',
+                "collections = null",
+                'conflict_resolution = "a wins"',
+                "",
+                f"[storage {name}_remote]",
+                'type = "http"',
+                f'url = "{base}{path}"',
+                "",
+                f"[storage {name}_local]",
+                'type = "filesystem"',
+                f'path = "{root}/cal/{name}/"',
+                'fileext = ".ics"',
+                "",
+            ]
         (root / "vdirsyncer.conf").write_text("\n".join(lines), encoding="utf-8")
         for zone in ZONES:
             khal = ["[calendars]"]
             for name in feeds:
                 khal += [f"[[{name}]]", f"path = {root}/cal/{name}/", "type = calendar"]
-            khal += ["[locale]", f"local_timezone = {zone}", f"default_timezone = {zone}",
-                     "timeformat = %H:%M", "dateformat = %Y-%m-%d", "longdateformat = %Y-%m-%d",
-                     "datetimeformat = %Y-%m-%d %H:%M", "longdatetimeformat = %Y-%m-%d %H:%M",
-                     "[sqlite]", f"path = {root}/khal-{zone.replace('/', '-')}.db"]
+            khal += [
+                "[locale]",
+                f"local_timezone = {zone}",
+                f"default_timezone = {zone}",
+                "timeformat = %H:%M",
+                "dateformat = %Y-%m-%d",
+                "longdateformat = %Y-%m-%d",
+                "datetimeformat = %Y-%m-%d %H:%M",
+                "longdatetimeformat = %Y-%m-%d %H:%M",
+                "[sqlite]",
+                f"path = {root}/khal-{zone.replace('/', '-')}.db",
+            ]
             (root / f"khal-{zone.replace('/', '-')}.conf").write_text("\n".join(khal) + "\n", encoding="utf-8")
 
     def sync(self) -> None:
@@ -118,9 +145,21 @@ class Subscriber:
     def events(self, zone: str, first: dt.date, last: dt.date) -> dict[str, dict[str, tuple]]:
         """khal's list: calendar -> {uid: (local start, local end, status, title)}."""
         config = str(self.root / f"khal-{zone.replace('/', '-')}.conf")
-        output = run([self.khal, "-c", config, "list", "--format",
-                      "{calendar}\t{uid}\t{start}\t{end}\t{status}\t{title}",
-                      "--day-format", "", first.isoformat(), last.isoformat()], self.root)
+        output = run(
+            [
+                self.khal,
+                "-c",
+                config,
+                "list",
+                "--format",
+                "{calendar}\t{uid}\t{start}\t{end}\t{status}\t{title}",
+                "--day-format",
+                "",
+                first.isoformat(),
+                last.isoformat(),
+            ],
+            self.root,
+        )
         found: dict[str, dict[str, tuple]] = {name: {} for name in self.feeds}
         for line in output.splitlines():
             if not line.strip():
@@ -174,24 +213,37 @@ def database_events(zone: ZoneInfo, plan: dict[str, tuple]) -> dict[str, Counter
     result = {}
     for name, (kind, owner) in plan.items():
         if kind == "programme":
-            rows = db.session.scalars(sa.select(Occurrence).join(Programme).where(
-                Programme.kind == owner, in_window(Occurrence, public))).all()
+            rows = db.session.scalars(
+                sa.select(Occurrence).join(Programme).where(Programme.kind == owner, in_window(Occurrence, public))
+            ).all()
             found = expected(rows, zone, OccurrenceStatus.CANCELLED, occurrence_kind)
             if owner is ProgrammeKind.HOLIDAY_COURT:
                 notices = db.session.scalars(sa.select(HearingNotice).where(in_window(HearingNotice, public))).all()
                 found += expected(notices, zone, OccurrenceStatus.CANCELLED, lambda row: ProgrammeKind.HOLIDAY_COURT)
         elif kind == "community":
-            rows = db.session.scalars(sa.select(Occurrence).join(Programme).where(
-                Occurrence.community_id == owner, Programme.kind != ProgrammeKind.PATROL,
-                in_window(Occurrence, public))).all()
+            rows = db.session.scalars(
+                sa.select(Occurrence)
+                .join(Programme)
+                .where(
+                    Occurrence.community_id == owner,
+                    Programme.kind != ProgrammeKind.PATROL,
+                    in_window(Occurrence, public),
+                )
+            ).all()
             found = expected(rows, zone, OccurrenceStatus.CANCELLED, occurrence_kind)
         elif kind == "team":
             rows = db.session.scalars(sa.select(Shift).where(Shift.team_id == owner, in_window(Shift, private))).all()
             found = expected(rows, zone, ShiftStatus.CANCELLED)
         else:
-            rows = db.session.scalars(sa.select(Shift).join(Assignment).where(
-                Assignment.volunteer_id == owner, Assignment.status == AssignmentStatus.ASSIGNED,
-                in_window(Shift, private))).all()
+            rows = db.session.scalars(
+                sa.select(Shift)
+                .join(Assignment)
+                .where(
+                    Assignment.volunteer_id == owner,
+                    Assignment.status == AssignmentStatus.ASSIGNED,
+                    in_window(Shift, private),
+                )
+            ).all()
             found = expected(rows, zone, ShiftStatus.CANCELLED)
         result[name] = found
     return result
@@ -206,20 +258,30 @@ def test_vdirsyncer_and_khal_get_every_event_and_every_change(app, server, tmp_p
 
     demo.load()
     db.session.commit()
-    feeds = {"contact_days": "/feeds/contact-days.ics", "holiday_court": "/feeds/holiday-court.ics",
-             "legal_clinic": "/feeds/legal-clinic.ics"}
-    plan: dict[str, tuple] = {"contact_days": ("programme", ProgrammeKind.CONTACT_DAY),
-                              "holiday_court": ("programme", ProgrammeKind.HOLIDAY_COURT),
-                              "legal_clinic": ("programme", ProgrammeKind.LEGAL_CLINIC)}
+    feeds = {
+        "contact_days": "/feeds/contact-days.ics",
+        "holiday_court": "/feeds/holiday-court.ics",
+        "legal_clinic": "/feeds/legal-clinic.ics",
+    }
+    plan: dict[str, tuple] = {
+        "contact_days": ("programme", ProgrammeKind.CONTACT_DAY),
+        "holiday_court": ("programme", ProgrammeKind.HOLIDAY_COURT),
+        "legal_clinic": ("programme", ProgrammeKind.LEGAL_CLINIC),
+    }
     for community in db.session.scalars(sa.select(Community).order_by(Community.id)):
         name = f"community_{community.slug.replace('-', '_')}"
         feeds[name], plan[name] = f"/feeds/communities/{community.slug}.ics", ("community", community.id)
-    teams = db.session.scalars(sa.select(PatrolTeam).join(Shift).group_by(PatrolTeam.id)
-                               .order_by(PatrolTeam.id).limit(SAMPLED_PRIVATE)).all()
+    teams = db.session.scalars(
+        sa.select(PatrolTeam).join(Shift).group_by(PatrolTeam.id).order_by(PatrolTeam.id).limit(SAMPLED_PRIVATE)
+    ).all()
     volunteers = db.session.scalars(
-        sa.select(User).join(Assignment, Assignment.volunteer_id == User.id)
+        sa.select(User)
+        .join(Assignment, Assignment.volunteer_id == User.id)
         .where(User.role == Role.VOLUNTEER, Assignment.status == AssignmentStatus.ASSIGNED)
-        .group_by(User.id).order_by(sa.func.count(Assignment.id).desc(), User.id).limit(SAMPLED_PRIVATE)).all()
+        .group_by(User.id)
+        .order_by(sa.func.count(Assignment.id).desc(), User.id)
+        .limit(SAMPLED_PRIVATE)
+    ).all()
     for team in teams:
         feeds[f"team_{team.id}"] = f"/feeds/t/{tokens.get_or_issue(team=team).token}.ics"
         plan[f"team_{team.id}"] = ("team", team.id)
@@ -245,7 +307,12 @@ def test_vdirsyncer_and_khal_get_every_event_and_every_change(app, server, tmp_p
                 assert subscriber.files(name) == total, (label, name)  # one file per event
                 assert len(got[name]) == total, (label, zone_name, name)
                 assert times(got[name]) == want[name], (
-                    label, zone_name, name, (want[name] - times(got[name])), (times(got[name]) - want[name]))
+                    label,
+                    zone_name,
+                    name,
+                    (want[name] - times(got[name])),
+                    (times(got[name]) - want[name]),
+                )
             arrived[zone_name] = got
         return arrived
 
@@ -265,10 +332,16 @@ def test_vdirsyncer_and_khal_get_every_event_and_every_change(app, server, tmp_p
     # A cancellation and a move, then the next sync.
     admin = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN).limit(1))
     upcoming = db.session.scalars(
-        sa.select(Occurrence).join(Programme)
-        .where(Programme.kind == ProgrammeKind.CONTACT_DAY, Occurrence.status == OccurrenceStatus.SCHEDULED,
-               Occurrence.rule_date > local_today() + dt.timedelta(days=7))
-        .order_by(Occurrence.starts_at, Occurrence.id).limit(2)).all()
+        sa.select(Occurrence)
+        .join(Programme)
+        .where(
+            Programme.kind == ProgrammeKind.CONTACT_DAY,
+            Occurrence.status == OccurrenceStatus.SCHEDULED,
+            Occurrence.rule_date > local_today() + dt.timedelta(days=7),
+        )
+        .order_by(Occurrence.starts_at, Occurrence.id)
+        .limit(2)
+    ).all()
     cancelled, moved = upcoming
     old_start = f"{to_local(moved.starts_at):%Y-%m-%d %H:%M}"
     cancel_occurrence(cancelled, admin, reason="test")
@@ -285,4 +358,5 @@ def test_vdirsyncer_and_khal_get_every_event_and_every_change(app, server, tmp_p
     starts = [e[0] for e in there.values()]
     assert f"{new_day} 14:00" in starts and old_start not in starts
     assert [e[:3] for e in there.values() if e[0] == f"{new_day} 14:00"] == [
-        (f"{new_day} 14:00", f"{new_day} 16:30", "CONFIRMED")]
+        (f"{new_day} 14:00", f"{new_day} 16:30", "CONFIRMED")
+    ]

@@ -1,4 +1,5 @@
 """Private links: issue, re-issue and revoke; who may; subscribe blocks on pages; `flask feeds list`."""
+
 from __future__ import annotations
 
 import re
@@ -180,12 +181,15 @@ def test_volunteers_cannot_open_team_pages(client, auth, world):
     assert client.get("/feeds/tokens").status_code == 403
 
 
-@pytest.mark.parametrize("path, endpoint_path", [
-    ("/contact-days", "/feeds/contact-days.ics"),
-    ("/holiday-court", "/feeds/holiday-court.ics"),
-    ("/legal-clinic", "/feeds/legal-clinic.ics"),
-    ("/communities/sample-east", "/feeds/communities/sample-east.ics"),
-])
+@pytest.mark.parametrize(
+    "path, endpoint_path",
+    [
+        ("/contact-days", "/feeds/contact-days.ics"),
+        ("/holiday-court", "/feeds/holiday-court.ics"),
+        ("/legal-clinic", "/feeds/legal-clinic.ics"),
+        ("/communities/sample-east", "/feeds/communities/sample-east.ics"),
+    ],
+)
 def test_public_pages_offer_their_feed(client, world, path, endpoint_path):
     page = client.get(path + "?lang=en").get_data(as_text=True)
     assert f'href="webcal://localhost{endpoint_path}?lang=en"' in page

@@ -3,6 +3,7 @@
 It used to print ~660 lines "SMTP_URL is not set; email not sent" (one per demo reminder, with
 Chinese subjects) after the logins, which scrolled out of view.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -20,8 +21,13 @@ from app import boxed, console_language
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCREEN_ROWS, SCREEN_COLUMNS = 24, 80
-DEMO_EMAILS = ["admin@demo.sip.example", "coordinator001@demo.sip.example", "volunteer0001@demo.sip.example",
-               "official01@demo.sip.example", "staff@demo.sip.example"]
+DEMO_EMAILS = [
+    "admin@demo.sip.example",
+    "coordinator001@demo.sip.example",
+    "volunteer0001@demo.sip.example",
+    "official01@demo.sip.example",
+    "staff@demo.sip.example",
+]
 
 
 def columns(text: str) -> int:
@@ -36,10 +42,16 @@ def test_the_box_is_square_also_around_chinese():
     assert all(row.startswith("| ") and row.endswith(" |") for row in rows[1:-1])
 
 
-@pytest.mark.parametrize(("environ", "expected"), [
-    ({}, "en"), ({"LANG": "C.UTF-8"}, "en"), ({"LANG": "zh_CN.UTF-8"}, "zh_CN"),
-    ({"LANG": "en_US.UTF-8", "LC_ALL": "zh_TW.UTF-8"}, "zh_CN"), ({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "fr_FR"}, "en"),
-])
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "zh_CN.UTF-8"}, "zh_CN"),
+        ({"LANG": "en_US.UTF-8", "LC_ALL": "zh_TW.UTF-8"}, "zh_CN"),
+        ({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "fr_FR"}, "en"),
+    ],
+)
 def test_console_language_follows_the_locale_variables(monkeypatch, environ, expected):
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         monkeypatch.delenv(name, raising=False)
@@ -58,8 +70,11 @@ def free_port() -> int:
 
 def start(tmp_path: pathlib.Path, database: pathlib.Path, **environ: str):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG", "LOG_LEVEL",
-                                                           "SMTP_URL", "SECRET_KEY", "APP_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LC_ALL", "LC_MESSAGES", "LANG", "LOG_LEVEL", "SMTP_URL", "SECRET_KEY", "APP_ENV")
+    }
     env.update(DATABASE_URL=f"sqlite:///{database}", PORT=str(port), HOST="127.0.0.1", **environ)
     log_path = tmp_path / f"out-{port}.txt"
     log = open(log_path, "w")
@@ -117,7 +132,8 @@ def test_a_first_start_fits_one_screen_and_ends_with_the_url_and_logins(tmp_path
     assert screen_rows(output) <= SCREEN_ROWS, output
     assert "email not sent" not in output  # not one line per message
     assert [line for line in lines if "SMTP_URL" in line] == [
-        "Email: SMTP_URL is not set, so no email is sent; each one is logged instead (LOG_LEVEL=DEBUG shows them)."]
+        "Email: SMTP_URL is not set, so no email is sent; each one is logged instead (LOG_LEVEL=DEBUG shows them)."
+    ]
     # The last thing on the screen is the box: the address, then every demo login.
     box_top = max(i for i, line in enumerate(lines[:-1]) if line == lines[-1])
     box = "\n".join(lines[box_top:])

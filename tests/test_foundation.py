@@ -1,4 +1,5 @@
 """The service starts, migrates and loads demo data on an empty database."""
+
 from __future__ import annotations
 
 import uuid

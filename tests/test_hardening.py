@@ -1,4 +1,5 @@
 """Guards found missing by the security review: production demo data, request size, access, CSV injection."""
+
 from __future__ import annotations
 
 import csv
@@ -37,8 +38,10 @@ def test_only_admins_manage_users_and_passwords(client, auth, app, role):
     auth.login("someone@test.example")
     assert client.get("/admin/people/users").status_code == 403
     assert client.get(f"/admin/people/users/{target.id}/password").status_code == 403
-    response = client.post(f"/admin/people/users/{target.id}/password",
-                           data={"password": "a-new-long-password", "confirm": "a-new-long-password"})
+    response = client.post(
+        f"/admin/people/users/{target.id}/password",
+        data={"password": "a-new-long-password", "confirm": "a-new-long-password"},
+    )
     assert response.status_code == 403
     db.session.expire_all()
     assert not db.session.get(User, target.id).check_password("a-new-long-password")
@@ -53,7 +56,7 @@ def test_only_staff_and_admins_cancel_hearing_notices(client, auth, app, role):
 
 
 def test_roster_export_neutralises_spreadsheet_formulas(app):
-    volunteer = make_user(Role.VOLUNTEER, name="=HYPERLINK(\"http://evil.example\")", name_en="+cmd|' /C calc'!A0")
+    volunteer = make_user(Role.VOLUNTEER, name='=HYPERLINK("http://evil.example")', name_en="+cmd|' /C calc'!A0")
     team = make_team(members=[volunteer])
     shift = make_shift(team, aware(2026, 3, 10, 11), area_zh="@SUM(A1:A9)")
     make_assignment(shift, volunteer)
@@ -62,4 +65,4 @@ def test_roster_export_neutralises_spreadsheet_formulas(app):
     cells = [cell for row in rows[1:] for cell in row]
     assert cells, "the export has the shift"
     assert not any(cell[:1] in ("=", "+", "@") for cell in cells)
-    assert "'=HYPERLINK(\"http://evil.example\")" in cells and "'@SUM(A1:A9)" in cells
+    assert '\'=HYPERLINK("http://evil.example")' in cells and "'@SUM(A1:A9)" in cells

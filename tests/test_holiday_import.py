@@ -4,6 +4,7 @@ The arrangement is made up, for 2031 (a year no release of the `holidays` packag
 Spring Festival off Wed 22 to Tue 28 January (Tue 28 is an extra day off the package does not
 have), make-up working days on Sunday 19 January and Saturday 8 February.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,10 @@ WORKING_SATURDAY = dt.date(2031, 2, 8)
 FILE = {
     "year": YEAR,
     "days": [{"name": "春节", "date": f"2031-01-{day}", "isOffDay": True} for day in range(22, 29)]
-    + [{"name": "春节", "date": WORKING_SUNDAY.isoformat(), "isOffDay": False},
-       {"name": "春节", "date": WORKING_SATURDAY.isoformat(), "isOffDay": False}],
+    + [
+        {"name": "春节", "date": WORKING_SUNDAY.isoformat(), "isOffDay": False},
+        {"name": "春节", "date": WORKING_SATURDAY.isoformat(), "isOffDay": False},
+    ],
 }
 ICS = """BEGIN:VCALENDAR\r
 VERSION:2.0\r
@@ -80,16 +83,21 @@ def year_world(app):
 
 def sessions(series, day: dt.date) -> list[Occurrence]:
     db.session.expire_all()
-    return list(db.session.scalars(sa.select(Occurrence).where(Occurrence.series_id == series.id,
-                                                                 Occurrence.rule_date == day)))
+    return list(
+        db.session.scalars(sa.select(Occurrence).where(Occurrence.series_id == series.id, Occurrence.rule_date == day))
+    )
 
 
 def state() -> tuple:
     db.session.expire_all()
-    rows = db.session.execute(sa.select(Occurrence.id, Occurrence.status, Occurrence.starts_at, Occurrence.sequence)
-                              .order_by(Occurrence.id)).all()
-    return (tuple(map(tuple, rows)), db.session.scalar(sa.select(sa.func.count(HolidayOverride.id))),
-            db.session.scalar(sa.select(sa.func.count()).select_from(HolidayYear)))
+    rows = db.session.execute(
+        sa.select(Occurrence.id, Occurrence.status, Occurrence.starts_at, Occurrence.sequence).order_by(Occurrence.id)
+    ).all()
+    return (
+        tuple(map(tuple, rows)),
+        db.session.scalar(sa.select(sa.func.count(HolidayOverride.id))),
+        db.session.scalar(sa.select(sa.func.count()).select_from(HolidayYear)),
+    )
 
 
 def test_package_marks_known_years_by_their_make_up_working_days(app):
@@ -109,19 +117,25 @@ def test_parse_holiday_cn_json_and_ics_give_the_same_days():
     assert [d.day for d in from_json.days if not d.off] == [WORKING_SUNDAY, WORKING_SATURDAY]
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"{not json", "not valid JSON"),
-    (b'{"year": 2031}', "list of"),
-    (b'{"year": 2031, "days": [{"date": "2031-02-30", "name": "x", "isOffDay": true}]}', "not a date"),
-    (b'{"year": 2031, "days": [{"date": "2035-01-01", "name": "x", "isOffDay": true}]}', "is not in 2031"),
-    (b'{"year": 2031, "days": [{"date": "2031-01-01", "name": "x", "isOffDay": "yes"}]}', "isOffDay"),
-    (b'{"year": 2031, "days": [{"date": "2031-01-01", "isOffDay": true},'
-     b' {"date": "2031-01-01", "isOffDay": false}]}', "both"),
-    (b'{"year": 2031, "days": []}', "no days"),
-    (b"hello", "Unknown file type"),
-    (b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "no days"),
-    (b"{" + b" " * (300 * 1024) + b"}", "too large"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"year": 2031}', "list of"),
+        (b'{"year": 2031, "days": [{"date": "2031-02-30", "name": "x", "isOffDay": true}]}', "not a date"),
+        (b'{"year": 2031, "days": [{"date": "2035-01-01", "name": "x", "isOffDay": true}]}', "is not in 2031"),
+        (b'{"year": 2031, "days": [{"date": "2031-01-01", "name": "x", "isOffDay": "yes"}]}', "isOffDay"),
+        (
+            b'{"year": 2031, "days": [{"date": "2031-01-01", "isOffDay": true},'
+            b' {"date": "2031-01-01", "isOffDay": false}]}',
+            "both",
+        ),
+        (b'{"year": 2031, "days": []}', "no days"),
+        (b"hello", "Unknown file type"),
+        (b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "no days"),
+        (b"{" + b" " * (300 * 1024) + b"}", "too large"),
+    ],
+)
 def test_bad_files_are_refused_with_a_sentence(app, data, message):
     from flask_babel import force_locale
 
@@ -151,8 +165,9 @@ def test_preview_lists_exactly_the_changes_and_changes_nothing(app, year_world):
 
     # Applying does exactly what the preview said.
     applied = holiday_import.run(holiday_import.parse(json.dumps(FILE).encode(), "2031.json"), apply=True)
-    assert [(c.occurrence_id, c.when) for c in applied.cancelled] == [(c.occurrence_id, c.when)
-                                                                        for c in report.cancelled]
+    assert [(c.occurrence_id, c.when) for c in applied.cancelled] == [
+        (c.occurrence_id, c.when) for c in report.cancelled
+    ]
     assert sorted((c.when, c.programme) for c in applied.added) == sorted((c.when, c.programme) for c in report.added)
     for series in (court, clinic):
         assert [o.status for o in sessions(series, WORKING_SUNDAY)] == [OccurrenceStatus.CANCELLED]
@@ -182,8 +197,11 @@ def test_feeds_go_from_tentative_to_confirmed(app, client, year_world, monkeypat
     assert EXTRA_DAY_OFF not in before and WORKING_SUNDAY in before
     contact = feed_statuses(client, "/feeds/contact-days.ics")
     assert contact and {status for status, _ in contact.values()} == {"CONFIRMED"}  # not holiday-bound
-    description = str(icalendar.Calendar.from_ical(client.get("/feeds/holiday-court.ics?lang=en").data)
-                      .walk("VEVENT")[0]["DESCRIPTION"])
+    description = str(
+        icalendar.Calendar.from_ical(client.get("/feeds/holiday-court.ics?lang=en").data).walk("VEVENT")[0][
+            "DESCRIPTION"
+        ]
+    )
     assert "Provisional" in description
 
     holiday_import.run(holiday_import.parse(json.dumps(FILE).encode(), "2031.json"), apply=True)
@@ -227,8 +245,9 @@ def test_admin_upload_previews_then_applies(app, admin_client, year_world, monke
     arrangement = text.split('name="arrangement" type="hidden" value="')[1].split('"')[0]
     import html
 
-    applied = admin_client.post("/admin/holidays/apply?lang=en",
-                                data={"arrangement": html.unescape(arrangement), "source": "2031.json"})
+    applied = admin_client.post(
+        "/admin/holidays/apply?lang=en", data={"arrangement": html.unescape(arrangement), "source": "2031.json"}
+    )
     assert applied.status_code == 302
     assert holiday_years.is_confirmed(YEAR)
     home = admin_client.get("/admin/?lang=en").get_data(as_text=True)
@@ -236,11 +255,14 @@ def test_admin_upload_previews_then_applies(app, admin_client, year_world, monke
     assert local_today()  # the real clock still answers
 
 
-@pytest.mark.parametrize("data, status, message", [
-    ({}, 400, "Choose a file"),
-    ({"file": (__import__("io").BytesIO(b"{not json"), "x.json")}, 400, "not valid JSON"),
-    ({"file": (__import__("io").BytesIO(b"hello"), "x.txt")}, 400, "Unknown file type"),
-])
+@pytest.mark.parametrize(
+    "data, status, message",
+    [
+        ({}, 400, "Choose a file"),
+        ({"file": (__import__("io").BytesIO(b"{not json"), "x.json")}, 400, "not valid JSON"),
+        ({"file": (__import__("io").BytesIO(b"hello"), "x.txt")}, 400, "Unknown file type"),
+    ],
+)
 def test_admin_upload_errors_are_clear_4xx(app, admin_client, data, status, message):
     response = admin_client.post("/admin/holidays/?lang=en", data=data, content_type="multipart/form-data")
     assert response.status_code == status

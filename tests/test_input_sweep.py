@@ -8,6 +8,7 @@ The routes come from app.url_map, so a route added later is swept without listin
 PostgreSQL is where an id beyond INTEGER or a NUL byte is an error instead of "no match": run with
 TEST_DATABASE_URL for the claim that matters (the test prints how many requests it made).
 """
+
 from __future__ import annotations
 
 import collections
@@ -59,8 +60,21 @@ PATH_VALUES = {
 
 ID_PARAMS = ("bureau", "shift_id", "team", "team_id", "volunteer_id", "community_id", "programme", "id")
 DATE_PARAMS = ("start", "first", "last", "from", "to", "day", "date")
-TEXT_PARAMS = ("q", "community", "subdistrict", "status", "when", "sort", "days", "show", "lang", "number",
-               "reference", "next", "kind")
+TEXT_PARAMS = (
+    "q",
+    "community",
+    "subdistrict",
+    "status",
+    "when",
+    "sort",
+    "days",
+    "show",
+    "lang",
+    "number",
+    "reference",
+    "next",
+    "kind",
+)
 # Hostile themes: (ids, pages, dates, months, years, text).
 THEMES = {
     "over": (OVER, HUGE, "9999-12-31", "9999-12", "9999", HUGE),
@@ -71,12 +85,38 @@ THEMES = {
     "long": (LONG, LONG, LONG, LONG, LONG, LONG),
     "nul": (NUL, NUL, NUL, NUL, NUL, NUL),
 }
-FORM_ID_FIELDS = ("shift_id", "volunteer_id", "assignment_id", "swap_id", "to_user_id", "slot", "id", "bureau",
-                  "programme_id", "venue_id", "community_id", "officials", "volunteer", "weekday", "hours")
+FORM_ID_FIELDS = (
+    "shift_id",
+    "volunteer_id",
+    "assignment_id",
+    "swap_id",
+    "to_user_id",
+    "slot",
+    "id",
+    "bureau",
+    "programme_id",
+    "venue_id",
+    "community_id",
+    "officials",
+    "volunteer",
+    "weekday",
+    "hours",
+)
 DATE_FIELD = re.compile(r"(^|_)(day|date|first|last|on|from|until)$")
 # Form actions the views dispatch on (the page shows a form only when there is something to act on).
-KNOWN_ACTIONS = ("assign", "unassign", "present", "no_show", "drop", "swap", "accept", "decline", "cancel_swap",
-                 "limit", "remove")
+KNOWN_ACTIONS = (
+    "assign",
+    "unassign",
+    "present",
+    "no_show",
+    "drop",
+    "swap",
+    "accept",
+    "decline",
+    "cancel_swap",
+    "limit",
+    "remove",
+)
 
 
 def query_variants(allowed: frozenset[str] | None) -> list[dict]:
@@ -125,6 +165,7 @@ def page_fields(client, url: str) -> tuple[set[str], set[str]]:
 
 def real_values() -> dict[str, str]:
     """A real value for each path argument, from the demo data (the first of each kind)."""
+
     def first(model, *where):
         return str(db.session.scalar(sa.select(model.id).where(*where).order_by(model.id).limit(1)))
 
@@ -176,8 +217,9 @@ def path_arguments(rule) -> dict[str, str]:
 @pytest.fixture
 def demo_world(app):
     demo.load()
-    people = {role.value: db.session.scalar(sa.select(User.id).where(User.email == email))
-              for role, email in demo.DEMO_LOGINS}
+    people = {
+        role.value: db.session.scalar(sa.select(User.id).where(User.email == email)) for role, email in demo.DEMO_LOGINS
+    }
     team = db.session.scalar(sa.select(PatrolTeam).order_by(PatrolTeam.code).limit(1))
     db.session.add(FeedToken(kind=FeedKind.TEAM, team_id=team.id))
     tokens = {role: issue_token(db.session.get(User, user_id), "sweep") for role, user_id in people.items()}
@@ -191,9 +233,12 @@ def login(client, user_id: int) -> None:
 
 def test_every_id_in_a_path_uses_the_bounded_converter(web_app):
     """No `<int:...>` left: an unbounded int converter lets 2**31 reach the database."""
-    unbounded = [rule.rule for rule in web_app.url_map.iter_rules()
-                 for converter in rule._converters.values()
-                 if type(converter).__name__ in ("IntegerConverter", "NumberConverter", "FloatConverter")]
+    unbounded = [
+        rule.rule
+        for rule in web_app.url_map.iter_rules()
+        for converter in rule._converters.values()
+        if type(converter).__name__ in ("IntegerConverter", "NumberConverter", "FloatConverter")
+    ]
     assert unbounded == []
     ids = [rule.rule for rule in web_app.url_map.iter_rules() if "<id:" in rule.rule]
     assert len(ids) >= 30, ids
@@ -242,9 +287,14 @@ def test_the_url_map_with_hostile_values_never_answers_5xx(web_app, demo_world, 
                     for args in query_variants(allowed):
                         call(method, url, query_string=args)
                 elif is_api:
-                    for body in (f'{{"volunteer_id": {OVER}}}', '{"volunteer_id": -1}', "[" * 1000 + "]" * 1000,
-                                 '{"volunteer_id": ' + "[" * 100_000 + "]" * 100_000 + "}", "{" * 1000,
-                                 json.dumps({"volunteer_id": LONG})):
+                    for body in (
+                        f'{{"volunteer_id": {OVER}}}',
+                        '{"volunteer_id": -1}',
+                        "[" * 1000 + "]" * 1000,
+                        '{"volunteer_id": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                        "{" * 1000,
+                        json.dumps({"volunteer_id": LONG}),
+                    ):
                         call(method, url, data=body, content_type="application/json")
                 else:
                     if url not in fields_cache:
@@ -255,8 +305,10 @@ def test_the_url_map_with_hostile_values_never_answers_5xx(web_app, demo_world, 
                     names, actions = fields_cache[url]
                     for data in form_variants(names, actions):
                         call(method, url, data=data, query_string={"month": THEMES["over"][3]})
-    print(f"\nURL-map sweep on {db.engine.dialect.name}: {count['requests']} requests, "
-          f"{len(failures)} responses >= 500, {len(rules)} rules, {len(ROLES)} roles")
+    print(
+        f"\nURL-map sweep on {db.engine.dialect.name}: {count['requests']} requests, "
+        f"{len(failures)} responses >= 500, {len(rules)} rules, {len(ROLES)} roles"
+    )
     got_request_exception.disconnect(record, web_app)
     for line in sorted(set(errors)):
         print(line)

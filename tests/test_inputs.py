@@ -1,4 +1,5 @@
 """inputs.py: ids, dates, months, pages and JSON bodies are parsed with the service's bounds."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,16 @@ def test_ids_are_one_to_two_to_the_31_minus_one(number):
 
 def test_dates_and_months_of_the_service_range_only():
     assert inputs.parse_date("2031-01-12") == dt.date(2031, 1, 12)
-    for bad in ("2031-02-30", "0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01", "2031-1-12", " 2031-01-12",
-                "２０３１-01-12"):
+    for bad in (
+        "2031-02-30",
+        "0001-01-01",
+        "9999-12-31",
+        "1999-12-31",
+        "2101-01-01",
+        "2031-1-12",
+        " 2031-01-12",
+        "２０３１-01-12",
+    ):
         assert inputs.parse_date(bad) is None, bad
     assert inputs.parse_month("2100-12") == (2100, 12)
     for bad in ("9999-12", "0001-01", "2031-13", "2031-00", "2031-1"):
@@ -50,8 +59,15 @@ def test_json_depth_is_counted_without_recursion_and_strings_are_skipped():
 
 
 def test_ids_beyond_integer_are_404_on_pages_and_api(client):
-    for url in (f"/sessions/{OVER}", f"/legal-clinic/book/{OVER}", f"/suggestions/new/{OVER}",
-                f"/api/v1/occurrences/{OVER}", "/sessions/99999999999999999999", "/sessions/-1", "/sessions/0"):
+    for url in (
+        f"/sessions/{OVER}",
+        f"/legal-clinic/book/{OVER}",
+        f"/suggestions/new/{OVER}",
+        f"/api/v1/occurrences/{OVER}",
+        "/sessions/99999999999999999999",
+        "/sessions/-1",
+        "/sessions/0",
+    ):
         response = client.get(url)
         assert response.status_code == 404, url
     assert client.get(f"/api/v1/occurrences/{OVER}").get_json()["error"]["code"] == "not_found"
@@ -66,8 +82,11 @@ def test_roster_dates_months_and_pages_out_of_range_get_a_message_and_4xx(app, c
         response = client.get(f"/roster/team/T001?{query}&lang=en")
         assert response.status_code == 400, query
         assert "YYYY-MM" in response.get_data(as_text=True), query
-    for url in ("/roster/team/T001/export.csv?month=9999-12", "/roster/team/T001/print?month=9999-12",
-                "/roster/team/T001/bulk?first=9999-12-31"):
+    for url in (
+        "/roster/team/T001/export.csv?month=9999-12",
+        "/roster/team/T001/print?month=9999-12",
+        "/roster/team/T001/bulk?first=9999-12-31",
+    ):
         assert client.get(url).status_code == 400, url
     assert client.get("/roster/?page=99999999999999999999").status_code == 404
     assert client.get("/roster/team/T001/hours?year=9999").status_code == 400
@@ -83,15 +102,25 @@ def test_ids_in_forms_beyond_integer_are_refused_with_400(app, client):
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("body", ["[" * 1000 + "]" * 1000, '{"volunteer_id": ' + "[" * 40 + "]" * 40 + "}",
-                                  '{"volunteer_id": "' + "x" * 70_000 + '"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 1000 + "]" * 1000,
+        '{"volunteer_id": ' + "[" * 40 + "]" * 40 + "}",
+        '{"volunteer_id": "' + "x" * 70_000 + '"}',
+    ],
+)
 def test_deep_or_large_json_bodies_are_400(app, client, body):
     coordinator = make_user(Role.COORDINATOR)
     team = make_team(coordinator=coordinator)
     token = issue_token(coordinator)
     db.session.commit()
-    response = client.post(f"/api/v1/shifts/{team.id}/assignments", data=body, content_type="application/json",
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        f"/api/v1/shifts/{team.id}/assignments",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "invalid_body"
 
@@ -101,7 +130,8 @@ def test_date_fields_outside_the_service_years_are_refused_with_a_message(app, c
     make_team(coordinator=coordinator, code="T001")
     db.session.commit()
     login_as(client, coordinator)
-    response = client.post("/roster/team/T001/bulk?lang=en", data={
-        "action": "fill_min", "first": "9999-12-31", "last": "9999-12-31"})
+    response = client.post(
+        "/roster/team/T001/bulk?lang=en", data={"action": "fill_min", "first": "9999-12-31", "last": "9999-12-31"}
+    )
     assert response.status_code == 400
     assert "Dates are in the years 2000 to 2100." in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """A released Alembic revision never changes: schema changes are new revisions (tools/migrations_lock.py)."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """The database itself refuses data that would break the schedule, whatever the form does."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,22 +45,45 @@ def _refused(*objects) -> None:
 def test_shift_ending_before_it_starts_is_refused(app):
     team = make_team()
     db.session.commit()
-    _refused(Shift(team_id=team.id, local_date=dt.date(2026, 3, 1),
-                   starts_at=aware(2026, 3, 1, 12), ends_at=aware(2026, 3, 1, 11)))
+    _refused(
+        Shift(
+            team_id=team.id,
+            local_date=dt.date(2026, 3, 1),
+            starts_at=aware(2026, 3, 1, 12),
+            ends_at=aware(2026, 3, 1, 11),
+        )
+    )
 
 
 def test_shift_over_capacity_is_refused(app):
     team = make_team()
     db.session.commit()
-    _refused(Shift(team_id=team.id, local_date=dt.date(2026, 3, 1), starts_at=aware(2026, 3, 1, 11),
-                   ends_at=aware(2026, 3, 1, 14), max_volunteers=3, min_volunteers=1, assigned_count=4))
+    _refused(
+        Shift(
+            team_id=team.id,
+            local_date=dt.date(2026, 3, 1),
+            starts_at=aware(2026, 3, 1, 11),
+            ends_at=aware(2026, 3, 1, 14),
+            max_volunteers=3,
+            min_volunteers=1,
+            assigned_count=4,
+        )
+    )
 
 
 def test_shift_maximum_below_minimum_is_refused(app):
     team = make_team()
     db.session.commit()
-    _refused(Shift(team_id=team.id, local_date=dt.date(2026, 3, 1), starts_at=aware(2026, 3, 1, 11),
-                   ends_at=aware(2026, 3, 1, 14), min_volunteers=5, max_volunteers=2))
+    _refused(
+        Shift(
+            team_id=team.id,
+            local_date=dt.date(2026, 3, 1),
+            starts_at=aware(2026, 3, 1, 11),
+            ends_at=aware(2026, 3, 1, 14),
+            min_volunteers=5,
+            max_volunteers=2,
+        )
+    )
 
 
 def test_negative_venue_capacity_is_refused(app):
@@ -94,16 +118,28 @@ def test_unknown_enum_value_is_refused_by_the_database(app):
 def test_template_with_zero_length_or_no_weekday_is_refused(app):
     team = make_team()
     db.session.commit()
-    _refused(ShiftTemplate(team_id=team.id, name="x", weekdays=0, local_start=dt.time(9), local_end=dt.time(12),
-                           valid_from=dt.date(2026, 1, 1)))
-    _refused(ShiftTemplate(team_id=team.id, name="x", local_start=dt.time(9), local_end=dt.time(9),
-                           valid_from=dt.date(2026, 1, 1)))
+    _refused(
+        ShiftTemplate(
+            team_id=team.id,
+            name="x",
+            weekdays=0,
+            local_start=dt.time(9),
+            local_end=dt.time(12),
+            valid_from=dt.date(2026, 1, 1),
+        )
+    )
+    _refused(
+        ShiftTemplate(
+            team_id=team.id, name="x", local_start=dt.time(9), local_end=dt.time(9), valid_from=dt.date(2026, 1, 1)
+        )
+    )
 
 
 def test_night_template_crossing_midnight_is_allowed(app):
     team = make_team()
-    template = ShiftTemplate(team_id=team.id, name="night", local_start=dt.time(22), local_end=dt.time(2),
-                             valid_from=dt.date(2026, 1, 1))
+    template = ShiftTemplate(
+        team_id=team.id, name="night", local_start=dt.time(22), local_end=dt.time(2), valid_from=dt.date(2026, 1, 1)
+    )
     db.session.add(template)
     db.session.commit()
     assert template.crosses_midnight
@@ -112,19 +148,20 @@ def test_night_template_crossing_midnight_is_allowed(app):
 def test_one_active_assignment_per_volunteer_and_shift(app):
     volunteer = make_user()
     team = make_team(members=[volunteer])
-    shift = Shift(team_id=team.id, local_date=dt.date(2026, 3, 1), starts_at=aware(2026, 3, 1, 11),
-                  ends_at=aware(2026, 3, 1, 14))
+    shift = Shift(
+        team_id=team.id, local_date=dt.date(2026, 3, 1), starts_at=aware(2026, 3, 1, 11), ends_at=aware(2026, 3, 1, 14)
+    )
     db.session.add(shift)
     db.session.flush()
     first = Assignment(shift_id=shift.id, volunteer_id=volunteer.id, starts_at=shift.starts_at, ends_at=shift.ends_at)
     db.session.add(first)
     db.session.commit()
-    _refused(Assignment(shift_id=shift.id, volunteer_id=volunteer.id, starts_at=shift.starts_at,
-                        ends_at=shift.ends_at))
+    _refused(Assignment(shift_id=shift.id, volunteer_id=volunteer.id, starts_at=shift.starts_at, ends_at=shift.ends_at))
     # A dropped assignment is history and does not block signing up again.
     db.session.execute(sa.update(Assignment).values(status="dropped"))
-    db.session.add(Assignment(shift_id=shift.id, volunteer_id=volunteer.id, starts_at=shift.starts_at,
-                              ends_at=shift.ends_at))
+    db.session.add(
+        Assignment(shift_id=shift.id, volunteer_id=volunteer.id, starts_at=shift.starts_at, ends_at=shift.ends_at)
+    )
     db.session.commit()
 
 
@@ -146,8 +183,13 @@ def test_foreign_keys_are_enforced(app):
 
 def test_naive_datetimes_are_refused(app):
     programme = _programme()
-    db.session.add(Occurrence(programme_id=programme.id, starts_at=dt.datetime(2026, 3, 8, 1),  # noqa: DTZ001 (naive on purpose)
-                              ends_at=dt.datetime(2026, 3, 8, 3)))  # noqa: DTZ001
+    db.session.add(
+        Occurrence(
+            programme_id=programme.id,
+            starts_at=dt.datetime(2026, 3, 8, 1),  # noqa: DTZ001 (naive on purpose)
+            ends_at=dt.datetime(2026, 3, 8, 3),
+        )
+    )  # noqa: DTZ001
     with pytest.raises(StatementError):
         db.session.flush()
     db.session.rollback()

@@ -1,5 +1,6 @@
 """Booking rules that mutation testing showed no test would defend: the overlap check's strict
 edges (back-to-back shifts are fine), the weekly limit's edge and week, who may book a started shift."""
+
 from __future__ import annotations
 
 import datetime as dt

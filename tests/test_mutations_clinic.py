@@ -1,6 +1,7 @@
 """Clinic rules that mutation testing (tools/mutation.py clinic) showed no test would defend:
 the booking UPDATE's own conditions, the cancel race, every refusal's code/status/message in both
 languages, the staff list's order and the defaults a booking is stored with."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,9 @@ def test_the_booking_update_itself_refuses_a_slot_that_has_started(app):
     now = dt.datetime.now(dt.UTC)
     slot = pb.single_slot(pb.clinic_session(), capacity=2)
     assert slot.starts_at > now
-    _behind_the_session(sa.update(ClinicSlot).where(ClinicSlot.id == slot.id)
-                        .values(starts_at=now - dt.timedelta(minutes=5)), slot)
+    _behind_the_session(
+        sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(starts_at=now - dt.timedelta(minutes=5)), slot
+    )
     refused = _refusal(lambda: clinic.book(slot.id, "张三", "13812345678", now=now))
     assert refused.code == "slot_full" and refused.status == 409
     assert db.session.scalar(sa.select(ClinicSlot.booked_count).where(ClinicSlot.id == slot.id)) == 0
@@ -65,9 +67,14 @@ def test_a_cancel_that_loses_the_race_changes_nothing(app):
     booking = clinic.book(slot.id, "张三", "13812345678")
     assert booking.status is BookingStatus.BOOKED
     # A simultaneous request cancelled it (and gave the place back) after this one loaded it.
-    _behind_the_session([sa.update(ClinicBooking).where(ClinicBooking.id == booking.id)
-                         .values(status=BookingStatus.CANCELLED),
-                         sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(booked_count=0)], booking, slot)
+    _behind_the_session(
+        [
+            sa.update(ClinicBooking).where(ClinicBooking.id == booking.id).values(status=BookingStatus.CANCELLED),
+            sa.update(ClinicSlot).where(ClinicSlot.id == slot.id).values(booked_count=0),
+        ],
+        booking,
+        slot,
+    )
     refused = _refusal(lambda: clinic.cancel(booking.reference, "13812345678"))
     assert (refused.code, refused.status) == ("already_cancelled", 409)
     assert refused.message == "This booking has already been cancelled."
@@ -105,11 +112,14 @@ def test_a_new_reference_is_drawn_until_it_is_unused(app, monkeypatch):
     assert second.reference == "NEWCODE234"
 
 
-@pytest.mark.parametrize("field, value, label", [
-    ("name", "", "Your name"),
-    ("name", "x" * (clinic.NAME_MAX + 1), "Your name"),
-    ("topic", "x" * (clinic.TOPIC_MAX + 1), "What would you like advice on?"),
-])
+@pytest.mark.parametrize(
+    "field, value, label",
+    [
+        ("name", "", "Your name"),
+        ("name", "x" * (clinic.NAME_MAX + 1), "Your name"),
+        ("topic", "x" * (clinic.TOPIC_MAX + 1), "What would you like advice on?"),
+    ],
+)
 def test_bad_fields_are_named_in_the_message(app, field, value, label):
     slot = pb.single_slot(pb.clinic_session(), capacity=2)
     values = {"name": "张三", "topic": ""} | {field: value}
@@ -123,8 +133,10 @@ def test_every_refusal_has_its_code_status_and_both_languages(app):
     booking = clinic.book(slot.id, "张三", "13812345678")
     cases = {
         "no_slot": (404, lambda: clinic.book(999999, "李四", "13812345679")),
-        "no_slot_other_session": (404, lambda: clinic.book(slot.id, "李四", "13812345679",
-                                                           occurrence_id=session.id + 1)),
+        "no_slot_other_session": (
+            404,
+            lambda: clinic.book(slot.id, "李四", "13812345679", occurrence_id=session.id + 1),
+        ),
         "language_unavailable": (400, lambda: clinic.book(slot.id, "Anna", "13812345679", language="en")),
         "already_booked": (409, lambda: clinic.book(slot.id, "张三", "13812345678")),
         "slot_past": (409, lambda: clinic.book(slot.id, "李四", "13812345679", now=slot.starts_at)),
@@ -186,8 +198,11 @@ def test_cancelling_twice_says_so_in_both_languages(app):
     booking = clinic.book(slot.id, "张三", "13812345678")
     clinic.cancel(booking.reference, "13812345678")
     again = _refusal(lambda: clinic.cancel(booking.reference, "13812345678"))
-    assert (again.code, again.status, again.message) == ("already_cancelled", 409,
-                                                         "This booking has already been cancelled.")
+    assert (again.code, again.status, again.message) == (
+        "already_cancelled",
+        409,
+        "This booking has already been cancelled.",
+    )
     assert CJK.search(_refusal(lambda: clinic.cancel(booking.reference, "13812345678"), "zh_CN").message)
 
 

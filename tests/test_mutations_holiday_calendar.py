@@ -1,5 +1,6 @@
 """Holiday-calendar rules that mutation testing (tools/mutation.py holiday_calendar) showed undefended:
 range edges, weekday/weekend edges, overrides on the 'wrong' kind of day, names by language."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -70,8 +71,17 @@ def test_a_holiday_override_without_reason_takes_the_package_name_or_empty(app):
     assert cal.holiday_name(D(2027, 3, 10)) is not None
 
 
-@pytest.mark.parametrize("lang, name", [("zh_CN", "国庆节"), ("zh", "国庆节"), ("en", "National Day"),
-                                        ("en_US", "National Day"), ("fr", "国庆节"), ("", "国庆节")])
+@pytest.mark.parametrize(
+    "lang, name",
+    [
+        ("zh_CN", "国庆节"),
+        ("zh", "国庆节"),
+        ("en", "National Day"),
+        ("en_US", "National Day"),
+        ("fr", "国庆节"),
+        ("", "国庆节"),
+    ],
+)
 def test_holiday_names_by_language(app, lang, name):
     assert cal.holiday_name(D(2026, 10, 1), lang) == name
 

@@ -1,5 +1,6 @@
 """Recurrence-rule and holiday-policy edges that mutation testing (tools/mutation.py rules) showed
 undefended: rule parsing refusals by code, window ends, the next-ordinary-Sunday search and its limit."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,36 +22,43 @@ def view(start=JAN_1, end=DEC_31, holidays=(), workdays=()) -> CalendarView:
     return CalendarView(start, end, overrides)
 
 
-def series(rule="FREQ=MONTHLY;BYDAY=1SU", starts_on=JAN_1, ends_on=None, policy=HolidayPolicy.KEEP,
-           pattern=SeriesPattern.RRULE) -> Series:
+def series(
+    rule="FREQ=MONTHLY;BYDAY=1SU", starts_on=JAN_1, ends_on=None, policy=HolidayPolicy.KEEP, pattern=SeriesPattern.RRULE
+) -> Series:
     return Series(pattern=pattern, rrule=rule, starts_on=starts_on, ends_on=ends_on, holiday_policy=policy)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("rrule:freq=monthly;byday=2su", "FREQ=MONTHLY;BYDAY=2SU"),
-    ("  RRULE: FREQ=WEEKLY  ", "FREQ=WEEKLY"),
-    ("FREQ=DAILY", "FREQ=DAILY"),
-    ("", ""),
-    (None, ""),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("rrule:freq=monthly;byday=2su", "FREQ=MONTHLY;BYDAY=2SU"),
+        ("  RRULE: FREQ=WEEKLY  ", "FREQ=WEEKLY"),
+        ("FREQ=DAILY", "FREQ=DAILY"),
+        ("", ""),
+        (None, ""),
+    ],
+)
 def test_normalise_rrule(text, expected):
     assert rules.normalise_rrule(text) == expected
 
 
-@pytest.mark.parametrize("text, code", [
-    ("", "one_line"),
-    ("RRULE:", "one_line"),
-    ("FREQ=DAILY\nFREQ=WEEKLY", "one_line"),
-    ("FREQ=DAILY;\nCOUNT=2", "one_line"),  # dateutil would call this "invalid": the newline is the reason
-    ("EXDATE:20260101T000000", "one_line"),  # parses as a rule *set*, not one rule
-    ("RDATE:20260101T000000", "one_line"),
-    ("DTSTART:20260101T000000;FREQ=DAILY", "one_line"),
-    ("FREQ=SOMETIMES", "invalid"),
-    ("BYDAY=2SU", "invalid"),
-    ("FREQ=HOURLY", "frequency"),
-    ("FREQ=MINUTELY", "frequency"),
-    ("FREQ=SECONDLY", "frequency"),
-])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("", "one_line"),
+        ("RRULE:", "one_line"),
+        ("FREQ=DAILY\nFREQ=WEEKLY", "one_line"),
+        ("FREQ=DAILY;\nCOUNT=2", "one_line"),  # dateutil would call this "invalid": the newline is the reason
+        ("EXDATE:20260101T000000", "one_line"),  # parses as a rule *set*, not one rule
+        ("RDATE:20260101T000000", "one_line"),
+        ("DTSTART:20260101T000000;FREQ=DAILY", "one_line"),
+        ("FREQ=SOMETIMES", "invalid"),
+        ("BYDAY=2SU", "invalid"),
+        ("FREQ=HOURLY", "frequency"),
+        ("FREQ=MINUTELY", "frequency"),
+        ("FREQ=SECONDLY", "frequency"),
+    ],
+)
 def test_unusable_rules_are_refused_with_a_code(text, code):
     with pytest.raises(rules.RuleError) as refused:
         rules.parse_rrule(text, D(2026, 1, 1))
@@ -94,17 +102,22 @@ def test_series_window_ends():
 
 def test_rule_dates_include_both_ends_of_the_window():
     daily = series("FREQ=DAILY", starts_on=D(2026, 3, 1))
-    assert rules.rule_dates(daily, D(2026, 3, 2), D(2026, 3, 4), view()) == [D(2026, 3, 2), D(2026, 3, 3),
-                                                                               D(2026, 3, 4)]
-    assert rules.rule_dates(series("FREQ=DAILY", starts_on=D(2026, 5, 1)), D(2026, 3, 1), D(2026, 3, 4),
-                            view()) == []
+    assert rules.rule_dates(daily, D(2026, 3, 2), D(2026, 3, 4), view()) == [
+        D(2026, 3, 2),
+        D(2026, 3, 3),
+        D(2026, 3, 4),
+    ]
+    assert rules.rule_dates(series("FREQ=DAILY", starts_on=D(2026, 5, 1)), D(2026, 3, 1), D(2026, 3, 4), view()) == []
 
 
 def test_court_day_series_take_the_calendar_within_the_window():
     court = series(None, starts_on=D(2026, 3, 1), ends_on=D(2026, 3, 8), pattern=SeriesPattern.COURT_DAYS)
     calendar = view(D(2026, 2, 1), D(2026, 3, 31))
     assert rules.rule_dates(court, D(2026, 1, 1), D(2026, 12, 31), calendar) == [
-        D(2026, 3, 1), D(2026, 3, 7), D(2026, 3, 8)]
+        D(2026, 3, 1),
+        D(2026, 3, 7),
+        D(2026, 3, 8),
+    ]
 
 
 def test_next_ordinary_sunday_from_each_weekday():
@@ -128,11 +141,14 @@ def test_next_ordinary_sunday_looks_five_weeks_and_no_further():
     assert rules.CALENDAR_MARGIN > dt.timedelta(weeks=rules.NEXT_SUNDAY_LOOKAHEAD_WEEKS)
 
 
-@pytest.mark.parametrize("policy, day, held", [
-    (HolidayPolicy.KEEP, D(2026, 4, 5), True),
-    (HolidayPolicy.SKIP, D(2026, 4, 5), False),
-    (HolidayPolicy.NEXT_SUNDAY, D(2026, 4, 12), True),
-])
+@pytest.mark.parametrize(
+    "policy, day, held",
+    [
+        (HolidayPolicy.KEEP, D(2026, 4, 5), True),
+        (HolidayPolicy.SKIP, D(2026, 4, 5), False),
+        (HolidayPolicy.NEXT_SUNDAY, D(2026, 4, 12), True),
+    ],
+)
 def test_the_holiday_policy_on_a_holiday_rule_date(policy, day, held):
     planned = rules.plan(series(policy=policy), D(2026, 4, 1), D(2026, 4, 30), view())
     assert len(planned) == 1
@@ -143,26 +159,34 @@ def test_the_holiday_policy_on_a_holiday_rule_date(policy, day, held):
 
 def test_an_ordinary_rule_date_is_held_as_is_without_holiday_names():
     (only,) = rules.plan(series(policy=HolidayPolicy.SKIP), D(2026, 3, 1), D(2026, 3, 31), view())
-    assert (only.rule_date, only.day, only.held, only.on_public_holiday) == (D(2026, 3, 1), D(2026, 3, 1), True,
-                                                                             False)
+    assert (only.rule_date, only.day, only.held, only.on_public_holiday) == (D(2026, 3, 1), D(2026, 3, 1), True, False)
     assert only.holiday_zh == "" and only.holiday_en == ""
 
 
 def test_next_sunday_with_nowhere_to_go_is_not_held():
     sundays = [D(2027, 3, 7) + dt.timedelta(weeks=n) for n in range(7)]
     calendar = view(D(2027, 1, 1), D(2027, 12, 31), holidays=sundays)
-    (only,) = rules.plan(series(policy=HolidayPolicy.NEXT_SUNDAY, starts_on=D(2027, 1, 1)), D(2027, 3, 1),
-                         D(2027, 3, 31), calendar)
+    (only,) = rules.plan(
+        series(policy=HolidayPolicy.NEXT_SUNDAY, starts_on=D(2027, 1, 1)), D(2027, 3, 1), D(2027, 3, 31), calendar
+    )
     assert only.rule_date == D(2027, 3, 7) and only.held is False and only.day == D(2027, 3, 7)
     assert only.holiday_zh == "示例" and only.holiday_en == "示例"
 
 
 def test_court_days_ignore_the_holiday_policy():
-    court = series(None, starts_on=D(2026, 4, 1), ends_on=D(2026, 4, 6), pattern=SeriesPattern.COURT_DAYS,
-                   policy=HolidayPolicy.SKIP)
+    court = series(
+        None,
+        starts_on=D(2026, 4, 1),
+        ends_on=D(2026, 4, 6),
+        pattern=SeriesPattern.COURT_DAYS,
+        policy=HolidayPolicy.SKIP,
+    )
     planned = rules.plan(court, D(2026, 4, 1), D(2026, 4, 30), view())
     assert [(p.day, p.held, p.on_public_holiday) for p in planned] == [
-        (D(2026, 4, 4), True, False), (D(2026, 4, 5), True, True), (D(2026, 4, 6), True, True)]
+        (D(2026, 4, 4), True, False),
+        (D(2026, 4, 5), True, True),
+        (D(2026, 4, 6), True, True),
+    ]
 
 
 def test_a_rule_series_without_its_rule_is_refused_as_empty():
@@ -177,7 +201,8 @@ def test_the_last_day_counts_until_its_last_minute():
 
 
 def test_a_holiday_without_a_name_has_empty_names():
-    calendar = CalendarView(JAN_1, DEC_31, {D(2026, 3, 1): HolidayOverride(day=D(2026, 3, 1),
-                                                                            kind=OverrideKind.HOLIDAY, reason="")})
+    calendar = CalendarView(
+        JAN_1, DEC_31, {D(2026, 3, 1): HolidayOverride(day=D(2026, 3, 1), kind=OverrideKind.HOLIDAY, reason="")}
+    )
     (only,) = rules.plan(series(), D(2026, 3, 1), D(2026, 3, 31), calendar)
     assert only.on_public_holiday and (only.holiday_zh, only.holiday_en) == ("", "")

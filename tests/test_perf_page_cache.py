@@ -1,5 +1,6 @@
 """Anonymous public pages cached and revalidated (views/page_cache.py), fingerprinted static files
 (views/static_files.py), and the number of queries a page costs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,15 @@ from tests.conftest import count_queries
 from tests.factories import PASSWORD, make_community, make_user
 from views import page_cache
 
-PUBLIC_PAGES = ["/", "/contact-days", "/contact-days?view=month", "/holiday-court", "/legal-clinic",
-                "/communities", "/communities/jinhu"]
+PUBLIC_PAGES = [
+    "/",
+    "/contact-days",
+    "/contact-days?view=month",
+    "/holiday-court",
+    "/legal-clinic",
+    "/communities",
+    "/communities/jinhu",
+]
 
 
 @pytest.fixture
@@ -59,11 +67,19 @@ def test_gzipped_pages_carry_their_own_etag_and_revalidate(client, world):
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(zipped.data) == plain.data
     assert zipped.headers["ETag"] == plain.headers["ETag"][:-1] + ':gzip"'
-    assert client.get("/contact-days", headers={"Accept-Encoding": "gzip",
-                                                "If-None-Match": zipped.headers["ETag"]}).status_code == 304
+    assert (
+        client.get(
+            "/contact-days", headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]}
+        ).status_code
+        == 304
+    )
     # A client holding the identity body revalidates it through the gzip variant too.
-    assert client.get("/contact-days", headers={"Accept-Encoding": "gzip",
-                                                "If-None-Match": plain.headers["ETag"]}).status_code == 304
+    assert (
+        client.get(
+            "/contact-days", headers={"Accept-Encoding": "gzip", "If-None-Match": plain.headers["ETag"]}
+        ).status_code
+        == 304
+    )
 
 
 def test_a_repeat_is_served_from_memory_without_a_query(app, web_app, world):
@@ -119,8 +135,10 @@ def test_each_language_has_its_own_body_and_etag(client, world):
     assert etag(english) != etag(chinese)
     assert 'lang="en"' in english.get_data(as_text=True) and 'lang="zh-CN"' in chinese.get_data(as_text=True)
     # The Chinese ETag does not validate the English page.
-    assert client.get("/contact-days", headers={"Accept-Language": "en",
-                                                "If-None-Match": etag(chinese)}).status_code == 200
+    assert (
+        client.get("/contact-days", headers={"Accept-Language": "en", "If-None-Match": etag(chinese)}).status_code
+        == 200
+    )
     # The remembered language (a cookie) chooses the body as well, hence Vary: Cookie.
     client.set_cookie("lang", "en")
     assert etag(client.get("/contact-days")) == etag(english)

@@ -5,6 +5,7 @@ examples per operation so the suite stays quick; on whichever database the suite
 Each operation is driven through schemathesis' Hypothesis strategies: its pytest plugin's lazy
 fixture loader does not work with pytest 9 (it sets the removed `Node._nodeid`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,27 +47,43 @@ def seed() -> str:
     """A little of everything the API shows, with ids 1..n so generated ids sometimes hit; returns a token."""
     community = make_community(slug="east", name_zh="东区社区", name_en="East Community")
     make_venue(community=community, slug="east-hall")
-    contact = Programme(slug="contact-days", kind=ProgrammeKind.CONTACT_DAY, name_zh="社情民意联系日",
-                        name_en="Contact day")
+    contact = Programme(
+        slug="contact-days", kind=ProgrammeKind.CONTACT_DAY, name_zh="社情民意联系日", name_en="Contact day"
+    )
     patrol = Programme(slug="patrol", kind=ProgrammeKind.PATROL, name_zh="巡逻", name_en="Patrol")
     db.session.add_all([contact, patrol])
     db.session.flush()
     today = local_today()
     for n in range(3):
         start = local_to_utc(today + dt.timedelta(days=7 * n), dt.time(9))
-        db.session.add(Occurrence(programme=contact, community=community, starts_at=start,
-                                  ends_at=start + dt.timedelta(hours=2), bilingual=n == 0))
+        db.session.add(
+            Occurrence(
+                programme=contact,
+                community=community,
+                starts_at=start,
+                ends_at=start + dt.timedelta(hours=2),
+                bilingual=n == 0,
+            )
+        )
     coordinator = make_user(Role.COORDINATOR, email="coord@test.example")
     volunteers = [make_user(Role.VOLUNTEER) for _ in range(3)]
     team = make_team(coordinator=coordinator, members=volunteers)
     for n in range(3):
         start = local_to_utc(today + dt.timedelta(days=10 + n), dt.time(19))
-        db.session.add(Shift(team_id=team.id, local_date=today + dt.timedelta(days=10 + n), starts_at=start,
-                             ends_at=start + dt.timedelta(hours=3), max_volunteers=2))
+        db.session.add(
+            Shift(
+                team_id=team.id,
+                local_date=today + dt.timedelta(days=10 + n),
+                starts_at=start,
+                ends_at=start + dt.timedelta(hours=3),
+                max_volunteers=2,
+            )
+        )
     db.session.flush()
     first = db.session.scalars(sa.select(Shift).order_by(Shift.id)).first()
-    db.session.add(Assignment(shift_id=first.id, volunteer_id=volunteers[0].id, starts_at=first.starts_at,
-                              ends_at=first.ends_at))
+    db.session.add(
+        Assignment(shift_id=first.id, volunteer_id=volunteers[0].id, starts_at=first.starts_at, ends_at=first.ends_at)
+    )
     first.assigned_count = 1
     token = issue_token(coordinator)
     db.session.commit()
@@ -95,8 +112,13 @@ def test_api_conforms_to_its_openapi_document(web_app, app, path, method):
     cases = st.one_of(*strategies)
 
     @given(case=cases)
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-              database=None)
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
     def call(case):
         case.call_and_validate(checks=CHECKS)
 

@@ -1,4 +1,5 @@
 """The OpenAPI document matches the code: the same paths and methods, the same authentication."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The public JSON API: pagination, filters, languages, error bodies; patrols never appear."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +11,13 @@ from tests.factories import make_community, make_programme, make_venue
 from timeutil import local_to_utc
 
 
-def make_occurrence(programme: Programme, day: dt.date, start: dt.time = dt.time(9), hours: int = 2,
-                    **kw) -> Occurrence:
+def make_occurrence(
+    programme: Programme, day: dt.date, start: dt.time = dt.time(9), hours: int = 2, **kw
+) -> Occurrence:
     starts_at = local_to_utc(day, start)
-    occurrence = Occurrence(programme=programme, starts_at=starts_at, ends_at=starts_at + dt.timedelta(hours=hours),
-                            **kw)
+    occurrence = Occurrence(
+        programme=programme, starts_at=starts_at, ends_at=starts_at + dt.timedelta(hours=hours), **kw
+    )
     db.session.add(occurrence)
     db.session.flush()
     return occurrence
@@ -33,8 +36,9 @@ def sessions(app):
     for day in (dt.date(2031, 1, 12), dt.date(2031, 2, 9), dt.date(2031, 3, 9)):
         make_occurrence(contact, day, community=east, venue=hall)
         make_occurrence(contact, day, community=west)
-    make_occurrence(court, dt.date(2031, 1, 11), venue=courtroom, bilingual=True,
-                    title_zh="周末审判", title_en="Weekend hearings")
+    make_occurrence(
+        court, dt.date(2031, 1, 11), venue=courtroom, bilingual=True, title_zh="周末审判", title_en="Weekend hearings"
+    )
     db.session.commit()
     return {"east": east, "west": west, "contact": contact, "court": court}
 
@@ -114,8 +118,9 @@ def test_pagination(client, sessions):
     ],
 )
 def test_bad_parameters_get_400_with_the_error_body(client, sessions, query, code):
-    response = client.get(f"/api/v1/occurrences?{query}&lang=en" if "lang=" not in query
-                          else f"/api/v1/occurrences?{query}")
+    response = client.get(
+        f"/api/v1/occurrences?{query}&lang=en" if "lang=" not in query else f"/api/v1/occurrences?{query}"
+    )
     assert response.status_code == 400
     body = response.get_json()
     assert body["error"]["status"] == 400 and body["error"]["code"] == code
@@ -127,13 +132,16 @@ def _catalogue_has(msgid: str) -> bool:
 
     from babel.support import Translations
 
-    translations = Translations.load(str(pathlib.Path(__file__).resolve().parent.parent / "translations"),
-                                     ["zh_Hans_CN"])
+    translations = Translations.load(
+        str(pathlib.Path(__file__).resolve().parent.parent / "translations"), ["zh_Hans_CN"]
+    )
     return translations.gettext(msgid) != msgid
 
 
-@pytest.mark.skipif(not _catalogue_has("%(name)s must be a date written YYYY-MM-DD."),
-                    reason="needs translations/pending/prod.po merged into the catalogue")
+@pytest.mark.skipif(
+    not _catalogue_has("%(name)s must be a date written YYYY-MM-DD."),
+    reason="needs translations/pending/prod.po merged into the catalogue",
+)
 def test_error_messages_follow_the_language(client, sessions):
     english = client.get("/api/v1/occurrences?from=x&lang=en").get_json()["error"]["message"]
     chinese = client.get("/api/v1/occurrences?from=x&lang=zh_CN").get_json()["error"]["message"]

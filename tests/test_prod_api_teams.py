@@ -1,4 +1,5 @@
 """Coordinators' API: list and assign their own teams' shifts, with the same rules and messages as the web pages."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,16 @@ def bearer(token: str) -> dict:
 
 def make_shift(team, day: dt.date, start: dt.time = dt.time(19), hours: int = 3, max_volunteers: int = 2) -> Shift:
     starts_at = local_to_utc(day, start)
-    shift = Shift(team_id=team.id, local_date=day, starts_at=starts_at, ends_at=starts_at + dt.timedelta(hours=hours),
-                  area_zh="金鸡湖", area_en="Jinji Lake", min_volunteers=1, max_volunteers=max_volunteers)
+    shift = Shift(
+        team_id=team.id,
+        local_date=day,
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=hours),
+        area_zh="金鸡湖",
+        area_en="Jinji Lake",
+        min_volunteers=1,
+        max_volunteers=max_volunteers,
+    )
     db.session.add(shift)
     db.session.flush()
     return shift
@@ -50,15 +59,25 @@ def teams(app):
         "admin": issue_token(make_user(Role.ADMIN)),
     }
     db.session.commit()
-    return {"team": team, "other_team": other_team, "shifts": shifts, "other_shift": other_shift,
-            "volunteers": volunteers, "outsider": outsider, "tokens": tokens, "coordinator": coordinator,
-            "day": day}
+    return {
+        "team": team,
+        "other_team": other_team,
+        "shifts": shifts,
+        "other_shift": other_shift,
+        "volunteers": volunteers,
+        "outsider": outsider,
+        "tokens": tokens,
+        "coordinator": coordinator,
+        "day": day,
+    }
 
 
 def test_coordinator_lists_own_team_shifts_by_date(client, teams):
     team, day = teams["team"], teams["day"]
-    response = client.get(f"/api/v1/teams/{team.id}/shifts?from={day}&to={day + dt.timedelta(days=1)}&lang=en",
-                          headers=bearer(teams["tokens"]["coordinator"]))
+    response = client.get(
+        f"/api/v1/teams/{team.id}/shifts?from={day}&to={day + dt.timedelta(days=1)}&lang=en",
+        headers=bearer(teams["tokens"]["coordinator"]),
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["total"] == 2
@@ -82,8 +101,9 @@ def test_other_teams_shifts_are_refused(client, teams):
 def test_assign_and_unassign(client, teams):
     shift, volunteer = teams["shifts"][0], teams["volunteers"][0]
     headers = bearer(teams["tokens"]["coordinator"])
-    response = client.post(f"/api/v1/shifts/{shift.id}/assignments", json={"volunteer_id": volunteer.id},
-                           headers=headers)
+    response = client.post(
+        f"/api/v1/shifts/{shift.id}/assignments", json={"volunteer_id": volunteer.id}, headers=headers
+    )
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
     assert created["volunteer_id"] == volunteer.id and created["status"] == "assigned"
@@ -117,8 +137,12 @@ def test_rule_violations_carry_the_services_status_code_and_message(client, team
     headers = bearer(teams["tokens"]["coordinator"])
     volunteers = teams["volunteers"]
     for volunteer in volunteers[:2]:  # max_volunteers is 2
-        assert client.post(f"/api/v1/shifts/{shift.id}/assignments", json={"volunteer_id": volunteer.id},
-                           headers=headers).status_code == 201
+        assert (
+            client.post(
+                f"/api/v1/shifts/{shift.id}/assignments", json={"volunteer_id": volunteer.id}, headers=headers
+            ).status_code
+            == 201
+        )
 
     cases = [
         (shift.id, volunteers[2].id),  # the shift is full
@@ -128,13 +152,19 @@ def test_rule_violations_carry_the_services_status_code_and_message(client, team
     for shift_id, volunteer_id in cases:
         with app.test_request_context("/?lang=en"):  # the page's language, as the API request's
             expected = _service_message(
-                lambda shift_id=shift_id, volunteer_id=volunteer_id: assignments.assign(teams["coordinator"], shift_id,
-                                                                                      volunteer_id))
-        response = client.post(f"/api/v1/shifts/{shift_id}/assignments?lang=en",
-                               json={"volunteer_id": volunteer_id}, headers=headers)
+                lambda shift_id=shift_id, volunteer_id=volunteer_id: assignments.assign(
+                    teams["coordinator"], shift_id, volunteer_id
+                )
+            )
+        response = client.post(
+            f"/api/v1/shifts/{shift_id}/assignments?lang=en", json={"volunteer_id": volunteer_id}, headers=headers
+        )
         assert response.status_code == expected.status, (shift_id, volunteer_id)
-        assert response.get_json()["error"] == {"status": expected.status, "code": expected.code,
-                                                "message": expected.message}
+        assert response.get_json()["error"] == {
+            "status": expected.status,
+            "code": expected.code,
+            "message": expected.message,
+        }
     db.session.expire_all()
     # Nothing half-written: the refused requests left no rows and no counts behind.
     assert db.session.get(Shift, shift.id).assigned_count == 2
@@ -143,15 +173,24 @@ def test_rule_violations_carry_the_services_status_code_and_message(client, team
 
 @pytest.mark.parametrize(
     "body",
-    [None, [], {"volunteer_id": "12"}, {"volunteer_id": True}, {"volunteer_id": 0}, {"volunteer_id": 2**40},
-     {"volunteer_id": 1, "extra": 1}, {}],
+    [
+        None,
+        [],
+        {"volunteer_id": "12"},
+        {"volunteer_id": True},
+        {"volunteer_id": 0},
+        {"volunteer_id": 2**40},
+        {"volunteer_id": 1, "extra": 1},
+        {},
+    ],
 )
 def test_bad_bodies_get_400(client, teams, body):
     shift = teams["shifts"][0]
     headers = bearer(teams["tokens"]["coordinator"])
     if body is None:
-        response = client.post(f"/api/v1/shifts/{shift.id}/assignments", data="not json", headers=headers,
-                               content_type="application/json")
+        response = client.post(
+            f"/api/v1/shifts/{shift.id}/assignments", data="not json", headers=headers, content_type="application/json"
+        )
     else:
         response = client.post(f"/api/v1/shifts/{shift.id}/assignments", json=body, headers=headers)
     assert response.status_code == 400
@@ -160,8 +199,9 @@ def test_bad_bodies_get_400(client, teams, body):
 
 def test_unknown_shift_and_assignment(client, teams):
     headers = bearer(teams["tokens"]["coordinator"])
-    response = client.post("/api/v1/shifts/99999/assignments", json={"volunteer_id": teams["volunteers"][0].id},
-                           headers=headers)
+    response = client.post(
+        "/api/v1/shifts/99999/assignments", json={"volunteer_id": teams["volunteers"][0].id}, headers=headers
+    )
     assert response.status_code == 404
     assert client.delete("/api/v1/assignments/99999", headers=headers).status_code == 404
     assert client.delete("/api/v1/assignments/99999999999", headers=headers).status_code == 404
@@ -169,8 +209,9 @@ def test_unknown_shift_and_assignment(client, teams):
 
 def test_unassigning_on_another_team_is_refused(client, teams):
     shift, outsider = teams["other_shift"], teams["outsider"]
-    assignment = Assignment(shift_id=shift.id, volunteer_id=outsider.id, starts_at=shift.starts_at,
-                            ends_at=shift.ends_at)
+    assignment = Assignment(
+        shift_id=shift.id, volunteer_id=outsider.id, starts_at=shift.starts_at, ends_at=shift.ends_at
+    )
     db.session.add(assignment)
     db.session.execute(sa.update(Shift).where(Shift.id == shift.id).values(assigned_count=1))
     db.session.commit()

@@ -1,4 +1,5 @@
 """API tokens: issued once by the CLI, stored as SHA-256 only, revocable; bearer auth needs no CSRF token."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -50,8 +51,13 @@ def test_requests_without_a_valid_token_get_401(client, app):
     user = make_user(Role.COORDINATOR, active=False)
     inactive_token = issue_token(user)
     db.session.commit()
-    for headers in ({}, {"Authorization": "Basic abc"}, bearer("sip_not-a-real-token"), bearer(inactive_token),
-                    {"Authorization": "Bearer "}):
+    for headers in (
+        {},
+        {"Authorization": "Basic abc"},
+        bearer("sip_not-a-real-token"),
+        bearer(inactive_token),
+        {"Authorization": "Bearer "},
+    ):
         response = client.get("/api/v1/me", headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["WWW-Authenticate"].startswith("Bearer")

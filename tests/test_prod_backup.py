@@ -1,5 +1,6 @@
 """The backup and restore of docs/OPERATIONS.md, run for real: pg_dump, pg_restore into an empty database,
 `flask db upgrade` on the restored copy, same rows, and the service answers from it."""
+
 from __future__ import annotations
 
 import shutil
@@ -41,8 +42,10 @@ def two_databases():
 
 
 def counts() -> dict[str, int]:
-    return {model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (Community, PatrolTeam, User, TeamMembership)}
+    return {
+        model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Community, PatrolTeam, User, TeamMembership)
+    }
 
 
 def test_pg_dump_and_restore_round_trip(two_databases, tmp_path):
@@ -56,10 +59,14 @@ def test_pg_dump_and_restore_round_trip(two_databases, tmp_path):
         db.engine.dispose()
 
     dump = tmp_path / "sip.dump"
-    subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", libpq_url(source)], check=True,
-                   timeout=300)
-    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={libpq_url(target)}", str(dump)],
-                   check=True, timeout=300)
+    subprocess.run(
+        ["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", libpq_url(source)], check=True, timeout=300
+    )
+    subprocess.run(
+        ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={libpq_url(target)}", str(dump)],
+        check=True,
+        timeout=300,
+    )
 
     restored_app = create_app(base_config(target.render_as_string(hide_password=False)))
     with restored_app.app_context():

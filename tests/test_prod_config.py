@@ -1,4 +1,5 @@
 """Production mode: configuration from the environment, cookies, headers, logs, proxies, rate limits, health."""
+
 from __future__ import annotations
 
 import json
@@ -114,8 +115,13 @@ def test_templates_have_no_inline_script_or_style():
     offenders = []
     for path in sorted((ROOT / "templates").rglob("*.html")):
         text = path.read_text(encoding="utf-8")
-        for pattern in (r"<script(?![^>]*\bsrc=)[^>]*>", r"<style\b", r"\sstyle=", r"\son[a-z]+=\s*[\"']",
-                        r"javascript:"):
+        for pattern in (
+            r"<script(?![^>]*\bsrc=)[^>]*>",
+            r"<style\b",
+            r"\sstyle=",
+            r"\son[a-z]+=\s*[\"']",
+            r"javascript:",
+        ):
             if re.search(pattern, text, flags=re.IGNORECASE):
                 offenders.append(f"{path.relative_to(ROOT)}: {pattern}")
     assert offenders == []
@@ -184,10 +190,13 @@ def test_client_address_comes_from_the_proxy_only_when_trusted(database_url, app
 def test_login_is_rate_limited(database_url, app):
     make_user(Role.VOLUNTEER, email="vol@test.example")
     db.session.commit()
-    client = create_app(base_config(database_url, RATELIMIT_ENABLED=True,
-                                    RATELIMIT_STORAGE_URI="memory://")).test_client()
-    statuses = [client.post("/login?lang=en", data={"email": "vol@test.example", "password": "wrong"}).status_code
-                for _ in range(11)]
+    client = create_app(
+        base_config(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    ).test_client()
+    statuses = [
+        client.post("/login?lang=en", data={"email": "vol@test.example", "password": "wrong"}).status_code
+        for _ in range(11)
+    ]
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429
     assert client.get("/login").status_code == 200  # only attempts are limited, not the page
@@ -244,6 +253,7 @@ def test_login_still_works_when_the_rate_limit_store_is_down(database_url, app):
     make_user(Role.VOLUNTEER, email="vol@test.example")
     db.session.commit()
     # Nothing listens on this loopback port: the shared store is "down"; the configured fallback counts in memory.
-    client = create_app(base_config(database_url, RATELIMIT_ENABLED=True,
-                                    RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")).test_client()
+    client = create_app(
+        base_config(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    ).test_client()
     assert client.post("/login", data={"email": "vol@test.example", "password": PASSWORD}).status_code == 302

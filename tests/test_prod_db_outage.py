@@ -1,4 +1,5 @@
 """The database going away mid-request, without restarting it: one backend is cut at a time."""
+
 from __future__ import annotations
 
 import logging
@@ -85,8 +86,7 @@ def outage(monkeypatch):
     return start
 
 
-def test_during_an_outage_feeds_pages_and_error_pages_answer_503_without_retrying(
-        database_url, app, outage, caplog):
+def test_during_an_outage_feeds_pages_and_error_pages_answer_503_without_retrying(database_url, app, outage, caplog):
     from feeds import tokens
     from tests.factories import PASSWORD, make_user
 

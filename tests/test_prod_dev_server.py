@@ -3,6 +3,7 @@
 It used to stop answering after 15 feed requests: each request thread kept a pooled connection for
 the feed probes and never gave it back, until the application's pool (5 + 10 overflow) ran dry.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -43,8 +44,14 @@ def get(port: int, path: str, headers: dict | None = None, timeout: float = 20) 
 def dev_server(tmp_path):
     port = free_port()
     database = tmp_path / "dev.sqlite3"
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}", PORT=str(port), HOST="127.0.0.1",
-               APP_ENV="development", RUN_SCHEDULER_IN_PROCESS="0")
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{database}",
+        PORT=str(port),
+        HOST="127.0.0.1",
+        APP_ENV="development",
+        RUN_SCHEDULER_IN_PROCESS="0",
+    )
     env.pop("SECRET_KEY", None)
     log_path = tmp_path / "app.log"
     log = open(log_path, "w")

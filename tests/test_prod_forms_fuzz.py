@@ -3,6 +3,7 @@
 Generic on purpose: the routes come from app.url_map and the field names from the forms each page
 renders, so forms added by any part of the service are fuzzed without listing them here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,15 +37,19 @@ def post_rules() -> list[tuple[str, str]]:
 def converter_strategy(converter: str):
     if converter in ("int", "id"):
         # mostly the seeded rows' ids; sometimes one the database's INTEGER cannot hold
-        return st.one_of(st.integers(min_value=0, max_value=4).map(str),
-                         st.sampled_from([str(2**31), str(2**31 - 1), "99999999999999999999"]))
+        return st.one_of(
+            st.integers(min_value=0, max_value=4).map(str),
+            st.sampled_from([str(2**31), str(2**31 - 1), "99999999999999999999"]),
+        )
     if converter == "float":
         return st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda f: f"{abs(f):.2f}")
     if converter == "uuid":
         return st.uuids().map(str)
     # string, path, custom converters: short URL-safe text, sometimes one of the seeded slugs
-    return st.one_of(st.sampled_from(["east", "t0001", "2031-01-12", "1"]),
-                     st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12))
+    return st.one_of(
+        st.sampled_from(["east", "t0001", "2031-01-12", "1"]),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12),
+    )
 
 
 def url_strategy(rule: str):
@@ -70,12 +75,41 @@ def field_names(client, url: str) -> list[str]:
 VALUE = st.one_of(
     st.text(max_size=40),
     st.text(min_size=200, max_size=2000, alphabet=st.characters(codec="utf-8")),
-    st.sampled_from(["", " ", "0", "-1", "99999999999999999999", "1e308", "NaN", "2031-02-30", "2031-01-12",
-                     "24:61", "19:00", "true", "on", "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "测试",
-                     "a@b", "admin@test.example", "../../etc/passwd", "%s%n", "{{7*7}}",
-                     # the service's bounds: ids beyond INTEGER, years outside 2000-2100, 10 kB
-                     str(2**31), str(2**31 - 1), "0001-01-01", "9999-12-31", "2100-12-31", "0001-01", "9999-12",
-                     "x" * 10_000]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "1e308",
+            "NaN",
+            "2031-02-30",
+            "2031-01-12",
+            "24:61",
+            "19:00",
+            "true",
+            "on",
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "\x00",
+            "测试",
+            "a@b",
+            "admin@test.example",
+            "../../etc/passwd",
+            "%s%n",
+            "{{7*7}}",
+            # the service's bounds: ids beyond INTEGER, years outside 2000-2100, 10 kB
+            str(2**31),
+            str(2**31 - 1),
+            "0001-01-01",
+            "9999-12-31",
+            "2100-12-31",
+            "0001-01",
+            "9999-12",
+            "x" * 10_000,
+        ]
+    ),
     st.integers(min_value=-(2**63), max_value=2**63).map(str),
 )
 
@@ -96,17 +130,32 @@ def seed_people():
     today = local_today()
     for n in range(3):
         start = local_to_utc(today + dt.timedelta(days=n + 2), dt.time(19))
-        shift = Shift(team_id=team.id, local_date=today + dt.timedelta(days=n + 2), starts_at=start,
-                      ends_at=start + dt.timedelta(hours=3), max_volunteers=3)
+        shift = Shift(
+            team_id=team.id,
+            local_date=today + dt.timedelta(days=n + 2),
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=3),
+            max_volunteers=3,
+        )
         db.session.add(shift)
     db.session.flush()
-    db.session.add(Assignment(shift_id=shift.id, volunteer_id=people["volunteer"].id, starts_at=shift.starts_at,
-                              ends_at=shift.ends_at))
+    db.session.add(
+        Assignment(
+            shift_id=shift.id, volunteer_id=people["volunteer"].id, starts_at=shift.starts_at, ends_at=shift.ends_at
+        )
+    )
     shift.assigned_count = 1
     programme = Programme(slug="contact-days", kind=ProgrammeKind.CONTACT_DAY, name_zh="联系日", name_en="Contact day")
     start = local_to_utc(today + dt.timedelta(days=5), dt.time(9))
-    db.session.add(Occurrence(programme=programme, community=community, venue=venue, starts_at=start,
-                              ends_at=start + dt.timedelta(hours=2)))
+    db.session.add(
+        Occurrence(
+            programme=programme,
+            community=community,
+            venue=venue,
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=2),
+        )
+    )
     db.session.commit()
     return people
 
@@ -135,8 +184,13 @@ def test_random_form_input_never_causes_a_server_error(app, web_app, rule, endpo
     names_cache: dict[str, list[str]] = {}
 
     @given(url=url_strategy(rule), data=st.data())
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def post(url, data):
         if url not in names_cache:
             names_cache[url] = field_names(client, url)

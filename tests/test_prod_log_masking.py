@@ -1,4 +1,5 @@
 """Private feed tokens and API tokens never reach a log line: messages, exceptions, tracebacks."""
+
 from __future__ import annotations
 
 import io
@@ -81,8 +82,9 @@ def test_a_failing_api_request_logs_no_bearer_token(app, database_url, captured,
 
     flask_stream = io.StringIO()
     with caplog.at_level(logging.INFO):
-        response = served.test_client().get("/_explode", headers={"Authorization": f"Bearer {API_TOKEN}"},
-                                            errors_stream=flask_stream)
+        response = served.test_client().get(
+            "/_explode", headers={"Authorization": f"Bearer {API_TOKEN}"}, errors_stream=flask_stream
+        )
     assert response.status_code == 500
     written = captured() + flask_stream.getvalue() + caplog.text
     assert API_TOKEN not in written

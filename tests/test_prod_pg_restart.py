@@ -3,6 +3,7 @@
 Destructive: it restarts the local PostgreSQL cluster, cutting every connection on the machine.
 It runs only on PostgreSQL with SIP_DESTRUCTIVE_PG_TESTS=1 (CI sets it), never beside other suites.
 """
+
 from __future__ import annotations
 
 import collections
@@ -34,8 +35,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 pytestmark = [
     pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)"),
-    pytest.mark.skipif(os.environ.get("SIP_DESTRUCTIVE_PG_TESTS") != "1",
-                       reason="restarts PostgreSQL: set SIP_DESTRUCTIVE_PG_TESTS=1"),
+    pytest.mark.skipif(
+        os.environ.get("SIP_DESTRUCTIVE_PG_TESTS") != "1", reason="restarts PostgreSQL: set SIP_DESTRUCTIVE_PG_TESTS=1"
+    ),
 ]
 
 
@@ -47,8 +49,19 @@ def free_port() -> int:
 
 def restart_postgres(action: str = "restart") -> None:
     version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *(
-        ["-m", "fast"] if action == "stop" else [])], check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        [
+            "pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            version,
+            "main",
+            action,
+            *(["-m", "fast"] if action == "stop" else []),
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
 
 
 def postgres_is_ready() -> bool:
@@ -78,15 +91,25 @@ def seeded(app):
     for n in range(20):
         local_date = day + dt.timedelta(days=20 + n)
         start = local_to_utc(local_date, dt.time(19))
-        shift = Shift(team_id=team.id, local_date=local_date, starts_at=start, ends_at=start + dt.timedelta(hours=3),
-                      max_volunteers=3)
+        shift = Shift(
+            team_id=team.id,
+            local_date=local_date,
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=3),
+            max_volunteers=3,
+        )
         db.session.add(shift)
         shifts.append(shift)
     token = issue_token(coordinator)
     feed_token = tokens.get_or_issue(user=volunteers[0]).token
     db.session.flush()
-    seeded = {"token": token, "shift_ids": [s.id for s in shifts], "volunteer_ids": [v.id for v in volunteers],
-              "feed_token": feed_token, "volunteer_email": volunteers[0].email}
+    seeded = {
+        "token": token,
+        "shift_ids": [s.id for s in shifts],
+        "volunteer_ids": [v.id for v in volunteers],
+        "feed_token": feed_token,
+        "volunteer_email": volunteers[0].email,
+    }
     db.session.commit()
     db.session.close()  # hold no connection across the restart
     return seeded
@@ -95,13 +118,36 @@ def seeded(app):
 @pytest.fixture
 def server(seeded, tmp_path):
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=POSTGRES_URL, APP_ENV="production", SECRET_KEY="restart-test-secret-key",
-               RATELIMIT_ENABLED="0", HSTS_ENABLED="0", LOG_FORMAT="json", DB_CONNECT_TIMEOUT="2")
+    env = dict(
+        os.environ,
+        DATABASE_URL=POSTGRES_URL,
+        APP_ENV="production",
+        SECRET_KEY="restart-test-secret-key",
+        RATELIMIT_ENABLED="0",
+        HSTS_ENABLED="0",
+        LOG_FORMAT="json",
+        DB_CONNECT_TIMEOUT="2",
+    )
     log = open(tmp_path / "gunicorn.log", "w")  # read by the tests: no token may appear in it
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "--threads", "2",
-         "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "-w",
+            "2",
+            "--threads",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -125,8 +171,14 @@ def server(seeded, tmp_path):
 def test_postgres_restart_during_requests(server, seeded, app):
     token = seeded["token"]
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    reads = ["/api/v1/occurrences?lang=en", "/api/v1/communities", "/healthz", "/", "/communities/east?lang=en",
-             "/api/v1/me"]
+    reads = [
+        "/api/v1/occurrences?lang=en",
+        "/api/v1/communities",
+        "/healthz",
+        "/",
+        "/communities/east?lang=en",
+        "/api/v1/me",
+    ]
     results: list[tuple[str, object, str]] = []
     stop = threading.Event()
     lock = threading.Lock()
@@ -145,8 +197,12 @@ def test_postgres_restart_during_requests(server, seeded, app):
         while not stop.is_set():
             shift_id = seeded["shift_ids"][n % len(seeded["shift_ids"])]
             volunteer_id = seeded["volunteer_ids"][n % len(seeded["volunteer_ids"])]
-            status, body = request(f"{server}/api/v1/shifts/{shift_id}/assignments", "POST",
-                                   f'{{"volunteer_id": {volunteer_id}}}'.encode(), auth)
+            status, body = request(
+                f"{server}/api/v1/shifts/{shift_id}/assignments",
+                "POST",
+                f'{{"volunteer_id": {volunteer_id}}}'.encode(),
+                auth,
+            )
             with lock:
                 results.append(("POST assignment", status, body))
             n += 1
@@ -175,8 +231,17 @@ def test_postgres_restart_during_requests(server, seeded, app):
     # In flight during the outage: 503 with Retry-After, or a refused connection; never a 500 or a trace.
     statuses = {status for _, status, _ in results}
     assert 500 not in statuses
-    allowed = {200, 201, 409, 503, "URLError", "ConnectionResetError", "RemoteDisconnected", "TimeoutError",
-               "IncompleteRead"}
+    allowed = {
+        200,
+        201,
+        409,
+        503,
+        "URLError",
+        "ConnectionResetError",
+        "RemoteDisconnected",
+        "TimeoutError",
+        "IncompleteRead",
+    }
     assert statuses <= allowed, statuses
     assert not any("Traceback" in body for _, _, body in results)
 
@@ -187,10 +252,13 @@ def test_postgres_restart_during_requests(server, seeded, app):
 
     # Nothing half-written: every shift's count matches its active assignments, none over capacity.
     db.session.close()  # a pooled connection of this process may have been cut too; the pool replaces it
-    active = dict(db.session.execute(
-        sa.select(Assignment.shift_id, sa.func.count(Assignment.id))
-        .where(Assignment.status == AssignmentStatus.ASSIGNED).group_by(Assignment.shift_id)
-    ).all())
+    active = dict(
+        db.session.execute(
+            sa.select(Assignment.shift_id, sa.func.count(Assignment.id))
+            .where(Assignment.status == AssignmentStatus.ASSIGNED)
+            .group_by(Assignment.shift_id)
+        ).all()
+    )
     for shift in db.session.scalars(sa.select(Shift)):
         assert shift.assigned_count == active.get(shift.id, 0) <= shift.max_volunteers
     created = sum(1 for path, status, _ in results if path.startswith("POST") and status == 201)

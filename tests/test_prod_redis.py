@@ -3,6 +3,7 @@
 Against the real Redis server on the machine (TEST_REDIS_URL, default redis://127.0.0.1:6379/1). Without
 one these tests are skipped locally, and fail in CI (CI=true), where .ci/run starts Redis.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,13 @@ def redis_url() -> str:
 
 def shared_env(database_url: str, redis_url: str) -> dict:
     # A prefix of its own per run: counts of earlier runs (or other suites on this Redis) do not interfere.
-    return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "RATELIMIT_ENABLED": "1",
-            "RATELIMIT_KEY_PREFIX": f"sip-test-{uuid.uuid4().hex[:12]}", "PUBLIC_BASE_URL": "https://schedules.test"}
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_ENABLED": "1",
+        "RATELIMIT_KEY_PREFIX": f"sip-test-{uuid.uuid4().hex[:12]}",
+        "PUBLIC_BASE_URL": "https://schedules.test",
+    }
 
 
 def wrong_passwords(clients: list[Client], count: int) -> list[int]:
@@ -67,13 +73,22 @@ def test_production_refuses_per_process_limits_with_several_workers(tmp_path, da
     check_shared_state({**production, "RATELIMIT_STORAGE_URI": "redis://cache:6379/0"}, workers=4)
     check_shared_state({**production, "APP_ENV": "development"}, workers=4)
 
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY="a-production-secret-of-good-length",
-               DATABASE_URL=database_url, RATELIMIT_ENABLED="1")
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="a-production-secret-of-good-length",
+        DATABASE_URL=database_url,
+        RATELIMIT_ENABLED="1",
+    )
     for name in ("REDIS_URL", "RATELIMIT_STORAGE_URI"):
         env.pop(name, None)
     started = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "-b", "127.0.0.1:0", "wsgi:app"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert started.returncode != 0
     assert "refusing to start" in started.stderr and "REDIS_URL" in started.stderr
@@ -97,8 +112,10 @@ def test_two_hosts_behave_as_one_service(redis_url, database_url, app, tmp_path)
     db.session.commit()
     db.session.close()
     env = shared_env(database_url, redis_url)
-    with gunicorn(tmp_path / "a.log", workers=2, **env) as host_a, \
-            gunicorn(tmp_path / "b.log", workers=2, **env) as host_b:
+    with (
+        gunicorn(tmp_path / "a.log", workers=2, **env) as host_a,
+        gunicorn(tmp_path / "b.log", workers=2, **env) as host_b,
+    ):
         # Sessions: the cookie of a login on A opens pages on B; after logout on A, B refuses that client.
         browser = Client(host_a)
         assert browser.login("two-hosts@test.example", PASSWORD) == 302

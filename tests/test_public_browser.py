@@ -1,5 +1,6 @@
 """The public side in a real headless Chromium: language switch, finding a contact day, booking and
 cancelling, accessibility (axe-core) and layout at phone and desktop widths, in both languages."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _needs(condition: bool, reason: str) -> None:
@@ -40,8 +47,10 @@ def _needs(condition: bool, reason: str) -> None:
 
 @pytest.fixture(scope="module")
 def browser():
-    _needs(Path(CHROMIUM).exists() or shutil.which("chromium") is not None,
-           f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    _needs(
+        Path(CHROMIUM).exists() or shutil.which("chromium") is not None,
+        f"Chromium not found at {CHROMIUM} (apt-get install chromium)",
+    )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - requirements.txt pins it
@@ -56,17 +65,28 @@ def browser():
 def live(app, database_url):
     """The app served over HTTP on a free port, against the test database, with sample sessions."""
     sub = db.session.scalar(sa.select(Subdistrict).where(Subdistrict.slug == "loufeng")) or Subdistrict(
-        slug="loufeng", name_zh="娄葑街道", name_en="Loufeng Subdistrict")
+        slug="loufeng", name_zh="娄葑街道", name_en="Loufeng Subdistrict"
+    )
     jinhu = make_community(sub, slug="jinhu", name_zh="金湖社区", name_en="Jinhu Community")
     make_community(sub, slug="xinghai", name_zh="星海社区", name_en="Xinghai Community")
-    venue = make_venue(community=jinhu, name_zh="金湖民众联络所", name_en="Jinhu Community Liaison Centre",
-                       address_zh="金湖邻里中心二楼(示例地址)", address_en="2F, Jinhu Neighbourhood Centre (sample address)")
+    venue = make_venue(
+        community=jinhu,
+        name_zh="金湖民众联络所",
+        name_en="Jinhu Community Liaison Centre",
+        address_zh="金湖邻里中心二楼(示例地址)",
+        address_en="2F, Jinhu Neighbourhood Centre (sample address)",
+    )
     first, second = pb.second_sundays(local_today(), 2)
     official = pb.official()
     pb.contact_day(jinhu, first, venue=venue, officials=[official])
     pb.contact_day(jinhu, second, venue=venue, officials=[official])
-    clinic_room = make_venue(VenueKind.CLINIC_ROOM, name_zh="娄葑假日法律诊所", name_en="Loufeng Holiday Legal Clinic",
-                             address_zh="娄葑邻里中心一楼(示例地址)", address_en="1F, Loufeng Centre (sample address)")
+    clinic_room = make_venue(
+        VenueKind.CLINIC_ROOM,
+        name_zh="娄葑假日法律诊所",
+        name_en="Loufeng Holiday Legal Clinic",
+        address_zh="娄葑邻里中心一楼(示例地址)",
+        address_en="1F, Loufeng Centre (sample address)",
+    )
     session = pb.clinic_session(pb.next_weekend_day(), venue=clinic_room, capacity=12, bilingual=True)
     clinic.ensure_slots(session)
     db.session.commit()
@@ -84,15 +104,14 @@ def live(app, database_url):
 
 def new_page(browser, locale: str, width: int = 1280, inject_scripts: bool = False):
     # The site's CSP forbids inline scripts; only the axe-core check lets the test inject one.
-    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900},
-                                  bypass_csp=inject_scripts)
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900}, bypass_csp=inject_scripts)
     page = context.new_page()
     page.set_default_timeout(15_000)
     return page
 
 
 def english_date_words(day: dt.date) -> str:
-    """"Sunday 10 January" written independently of the app's own formatting."""
+    """ "Sunday 10 January" written independently of the app's own formatting."""
     words = f"{day:%A} {day.day} {day:%B}"
     return words if day.year == local_today().year else f"{words} {day.year}"
 
@@ -182,7 +201,10 @@ def test_accessibility_and_layout_at_phone_and_desktop_widths(browser, live, lan
                 "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
                 ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))"
             )
-            problems += [f"{name} {lang} {width}px: {v['id']} ({v['impact']}) at {v['nodes']}"
-                         for v in violations if v["impact"] in ("serious", "critical")]
+            problems += [
+                f"{name} {lang} {width}px: {v['id']} ({v['impact']}) at {v['nodes']}"
+                for v in violations
+                if v["impact"] in ("serious", "critical")
+            ]
         page.context.close()
     assert problems == []

@@ -1,4 +1,5 @@
 """Legal-clinic bookings: slots, capacity (also under concurrent requests), cancelling, bad input, privacy."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,6 +25,7 @@ def form(slot_, **overrides):
 
 
 # ---------------------------------------------------------------- slots
+
 
 def test_a_session_is_split_into_half_hour_slots_sharing_its_capacity(app):
     session = pb.clinic_session(capacity=8)  # 09:00–12:00: six slots
@@ -56,6 +58,7 @@ def test_slots_only_for_clinic_sessions(app):
 
 
 # ---------------------------------------------------------------- booking and cancelling (services)
+
 
 def test_book_gives_an_unguessable_reference_and_counts_the_place(app):
     slot = clinic.ensure_slots(pb.clinic_session())[0]
@@ -138,8 +141,14 @@ def test_a_started_consultation_cannot_be_cancelled_online(app):
 
 @pytest.mark.parametrize(
     "phone, stored",
-    [("13812345678", "13812345678"), ("+86 138 1234 5678", "13812345678"), ("0086-13812345678", "13812345678"),
-     ("0512-6234 5678", "051262345678"), ("+49 151 0000 1003", "+4915100001003"), ("(0512) 62345678", "051262345678")],
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("0086-13812345678", "13812345678"),
+        ("0512-6234 5678", "051262345678"),
+        ("+49 151 0000 1003", "+4915100001003"),
+        ("(0512) 62345678", "051262345678"),
+    ],
 )
 def test_phone_numbers_in_the_forms_people_write(app, phone, stored):
     slot = clinic.ensure_slots(pb.clinic_session())[0]
@@ -156,6 +165,7 @@ def test_wrong_phone_formats_are_refused(app, phone):
 
 # ---------------------------------------------------------------- the booking pages
 
+
 def test_book_and_cancel_through_the_pages(app, client):
     session = pb.clinic_session()
     slot = clinic.ensure_slots(session)[0]
@@ -169,9 +179,13 @@ def test_book_and_cancel_through_the_pages(app, client):
     assert booking.reference in confirmation and "ending in 5678" in confirmation
     assert "Anna Schmidt" not in confirmation  # even this browser's page does not repeat the name
 
-    wrong = client.post("/legal-clinic/book/cancel?lang=en", data={"reference": booking.reference, "phone": "13900000000"})
+    wrong = client.post(
+        "/legal-clinic/book/cancel?lang=en", data={"reference": booking.reference, "phone": "13900000000"}
+    )
     assert wrong.status_code == 404 and "No booking matches" in wrong.get_data(as_text=True)
-    done = client.post("/legal-clinic/book/cancel?lang=en", data={"reference": booking.reference, "phone": "13812345678"})
+    done = client.post(
+        "/legal-clinic/book/cancel?lang=en", data={"reference": booking.reference, "phone": "13812345678"}
+    )
     assert done.status_code == 200 and "has been cancelled" in done.get_data(as_text=True)
     db.session.expire_all()
     assert booking.status is BookingStatus.CANCELLED and slot.booked_count == 0
@@ -274,6 +288,7 @@ def test_personal_data_is_for_clinic_staff_only(app, client, auth):
 
 # ---------------------------------------------------------------- concurrency
 
+
 @requires_postgres
 def test_concurrent_bookings_never_exceed_capacity(app, make_client):
     """Twelve residents press "Book" at once for a slot with three places: three get one."""
@@ -361,12 +376,16 @@ def test_booking_and_cancelling_posts_are_rate_limited(app, database_url):
     limited = create_app(base_config(database_url, RATELIMIT_ENABLED=True))
     try:
         client = limited.test_client()
-        cancels = [client.post("/legal-clinic/book/cancel?lang=en",
-                               data={"reference": "ABCDEFGHJK", "phone": "13812345678"}).status_code
-                   for _ in range(11)]
+        cancels = [
+            client.post(
+                "/legal-clinic/book/cancel?lang=en", data={"reference": "ABCDEFGHJK", "phone": "13812345678"}
+            ).status_code
+            for _ in range(11)
+        ]
         assert cancels == [404] * 10 + [429]
-        bookings = [client.post(f"/legal-clinic/book/{session.id}", data=form(slot, phone="1")).status_code
-                    for _ in range(11)]
+        bookings = [
+            client.post(f"/legal-clinic/book/{session.id}", data=form(slot, phone="1")).status_code for _ in range(11)
+        ]
         assert bookings == [400] * 10 + [429]
         assert client.get(f"/legal-clinic/book/{session.id}").status_code == 200  # reading is not limited
     finally:

@@ -1,4 +1,5 @@
 """The public area's demo rows: slots, sample bookings and suggestions; idempotent, and fine with no sessions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,9 @@ from timeutil import local_today
 
 
 def counts():
-    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (ClinicSlot, ClinicBooking, Suggestion))
+    return tuple(
+        db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (ClinicSlot, ClinicBooking, Suggestion)
+    )
 
 
 def test_demo_rows_without_any_session(app):
@@ -36,8 +39,9 @@ def test_demo_rows_with_sessions_are_consistent_and_load_once(app):
     assert slots == 4 * 6 and bookings == len(demo_public.SAMPLE_BOOKINGS)
     assert summary.added["clinic slots"] == 24 and summary.added["suggestions"] == len(demo_public.SAMPLE_SUGGESTIONS)
     # booked_count agrees with the bookings, and the capacity holds.
-    per_slot = dict(db.session.execute(
-        sa.select(ClinicBooking.slot_id, sa.func.count()).group_by(ClinicBooking.slot_id)).all())
+    per_slot = dict(
+        db.session.execute(sa.select(ClinicBooking.slot_id, sa.func.count()).group_by(ClinicBooking.slot_id)).all()
+    )
     for slot in db.session.scalars(sa.select(ClinicSlot)):
         assert slot.booked_count == per_slot.get(slot.id, 0) <= slot.capacity
     statuses = set(db.session.scalars(sa.select(Suggestion.status)))

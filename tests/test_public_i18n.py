@@ -1,5 +1,6 @@
 """Every public page reads wholly in the reader's language: no Chinese interface text on English
 pages, no English interface text on Chinese pages (place names come from the database in both)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,9 @@ from timeutil import span_utc
 ROOT = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-CODE = re.compile(r"(?<![A-Za-z0-9])[A-Z0-9]{10}(?![A-Za-z0-9])")  # reference codes and tracking numbers are language-neutral
+CODE = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z0-9]{10}(?![A-Za-z0-9])"
+)  # reference codes and tracking numbers are language-neutral
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 TEXT_ATTRIBUTES = {"aria-label", "title", "placeholder", "alt", "label"}
 
@@ -83,22 +86,49 @@ def site(app, database_url, translations_dir):
     sub = make_subdistrict(slug="loufeng")
     sub.name_zh, sub.name_en = "娄葑街道", "Loufeng Subdistrict"
     community = make_community(sub, slug="jinhu", name_zh="金湖社区", name_en="Jinhu Community")
-    venue = make_venue(community=community, name_zh="金湖民众联络所", name_en="Jinhu Liaison Centre",
-                       address_zh="金湖邻里中心二楼", address_en="2F, Jinhu Neighbourhood Centre")
+    venue = make_venue(
+        community=community,
+        name_zh="金湖民众联络所",
+        name_en="Jinhu Liaison Centre",
+        address_zh="金湖邻里中心二楼",
+        address_en="2F, Jinhu Neighbourhood Centre",
+    )
     official = pb.official()
-    contact = pb.contact_day(community, venue=venue, officials=[official], note_zh="请带身份证。",
-                             note_en="Please bring an ID card.")
+    contact = pb.contact_day(
+        community, venue=venue, officials=[official], note_zh="请带身份证。", note_en="Please bring an ID card."
+    )
     day = pb.next_weekend_day()
-    courtroom = make_venue(VenueKind.COURTROOM, name_zh="第一法庭", name_en="Courtroom 1",
-                           address_zh="苏州工业园区人民法院", address_en="SIP People's Court")
+    courtroom = make_venue(
+        VenueKind.COURTROOM,
+        name_zh="第一法庭",
+        name_en="Courtroom 1",
+        address_zh="苏州工业园区人民法院",
+        address_en="SIP People's Court",
+    )
     court = pb.session(ProgrammeKind.HOLIDAY_COURT, day, dt.time(9), dt.time(12), venue=courtroom, bilingual=True)
     starts, ends = span_utc(day, dt.time(9, 30), dt.time(10, 30))
-    db.session.add(HearingNotice(occurrence=court, case_number="(2026) 0591-1234", cause_zh="劳动争议",
-                                 cause_en="Labour dispute", courtroom=courtroom, starts_at=starts, ends_at=ends,
-                                 bilingual=True))
-    session = pb.clinic_session(day, venue=make_venue(VenueKind.CLINIC_ROOM, name_zh="娄葑假日法律诊所",
-                                                      name_en="Loufeng Holiday Legal Clinic",
-                                                      address_zh="娄葑邻里中心一楼", address_en="1F, Loufeng Centre"))
+    db.session.add(
+        HearingNotice(
+            occurrence=court,
+            case_number="(2026) 0591-1234",
+            cause_zh="劳动争议",
+            cause_en="Labour dispute",
+            courtroom=courtroom,
+            starts_at=starts,
+            ends_at=ends,
+            bilingual=True,
+        )
+    )
+    session = pb.clinic_session(
+        day,
+        venue=make_venue(
+            VenueKind.CLINIC_ROOM,
+            name_zh="娄葑假日法律诊所",
+            name_en="Loufeng Holiday Legal Clinic",
+            address_zh="娄葑邻里中心一楼",
+            address_en="1F, Loufeng Centre",
+        ),
+    )
     slot = clinic.ensure_slots(session)[0]
     suggestion = suggestions.submit(contact.id, "建议 / suggestion", "周先生", "13812345678")
     staff = make_user(Role.STAFF, email="staff@test.example", name="工作人员", name_en="Staff Member")
@@ -110,8 +140,13 @@ def site(app, database_url, translations_dir):
     # Flask-Babel caches loaded catalogues per process, not per app: start and end with a clean cache.
     babel.domain_instance.cache.clear()
     yield {
-        "app": served, "contact": contact.id, "court": court.id, "clinic": session.id, "slot": slot.id,
-        "number": suggestion.tracking_number, "suggestion": suggestion.id,
+        "app": served,
+        "contact": contact.id,
+        "court": court.id,
+        "clinic": session.id,
+        "slot": slot.id,
+        "number": suggestion.tracking_number,
+        "suggestion": suggestion.id,
     }
     babel.domain_instance.cache.clear()
     with served.app_context():
@@ -136,10 +171,16 @@ def pages(site) -> list[tuple[str, str, dict | None]]:
         ("GET", "/search?q=jinhu", None),
         ("GET", "/search?q=" + "x" * 101, None),
         ("GET", f"/legal-clinic/book/{site['clinic']}", None),
-        ("POST", f"/legal-clinic/book/{site['clinic']}", {"slot": site["slot"], "name": "", "phone": "123",
-                                                          "language": "xx", "topic": "<script>"}),
-        ("POST", f"/legal-clinic/book/{site['clinic']}", {"slot": site["slot"], "name": "张三", "phone": "123",
-                                                          "language": "zh_CN"}),
+        (
+            "POST",
+            f"/legal-clinic/book/{site['clinic']}",
+            {"slot": site["slot"], "name": "", "phone": "123", "language": "xx", "topic": "<script>"},
+        ),
+        (
+            "POST",
+            f"/legal-clinic/book/{site['clinic']}",
+            {"slot": site["slot"], "name": "张三", "phone": "123", "language": "zh_CN"},
+        ),
         ("GET", "/legal-clinic/book/cancel", None),
         ("POST", "/legal-clinic/book/cancel", {"reference": "ABCDEFGHJK", "phone": "13812345678"}),
         ("GET", "/suggestions/", None),
@@ -162,8 +203,10 @@ def _fetch_all(site, lang: str):
         assert response.status_code < 500, url
         yield url, response.get_data(as_text=True)
     client.post("/login", data={"email": "staff@test.example", "password": "correct horse battery"})
-    for url in STAFF_PAGES + [f"/legal-clinic/book/manage/{site['clinic']}",
-                              f"/suggestions/manage/{site['suggestion']}"]:
+    for url in STAFF_PAGES + [
+        f"/legal-clinic/book/manage/{site['clinic']}",
+        f"/suggestions/manage/{site['suggestion']}",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
         yield url, response.get_data(as_text=True)
@@ -185,9 +228,7 @@ def test_chinese_pages_contain_no_english_interface_text(site):
     for url, html in _fetch_all(site, "zh"):
         assert '<html lang="zh-CN">' in html, url
         words = {
-            word
-            for chunk in interface_text(html, "en")
-            for word in LATIN_WORD.findall(CODE.sub("", chunk))
+            word for chunk in interface_text(html, "en") for word in LATIN_WORD.findall(CODE.sub("", chunk))
         } - allowed
         assert words == set(), f"{url}: {sorted(words)}"
 
@@ -196,8 +237,9 @@ def test_dates_are_written_in_words_in_each_language(site):
     client = site["app"].test_client()
     english = client.get("/contact-days?lang=en").get_data(as_text=True)
     chinese = client.get("/contact-days?lang=zh").get_data(as_text=True)
-    assert re.search(r">(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) \d{1,2} [A-Z][a-z]+( \d{4})?<",
-                     english)
+    assert re.search(
+        r">(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) \d{1,2} [A-Z][a-z]+( \d{4})?<", english
+    )
     assert re.search(r">(\d{4}年)?\d{1,2}月\d{1,2}日星期[一二三四五六日]<", chinese)
 
 
@@ -217,7 +259,9 @@ def test_the_chinese_catalogue_keeps_placeholders_and_is_chinese():
         for form in forms:
             if sorted(re.findall(r"%\((\w+)\)", msgid)) != sorted(re.findall(r"%\((\w+)\)", form or "")):
                 problems.append(f"placeholders differ: {msgid!r}")
-            if msgid != "%(field)s may not contain HTML or script tags such as <script>; plain text only." \
-                    and not CJK.search(form or ""):
+            if (
+                msgid != "%(field)s may not contain HTML or script tags such as <script>; plain text only."
+                and not CJK.search(form or "")
+            ):
                 problems.append(f"not Chinese: {msgid!r}")
     assert problems == []

@@ -1,4 +1,5 @@
 """Public pages: what is next, the contact-day calendar, hearings, clinics, communities, search."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,14 +38,22 @@ def test_home_shows_the_next_contact_day_of_my_community_in_words(app, client):
     # The choice is remembered: the next visit opens on the same community.
     assert "Jinhu Community</a>:" in page(client, "/?lang=en")
     chinese = page(client, "/?lang=zh")
-    expected = (f"{second.year}年" if second.year != local_today().year else "") + f"{second.month}月{second.day}日星期日"
+    expected = (
+        f"{second.year}年" if second.year != local_today().year else ""
+    ) + f"{second.month}月{second.day}日星期日"
     assert expected in chinese
 
 
 def test_home_lists_next_court_and_clinic_days(app, client):
     day = pb.next_weekend_day()
-    pb.session(ProgrammeKind.HOLIDAY_COURT, day, dt.time(9), dt.time(12),
-               venue=make_venue(VenueKind.COURTROOM, name_en="Courtroom 1"), bilingual=True)
+    pb.session(
+        ProgrammeKind.HOLIDAY_COURT,
+        day,
+        dt.time(9),
+        dt.time(12),
+        venue=make_venue(VenueKind.COURTROOM, name_en="Courtroom 1"),
+        bilingual=True,
+    )
     clinic = pb.clinic_session(day)
     db.session.commit()
     html = page(client, "/?lang=en")
@@ -64,8 +73,13 @@ def test_contact_day_list_shows_venue_address_hours_and_officials(app, client):
     pb.contact_day(community, venue=venue, officials=[official])
     db.session.commit()
     html = page(client, "/contact-days?lang=en")
-    for text in ("Hudong Community", "Hudong Liaison Centre", "2F, Hudong Centre", "09:00–11:30",
-                 "Director Wang, Director, Public Security Bureau"):
+    for text in (
+        "Hudong Community",
+        "Hudong Liaison Centre",
+        "2F, Hudong Centre",
+        "09:00–11:30",
+        "Director Wang, Director, Public Security Bureau",
+    ):
         assert text in html
 
 
@@ -75,8 +89,14 @@ def test_site_officials_stand_in_when_a_session_has_none(app, client):
     community = make_community()
     venue = make_venue(community=community)
     official = pb.official(name_en="Deputy Li")
-    series = Series(programme=pb.programme(ProgrammeKind.CONTACT_DAY), name_zh="联系日", name_en="Contact day",
-                    pattern=SeriesPattern.RRULE, rrule="FREQ=MONTHLY;BYDAY=2SU", starts_on=dt.date(2026, 1, 1))
+    series = Series(
+        programme=pb.programme(ProgrammeKind.CONTACT_DAY),
+        name_zh="联系日",
+        name_en="Contact day",
+        pattern=SeriesPattern.RRULE,
+        rrule="FREQ=MONTHLY;BYDAY=2SU",
+        starts_on=dt.date(2026, 1, 1),
+    )
     site = SeriesSite(community=community, venue=venue, local_start=dt.time(9), local_end=dt.time(11, 30))
     site.officials = [official]
     series.sites.append(site)
@@ -120,7 +140,7 @@ def test_month_view_puts_sessions_on_their_day(app, client):
     html = page(client, f"/contact-days?lang=en&view=month&month={day:%Y-%m}")
     assert f"<caption>{day:%B %Y}</caption>" in html
     assert f'/sessions/{occurrence.id}">Linglong Community</a>' in html
-    assert "rel=\"next\"" in html and "rel=\"prev\"" in html
+    assert 'rel="next"' in html and 'rel="prev"' in html
 
 
 @pytest.mark.parametrize("month", ["2027-13", "27-01", "<script>", "1999-01"])
@@ -141,9 +161,18 @@ def test_holiday_court_lists_public_hearing_notices(app, client):
     courtroom = make_venue(VenueKind.COURTROOM, name_en="Courtroom 2")
     sitting = pb.session(ProgrammeKind.HOLIDAY_COURT, pb.next_weekend_day(), dt.time(9), dt.time(12), venue=courtroom)
     starts, ends = span_utc(pb.next_weekend_day(), dt.time(9, 30), dt.time(10, 30))
-    db.session.add(HearingNotice(occurrence=sitting, case_number="(2026)苏0591民初1234号", cause_zh="劳动争议",
-                                 cause_en="Labour dispute", courtroom=courtroom, starts_at=starts, ends_at=ends,
-                                 bilingual=True))
+    db.session.add(
+        HearingNotice(
+            occurrence=sitting,
+            case_number="(2026)苏0591民初1234号",
+            cause_zh="劳动争议",
+            cause_en="Labour dispute",
+            courtroom=courtroom,
+            starts_at=starts,
+            ends_at=ends,
+            bilingual=True,
+        )
+    )
     db.session.commit()
     html = page(client, "/holiday-court?lang=en")
     assert "(2026)苏0591民初1234号" in html and "Labour dispute" in html and "Courtroom 2" in html
@@ -182,8 +211,13 @@ def test_community_pages(app, client):
 
 def test_search_finds_communities_and_venues_in_both_languages(app, client):
     community = make_community(slug="jinhu", name_zh="金湖社区", name_en="Jinhu Community")
-    make_venue(community=community, name_zh="金湖民众联络所", name_en="Jinhu Liaison Centre",
-               address_zh="金湖邻里中心二楼", address_en="2F, Jinhu Neighbourhood Centre")
+    make_venue(
+        community=community,
+        name_zh="金湖民众联络所",
+        name_en="Jinhu Liaison Centre",
+        address_zh="金湖邻里中心二楼",
+        address_en="2F, Jinhu Neighbourhood Centre",
+    )
     make_community(slug="other", name_zh="星海社区", name_en="Xinghai Community")
     db.session.commit()
     english = page(client, "/search?lang=en&q=jinhu")
@@ -222,8 +256,12 @@ def test_public_pages_set_their_feed_for_the_subscribe_buttons(app, web_app):
     finally:
         template_rendered.disconnect(remember, web_app)
     endpoints = [(f["endpoint"], f["kwargs"]) for f in seen]
-    assert endpoints == [("feeds.contact_days", {}), ("feeds.holiday_court", {}), ("feeds.legal_clinic", {}),
-                         ("feeds.community", {"slug": "jinhu"})]
+    assert endpoints == [
+        ("feeds.contact_days", {}),
+        ("feeds.holiday_court", {}),
+        ("feeds.legal_clinic", {}),
+        ("feeds.community", {"slug": "jinhu"}),
+    ]
 
 
 def test_the_contact_day_list_does_not_query_per_session(app, web_app):

@@ -1,5 +1,6 @@
 """Public lists for residents on phones: content before the subscribe block, court days and clinic
 sessions far ahead, free places, changes labelled where people look, subscribe options per language."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,7 +41,7 @@ def test_the_content_comes_before_the_subscribe_block(app, client, path):
     first_session = min(i for i in (main.find('href="/sessions/'),) if i >= 0)
     assert 0 <= first_session < main.index('class="card stack subscribe"'), path
     # The QR code is for another device: folded away, never the first thing on the phone itself.
-    subscribe = main[main.index('class="card stack subscribe"'):]
+    subscribe = main[main.index('class="card stack subscribe"') :]
     assert subscribe.index("<details") < subscribe.index("<svg")
     assert "scan this code with the camera" not in html
 
@@ -49,11 +50,11 @@ def test_subscribe_options_fit_the_language(app, client):
     make_community(slug="jinhu", name_zh="金湖社区", name_en="Jinhu Community")
     db.session.commit()
     english = page(client, "/contact-days?lang=en")
-    block = english[english.index('class="card stack subscribe"'):]
+    block = english[english.index('class="card stack subscribe"') :]
     assert block.index("webcal://") < block.index('id="feed-url-public"') < block.index("calendar.google.com")
     assert 'data-copy="feed-url-public"' in block and "Copy address" in block
     chinese = page(client, "/contact-days?lang=zh")
-    block = chinese[chinese.index('class="card stack subscribe"'):]
+    block = chinese[chinese.index('class="card stack subscribe"') :]
     # Google is not reachable from mainland China: the phone calendar and the address lead, Google is left out.
     assert "calendar.google.com" not in block
     assert block.index("webcal://") < block.index('id="feed-url-public"')
@@ -96,8 +97,9 @@ def test_clinic_sessions_by_date_with_free_places(app, client):
     first, later = weekend_days(1)[0], weekend_days(1, local_today() + dt.timedelta(days=200))[0]
     near = pb.clinic_session(first, capacity=12)
     far = pb.clinic_session(later, capacity=12)
-    full = pb.clinic_session(later + dt.timedelta(days=1) if later.weekday() == 5 else later + dt.timedelta(days=6),
-                             capacity=1)
+    full = pb.clinic_session(
+        later + dt.timedelta(days=1) if later.weekday() == 5 else later + dt.timedelta(days=6), capacity=1
+    )
     slots = clinic.ensure_slots(near)
     clinic.book(slots[0].id, "Anna Schmidt", "+4915100001003", "", "en")
     clinic.book(clinic.ensure_slots(full)[0].id, "Li Lei", "13900001111", "", "zh_CN")
@@ -107,7 +109,7 @@ def test_clinic_sessions_by_date_with_free_places(app, client):
     html = page(client, f"/legal-clinic?lang=en&from={later.isoformat()}")
     assert f"/sessions/{near.id}" not in html and f"/sessions/{far.id}" in html
     assert "12 places free" in html
-    assert "Fully booked: you may still come by" in html and f"/legal-clinic/book/{full.id}\"" not in html
+    assert "Fully booked: you may still come by" in html and f'/legal-clinic/book/{full.id}"' not in html
     html = page(client, f"/legal-clinic?lang=en&month={later:%Y-%m}")
     assert f"/sessions/{far.id}" in html and f"Sessions in {later:%B %Y}" in html
     assert "1 place free" not in page(client, "/legal-clinic?lang=en")  # plural forms: "11 places", never "1 places"
@@ -124,7 +126,8 @@ def test_cancelled_and_moved_sessions_are_labelled_in_lists_and_on_home(app, cli
     db.session.commit()
     first_words = f"{first:%A} {first.day} {first:%B}" + ("" if first.year == local_today().year else f" {first.year}")
     second_words = f"{second:%A} {second.day} {second:%B}" + (
-        "" if second.year == local_today().year else f" {second.year}")
+        "" if second.year == local_today().year else f" {second.year}"
+    )
     home = " ".join(page(client, "/?lang=en&community=jinhu").split())
     assert f"The contact day of {first_words} in Jinhu Community is cancelled." in home
     assert f"Moved from {second_words}" in home
@@ -143,8 +146,17 @@ def test_hearing_cells_carry_their_column_names_for_the_phone_cards(app, client)
     day = pb.next_weekend_day()
     sitting = pb.session(ProgrammeKind.HOLIDAY_COURT, day, dt.time(9), dt.time(12), venue=courtroom)
     starts, ends = span_utc(day, dt.time(9, 30), dt.time(10, 30))
-    db.session.add(HearingNotice(occurrence=sitting, case_number="(2026)苏0591民初1号", cause_zh="劳动争议",
-                                 cause_en="Labour dispute", courtroom=courtroom, starts_at=starts, ends_at=ends))
+    db.session.add(
+        HearingNotice(
+            occurrence=sitting,
+            case_number="(2026)苏0591民初1号",
+            cause_zh="劳动争议",
+            cause_en="Labour dispute",
+            courtroom=courtroom,
+            starts_at=starts,
+            ends_at=ends,
+        )
+    )
     db.session.commit()
     html = page(client, "/holiday-court?lang=en")
     assert '<table aria-labelledby="h-hearings" class="stack-table">' in html

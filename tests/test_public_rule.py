@@ -3,6 +3,7 @@
 Parametrised over every kind, so a kind added later is checked on every surface the day it exists:
 if pages, feeds or the API each kept their own list, one of them would disagree here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,9 @@ def test_sql_and_python_forms_of_the_rule_agree(app):
 @pytest.mark.parametrize("kind", list(ProgrammeKind), ids=lambda kind: kind.value)
 def test_every_surface_agrees_with_the_one_rule(app, client, kind):
     community = make_community()
-    occurrence = session(kind, local_today() + dt.timedelta(days=3), community=community,
-                         venue=make_venue(community=community))
+    occurrence = session(
+        kind, local_today() + dt.timedelta(days=3), community=community, venue=make_venue(community=community)
+    )
     db.session.commit()
     programme_slug, uid, occurrence_id = occurrence.programme.slug, occurrence.uid, occurrence.id
 

@@ -1,4 +1,5 @@
 """Finding a community from what residents know: streets, compounds, landmarks, pinyin, English."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,10 @@ def communities(app):
         CommunityArea(kind=AreaKind.COMPOUND, name_zh="月亮湾公寓", name_en="Moon Bay Apartments"),
     ]
     jinhu = make_community(slug="jinhu", name_zh="金湖社区", name_en="Jinhu Community")
-    jinhu.areas = [CommunityArea(kind=AreaKind.LANDMARK, name_zh="金鸡湖", name_en="Jinji Lake"),
-                   CommunityArea(kind=AreaKind.STREET, name_zh="星海街", name_en="Xinghai Street")]
+    jinhu.areas = [
+        CommunityArea(kind=AreaKind.LANDMARK, name_zh="金鸡湖", name_en="Jinji Lake"),
+        CommunityArea(kind=AreaKind.STREET, name_zh="星海街", name_en="Xinghai Street"),
+    ]
     xinghai = make_community(slug="xinghai", name_zh="星海社区", name_en="Xinghai Community")
     xinghai.areas = [CommunityArea(kind=AreaKind.COMPOUND, name_zh="星海花园", name_en="Xinghai Garden")]
     make_community(slug="lvyuan", name_zh="绿苑社区", name_en="Lüyuan Community")
@@ -50,21 +53,25 @@ def test_keys_are_computed_when_saved_not_per_request(communities):
     assert "renaidadao" in key and "renailu" not in key
 
 
-@pytest.mark.parametrize("q", ["Dushu Lake", "dushu lake", "独墅湖", "dushu", "dú shū", "Dú Shū Hú", "du2 shu4",
-                               "DUSHUHU", "独墅"])
+@pytest.mark.parametrize(
+    "q", ["Dushu Lake", "dushu lake", "独墅湖", "dushu", "dú shū", "Dú Shū Hú", "du2 shu4", "DUSHUHU", "独墅"]
+)
 def test_pinyin_with_and_without_tones_english_and_chinese_names(client, communities, q):
     assert _results(client, q)[0] == "Dushu Community"
 
 
-@pytest.mark.parametrize("q, expected", [
-    ("Ren'ai Road", "Dushu Community"),      # street, English
-    ("仁爱路", "Dushu Community"),            # street, Chinese
-    ("renai", "Dushu Community"),            # street, pinyin
-    ("月亮湾", "Dushu Community"),            # compound, partial Chinese
-    ("moon bay", "Dushu Community"),         # compound, partial English
-    ("Jinji", "Jinhu Community"),            # landmark, partial
-    ("金鸡湖", "Jinhu Community"),
-])
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("Ren'ai Road", "Dushu Community"),  # street, English
+        ("仁爱路", "Dushu Community"),  # street, Chinese
+        ("renai", "Dushu Community"),  # street, pinyin
+        ("月亮湾", "Dushu Community"),  # compound, partial Chinese
+        ("moon bay", "Dushu Community"),  # compound, partial English
+        ("Jinji", "Jinhu Community"),  # landmark, partial
+        ("金鸡湖", "Jinhu Community"),
+    ],
+)
 def test_streets_compounds_and_landmarks_find_their_community(client, communities, q, expected):
     assert _results(client, q) == [expected]
 
@@ -135,8 +142,11 @@ def test_demo_areas_several_per_community_both_languages_once(app):
     summary = LoadSummary()
     demo_public.load(summary)
     db.session.commit()
-    per_community = dict(db.session.execute(
-        sa.select(CommunityArea.community_id, sa.func.count()).group_by(CommunityArea.community_id)).all())
+    per_community = dict(
+        db.session.execute(
+            sa.select(CommunityArea.community_id, sa.func.count()).group_by(CommunityArea.community_id)
+        ).all()
+    )
     assert len(per_community) == 15 and min(per_community.values()) >= 3
     assert all(a.name_zh and a.name_en for a in db.session.scalars(sa.select(CommunityArea)))
     # The issue's searches find the right sample communities.

@@ -1,4 +1,5 @@
 """Suggestions from contact days: every one tracked to an answer, and no personal data to outsiders."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,8 +51,13 @@ def test_the_whole_workflow_received_assigned_answered_closed(app, staff):
         service.answer(suggestion, "改动", staff)
     assert refused.value.code == "closed"
     actions = db.session.scalars(sa.select(AuditLog.action).order_by(AuditLog.id)).all()
-    assert actions == ["suggestion.submit", "suggestion.assign", "suggestion.answer", "suggestion.answer",
-                       "suggestion.close"]
+    assert actions == [
+        "suggestion.submit",
+        "suggestion.assign",
+        "suggestion.answer",
+        "suggestion.answer",
+        "suggestion.close",
+    ]
 
 
 def test_suggestions_only_for_real_recent_contact_day_sessions(app):
@@ -76,9 +82,10 @@ def test_submit_and_track_through_the_pages(app, client):
     db.session.commit()
     form = client.get(f"/suggestions/new/{session.id}?lang=en").get_data(as_text=True)
     assert '<label for="content">Your suggestion</label>' in form
-    response = client.post(f"/suggestions/new/{session.id}?lang=en",
-                           data={"content": "More English signs, please.", "name": "Anna Schmidt",
-                                 "contact": "Anna@Example.com"})
+    response = client.post(
+        f"/suggestions/new/{session.id}?lang=en",
+        data={"content": "More English signs, please.", "name": "Anna Schmidt", "contact": "Anna@Example.com"},
+    )
     assert response.status_code == 302
     number = db.session.scalar(sa.select(Suggestion.tracking_number))
     assert number in client.get("/suggestions/received?lang=en").get_data(as_text=True)
@@ -190,10 +197,15 @@ def test_only_staff_see_the_handling_pages(app, client, auth):
 def _aged(days_ago: float, answered_after: float | None = None, status=None, bureau=None, now=None) -> Suggestion:
     created = now - dt.timedelta(days=days_ago)
     answered = created + dt.timedelta(days=answered_after) if answered_after is not None else None
-    item = Suggestion(tracking_number=f"T{len(db.session.new)}{days_ago}{answered_after}".replace(".", "")[:24],
-                      content="x", created_at=created, answered_at=answered, bureau=bureau,
-                      status=status or (SuggestionStatus.ANSWERED if answered else SuggestionStatus.RECEIVED),
-                      answer="a" if answered else "")
+    item = Suggestion(
+        tracking_number=f"T{len(db.session.new)}{days_ago}{answered_after}".replace(".", "")[:24],
+        content="x",
+        created_at=created,
+        answered_at=answered,
+        bureau=bureau,
+        status=status or (SuggestionStatus.ANSWERED if answered else SuggestionStatus.RECEIVED),
+        answer="a" if answered else "",
+    )
     db.session.add(item)
     db.session.flush()
     return item
@@ -202,13 +214,13 @@ def _aged(days_ago: float, answered_after: float | None = None, status=None, bur
 def test_report_open_by_age_and_bureau_and_the_share_answered_in_15_and_30_days(app):
     now = utcnow()
     transport, education = pb.bureau(), pb.bureau("education", "教育局", "Education Bureau")
-    _aged(40, 10, now=now, bureau=transport)                                   # in 15 and in 30
+    _aged(40, 10, now=now, bureau=transport)  # in 15 and in 30
     _aged(40, 20, now=now, bureau=transport, status=SuggestionStatus.CLOSED)  # late for 15, in 30
-    _aged(50, 35, now=now, bureau=education)                                   # late for both
-    _aged(3, 1, now=now, bureau=education)                                     # young, answered: in both
-    _aged(20, now=now, bureau=transport, status=SuggestionStatus.ASSIGNED)    # open 20 days: late for 15
-    _aged(2, now=now)                                                          # open 2 days: not judged yet
-    _aged(31, now=now, bureau=education, status=SuggestionStatus.ASSIGNED)    # open 31 days: late for both
+    _aged(50, 35, now=now, bureau=education)  # late for both
+    _aged(3, 1, now=now, bureau=education)  # young, answered: in both
+    _aged(20, now=now, bureau=transport, status=SuggestionStatus.ASSIGNED)  # open 20 days: late for 15
+    _aged(2, now=now)  # open 2 days: not judged yet
+    _aged(31, now=now, bureau=education, status=SuggestionStatus.ASSIGNED)  # open 31 days: late for both
     report = service.report(now)
     assert report.received == 7 and report.answered == 4 and report.closed == 1 and report.open_total == 3
     fifteen, thirty = report.shares

@@ -1,5 +1,6 @@
 """Wording by locale: Babel dates (no US formats), full-width punctuation in Chinese, no space before
 commas in English, plural forms."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,8 +34,9 @@ def test_chinese_catalogue_uses_full_width_punctuation():
 
 
 def test_holiday_names_carry_dates_in_the_readers_format():
-    assert localise_dates("Day off (substituted from 01/04/2026)", "en_US") == \
-        "Day off (substituted from 4 January 2026)"
+    assert (
+        localise_dates("Day off (substituted from 01/04/2026)", "en_US") == "Day off (substituted from 4 January 2026)"
+    )
     assert localise_dates("休息日（由 2026-01-04 调休）", "zh_CN") == "休息日（由2026年1月4日调休）"
 
 

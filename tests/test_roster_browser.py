@@ -1,5 +1,6 @@
 """End to end in a real headless Chromium: a coordinator staffs a shift, meets the overlap rule,
 and the volunteer sees the shift. Once with JavaScript (roster.js) and once without."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,9 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 pytestmark = pytest.mark.browser
 
 if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests",
-                allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests", allow_module_level=True
+    )
 
 
 @pytest.fixture
@@ -45,9 +47,17 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -61,8 +71,9 @@ def roster(app):
     today = dt.datetime.now(LOCAL_TZ).date()
     day = today + dt.timedelta(days=7 - today.weekday() + 1)  # next week's Tuesday
     first = make_shift(team, dt.datetime.combine(day, dt.time(19), tzinfo=LOCAL_TZ), hours=3, area_en="Lakeside")
-    second = make_shift(team, dt.datetime.combine(day, dt.time(20, 30), tzinfo=LOCAL_TZ), hours=3,
-                        area_en="Market street")
+    second = make_shift(
+        team, dt.datetime.combine(day, dt.time(20, 30), tzinfo=LOCAL_TZ), hours=3, area_en="Market street"
+    )
     db.session.commit()
     return type("Roster", (), dict(day=day, first=first.id, second=second.id))
 

@@ -4,6 +4,7 @@ On PostgreSQL every thread has its own connection and transaction (READ COMMITTE
 barrier inside the rule check makes all of them pass the checks before any of them books,
 the worst interleaving. On SQLite the same test shows that writers queue instead of failing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -98,8 +99,11 @@ def test_twenty_concurrent_sign_ups_for_the_last_three_places(app, worker_app, m
     assert all("full" in r.message for r in refused)
     db.session.expire_all()
     assert db.session.get(Shift, shift_id).assigned_count == 6
-    active = db.session.scalar(sa.select(sa.func.count(Assignment.id)).where(
-        Assignment.shift_id == shift_id, Assignment.status == AssignmentStatus.ASSIGNED))
+    active = db.session.scalar(
+        sa.select(sa.func.count(Assignment.id)).where(
+            Assignment.shift_id == shift_id, Assignment.status == AssignmentStatus.ASSIGNED
+        )
+    )
     assert active == 6
 
 
@@ -123,6 +127,9 @@ def test_one_volunteer_booked_concurrently_into_overlapping_shifts_of_many_teams
     assert sum(isinstance(r, Assignment) for r in results) == 1, results
     assert {r.code for r in results if isinstance(r, RuleViolation)} == {"overlap"}
     db.session.expire_all()
-    active = db.session.scalar(sa.select(sa.func.count(Assignment.id)).where(
-        Assignment.volunteer_id == volunteer_id, Assignment.status == AssignmentStatus.ASSIGNED))
+    active = db.session.scalar(
+        sa.select(sa.func.count(Assignment.id)).where(
+            Assignment.volunteer_id == volunteer_id, Assignment.status == AssignmentStatus.ASSIGNED
+        )
+    )
     assert active == 1

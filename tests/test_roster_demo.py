@@ -1,4 +1,5 @@
 """The demo's sample assignments: within the rules, with gaps, and added only once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,14 +32,20 @@ def test_demo_rosters_follow_the_rules_and_load_once(app):
 
     rows = db.session.execute(
         sa.select(Assignment.volunteer_id, Assignment.starts_at, Assignment.ends_at)
-        .where(Assignment.status == AssignmentStatus.ASSIGNED).order_by(Assignment.volunteer_id, Assignment.starts_at)
+        .where(Assignment.status == AssignmentStatus.ASSIGNED)
+        .order_by(Assignment.volunteer_id, Assignment.starts_at)
     ).all()
     for before, after in zip(rows, rows[1:]):
         if before.volunteer_id == after.volunteer_id:
             assert after.starts_at >= before.ends_at, "a sample volunteer is double-booked"
 
-    counted = dict(db.session.execute(sa.select(Assignment.shift_id, sa.func.count()).where(
-        Assignment.status == AssignmentStatus.ASSIGNED).group_by(Assignment.shift_id)).all())
+    counted = dict(
+        db.session.execute(
+            sa.select(Assignment.shift_id, sa.func.count())
+            .where(Assignment.status == AssignmentStatus.ASSIGNED)
+            .group_by(Assignment.shift_id)
+        ).all()
+    )
     shifts = db.session.scalars(sa.select(Shift)).all()
     for shift in shifts:
         assert shift.assigned_count == counted.get(shift.id, 0) <= shift.max_volunteers

@@ -1,4 +1,5 @@
 """CSV imports (command line and upload page): all rows or none, every bad line named."""
+
 from __future__ import annotations
 
 import io
@@ -61,8 +62,7 @@ def test_import_teams_from_the_command_line(runner, tmp_path, subdistrict, engli
     assert db.session.scalar(sa.select(sa.func.count(PatrolTeam.id))) == 2
 
 
-def test_a_teams_file_with_bad_rows_imports_nothing_and_names_every_bad_line(runner, tmp_path, subdistrict,
-                                                                            english):
+def test_a_teams_file_with_bad_rows_imports_nothing_and_names_every_bad_line(runner, tmp_path, subdistrict, english):
     result = runner.invoke(args=["import", "teams", write(tmp_path, "bad.csv", TEAMS_BAD)])
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if "bad.csv: line" in line]
@@ -82,10 +82,12 @@ def test_import_volunteers_creates_people_and_memberships(runner, tmp_path, app,
     make_team(code="T202")
     existing = make_user(Role.VOLUNTEER, email="old@test.example", name="老志愿者")
     db.session.commit()
-    text = ("email,name,name_en,phone,teams,role,weekly_hours_limit\n"
-            "Wang.Fang@Test.Example,王芳,Wang Fang,13900001111,T201;T202,,12\n"
-            "lead@test.example,李队长,Li Lead,,T201,coordinator,\n"
-            "old@test.example,老志愿者,Old Hand,,t202,,\n")
+    text = (
+        "email,name,name_en,phone,teams,role,weekly_hours_limit\n"
+        "Wang.Fang@Test.Example,王芳,Wang Fang,13900001111,T201;T202,,12\n"
+        "lead@test.example,李队长,Li Lead,,T201,coordinator,\n"
+        "old@test.example,老志愿者,Old Hand,,t202,,\n"
+    )
     result = runner.invoke(args=["import", "volunteers", write(tmp_path, "v.csv", text)])
     assert result.exit_code == 0, result.output
     assert "2 new, 1 updated, 4 team memberships added" in result.output
@@ -104,24 +106,32 @@ def test_a_volunteers_file_with_bad_rows_imports_nothing(runner, tmp_path, app, 
     make_team(code="T201")
     make_user(Role.ADMIN, email="boss@test.example")
     db.session.commit()
-    text = ("email,name,teams,role,weekly_hours_limit,phone\n"
-            "good@test.example,好人,T201,,,\n"
-            "not-an-email,坏邮箱,T201,,,\n"
-            "nobody@test.example,,T201,,,\n"
-            "ghost@test.example,无队,T999,,,\n"
-            "chief@test.example,角色,T201,sheriff,,\n"
-            "limit@test.example,上限,T201,,200,\n"
-            "boss@test.example,管理员,T201,,,\n"
-            "GOOD@test.example,重复,T201,,,\n"
-            "phone@test.example,电话,T201,,,call me\n")
+    text = (
+        "email,name,teams,role,weekly_hours_limit,phone\n"
+        "good@test.example,好人,T201,,,\n"
+        "not-an-email,坏邮箱,T201,,,\n"
+        "nobody@test.example,,T201,,,\n"
+        "ghost@test.example,无队,T999,,,\n"
+        "chief@test.example,角色,T201,sheriff,,\n"
+        "limit@test.example,上限,T201,,200,\n"
+        "boss@test.example,管理员,T201,,,\n"
+        "GOOD@test.example,重复,T201,,,\n"
+        "phone@test.example,电话,T201,,,call me\n"
+    )
     result = runner.invoke(args=["import", "volunteers", write(tmp_path, "v.csv", text)])
     assert result.exit_code != 0
     bad = [line.split("line ")[1].split(":")[0] for line in result.output.splitlines() if ": line " in line]
     assert bad == ["3", "4", "5", "6", "7", "8", "9", "10"]
-    for fragment in ("“not-an-email” is not an email address", "name is empty", "unknown team codes: T999",
-                     "role “sheriff” is not volunteer or coordinator", "from 1 to 168",
-                     "already belongs to an account of another kind (admin)", "also on line 2",
-                     "phone “call me” is not a phone number"):
+    for fragment in (
+        "“not-an-email” is not an email address",
+        "name is empty",
+        "unknown team codes: T999",
+        "role “sheriff” is not volunteer or coordinator",
+        "from 1 to 168",
+        "already belongs to an account of another kind (admin)",
+        "also on line 2",
+        "phone “call me” is not a phone number",
+    ):
         assert fragment in result.output, fragment
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1  # only the admin
 
@@ -154,8 +164,11 @@ def test_upload_page_for_admins(client, auth, app, subdistrict):
     auth.login("admin@test.example")
     assert client.get("/admin/people/import?lang=en").status_code == 200
 
-    response = client.post("/admin/people/import?lang=en", data={
-        "kind": "teams", "file": (io.BytesIO(TEAMS_BAD.encode()), "bad.csv")}, content_type="multipart/form-data")
+    response = client.post(
+        "/admin/people/import?lang=en",
+        data={"kind": "teams", "file": (io.BytesIO(TEAMS_BAD.encode()), "bad.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Nothing was imported: 5 problems" in page
@@ -163,8 +176,11 @@ def test_upload_page_for_admins(client, auth, app, subdistrict):
         assert f"line {line}:" in page
     assert db.session.scalar(sa.select(sa.func.count(PatrolTeam.id))) == 0
 
-    response = client.post("/admin/people/import?lang=en", data={
-        "kind": "teams", "file": (io.BytesIO(TEAMS_OK.encode()), "teams.csv")}, content_type="multipart/form-data")
+    response = client.post(
+        "/admin/people/import?lang=en",
+        data={"kind": "teams", "file": (io.BytesIO(TEAMS_OK.encode()), "teams.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     assert "2 new, 0 updated" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert db.session.scalar(sa.select(AuditLog.action).where(AuditLog.action == "import.teams")) == "import.teams"

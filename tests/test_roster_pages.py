@@ -1,4 +1,5 @@
 """Roster, coverage and volunteer pages over HTTP, without JavaScript (and the JSON path of roster.js)."""
+
 from __future__ import annotations
 
 import csv
@@ -47,22 +48,43 @@ def setup(app):
     shift_a = make_shift(team_a, at(monday + dt.timedelta(days=1), 19), hours=3)
     shift_b = make_shift(team_b, at(monday + dt.timedelta(days=1), 20), hours=3)
     db.session.commit()
-    return type("Setup", (), dict(coordinator=coordinator, coordinator_b=coordinator_b, wang=wang, zhao=zhao,
-                                  team_a=team_a, team_b=team_b, shift_a=shift_a, shift_b=shift_b, monday=monday))
+    return type(
+        "Setup",
+        (),
+        dict(
+            coordinator=coordinator,
+            coordinator_b=coordinator_b,
+            wang=wang,
+            zhao=zhao,
+            team_a=team_a,
+            team_b=team_b,
+            shift_a=shift_a,
+            shift_b=shift_b,
+            monday=monday,
+        ),
+    )
 
 
 def test_coordinator_of_team_a_gets_403_on_team_b(setup, client, auth):
     auth.login("coord-a@test.example")
     monday = setup.monday.isoformat()
     assert client.get(f"/roster/team/TA?start={monday}").status_code == 200
-    for path in (f"/roster/team/TB?start={monday}", "/roster/team/TB?view=month", f"/roster/shift/{setup.shift_b.id}",
-                 "/roster/team/TB/bulk", "/roster/team/TB/hours", "/roster/team/TB/export.csv",
-                 "/roster/team/TB/print"):
+    for path in (
+        f"/roster/team/TB?start={monday}",
+        "/roster/team/TB?view=month",
+        f"/roster/shift/{setup.shift_b.id}",
+        "/roster/team/TB/bulk",
+        "/roster/team/TB/hours",
+        "/roster/team/TB/export.csv",
+        "/roster/team/TB/print",
+    ):
         assert client.get(path).status_code == 403, path
     posts = [
         ("/roster/team/TB", {"action": "assign", "shift_id": setup.shift_b.id, "volunteer_id": setup.wang.id}),
-        (f"/roster/shift/{setup.shift_b.id}", {"action": "assign", "shift_id": setup.shift_b.id,
-                                               "volunteer_id": setup.wang.id}),
+        (
+            f"/roster/shift/{setup.shift_b.id}",
+            {"action": "assign", "shift_id": setup.shift_b.id, "volunteer_id": setup.wang.id},
+        ),
         # Team B's shift through team A's page: the object is checked, not just the URL.
         ("/roster/team/TA", {"action": "assign", "shift_id": setup.shift_b.id, "volunteer_id": setup.wang.id}),
         ("/roster/team/TB/bulk", {"action": "fill_min", "first": monday, "last": monday}),
@@ -93,20 +115,19 @@ def test_volunteers_and_anonymous_cannot_see_rosters(setup, client, auth):
 
 def test_assign_without_javascript_and_see_the_conflict(setup, client, auth):
     auth.login("coord-b@test.example")
-    client.post("/roster/team/TB", data={"action": "assign", "shift_id": setup.shift_b.id,
-                                         "volunteer_id": setup.wang.id})
+    client.post(
+        "/roster/team/TB", data={"action": "assign", "shift_id": setup.shift_b.id, "volunteer_id": setup.wang.id}
+    )
     auth.logout()
     auth.login("coord-a@test.example")
     url = f"/roster/team/TA?start={setup.monday.isoformat()}&lang=en"
 
-    response = client.post(url, data={"action": "assign", "shift_id": setup.shift_a.id,
-                                      "volunteer_id": setup.zhao.id})
+    response = client.post(url, data={"action": "assign", "shift_id": setup.shift_a.id, "volunteer_id": setup.zhao.id})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Zhao Lei is now on this shift." in page
 
-    response = client.post(url, data={"action": "assign", "shift_id": setup.shift_a.id,
-                                      "volunteer_id": setup.wang.id})
+    response = client.post(url, data={"action": "assign", "shift_id": setup.shift_a.id, "volunteer_id": setup.wang.id})
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Wang Fang is already on the 20:00–23:00 shift of Team B (TB)" in page
@@ -119,17 +140,20 @@ def test_assign_with_javascript_gets_json_and_the_new_card(setup, client, auth):
     auth.login("coord-a@test.example")
     url = f"/roster/team/TA?start={setup.monday.isoformat()}&lang=en"
     headers = {"Accept": "application/json"}
-    response = client.post(url, headers=headers, data={"action": "assign", "shift_id": setup.shift_a.id,
-                                                       "volunteer_id": setup.zhao.id})
+    response = client.post(
+        url, headers=headers, data={"action": "assign", "shift_id": setup.shift_a.id, "volunteer_id": setup.zhao.id}
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["ok"] and f'id="shift-{setup.shift_a.id}"' in body["html"] and "Zhao Lei" in body["html"]
-    response = client.post(url, headers=headers, data={"action": "assign", "shift_id": setup.shift_a.id,
-                                                       "volunteer_id": setup.zhao.id})
+    response = client.post(
+        url, headers=headers, data={"action": "assign", "shift_id": setup.shift_a.id, "volunteer_id": setup.zhao.id}
+    )
     assert response.status_code == 409
     # The one error body of a refused rule (responses.violation_json), as the API answers it.
-    assert response.get_json() == {"error": {"status": 409, "code": "already_assigned",
-                                             "message": "Zhao Lei is already on this shift."}}
+    assert response.get_json() == {
+        "error": {"status": 409, "code": "already_assigned", "message": "Zhao Lei is already on this shift."}
+    }
 
 
 def test_bad_form_input_is_400(setup, client, auth):
@@ -147,8 +171,8 @@ def test_week_and_shift_pages_list_only_available_volunteers(setup, client, auth
     db.session.commit()
     auth.login("coord-a@test.example")
     page = client.get(f"/roster/team/TA?start={setup.monday.isoformat()}&lang=en").get_data(as_text=True)
-    select = page[page.index(f'id="volunteer-{setup.shift_a.id}"'):]
-    select = select[:select.index("</select>")]
+    select = page[page.index(f'id="volunteer-{setup.shift_a.id}"') :]
+    select = select[: select.index("</select>")]
     assert "Wang Fang" not in select and "Zhao Lei" not in select
     page = client.get(f"/roster/shift/{setup.shift_a.id}?show=all&lang=en").get_data(as_text=True)
     assert "on TB 20:00–23:00" in page
@@ -201,20 +225,34 @@ def test_bulk_fill_from_the_usual_volunteers(setup, client, auth, app):
         make_assignment(old, setup.wang, attendance=Attendance.PRESENT)
         if weeks == 1:
             make_assignment(old, setup.zhao, attendance=Attendance.PRESENT)
-    upcoming = [setup.shift_a] + [make_shift(setup.team_a, at(tuesday + dt.timedelta(weeks=w), 19), hours=3,
-                                             min_volunteers=1) for w in (1, 2)]
+    upcoming = [setup.shift_a] + [
+        make_shift(setup.team_a, at(tuesday + dt.timedelta(weeks=w), 19), hours=3, min_volunteers=1) for w in (1, 2)
+    ]
     db.session.commit()
     auth.login("coord-a@test.example")
-    response = client.post("/roster/team/TA/bulk?lang=en", data={
-        "action": "fill_min", "first": (tuesday - dt.timedelta(days=7)).isoformat(),
-        "last": (tuesday + dt.timedelta(weeks=3)).isoformat(), "weekdays": [tuesday.weekday()],
-        "start_time": "19:00", "volunteer": "",
-    })
+    response = client.post(
+        "/roster/team/TA/bulk?lang=en",
+        data={
+            "action": "fill_min",
+            "first": (tuesday - dt.timedelta(days=7)).isoformat(),
+            "last": (tuesday + dt.timedelta(weeks=3)).isoformat(),
+            "weekdays": [tuesday.weekday()],
+            "start_time": "19:00",
+            "volunteer": "",
+        },
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     db.session.expire_all()
-    filled = {s.id: sorted(a.volunteer_id for a in db.session.scalars(sa.select(Assignment).where(
-        Assignment.shift_id == s.id, Assignment.status == AssignmentStatus.ASSIGNED))) for s in upcoming}
+    filled = {
+        s.id: sorted(
+            a.volunteer_id
+            for a in db.session.scalars(
+                sa.select(Assignment).where(Assignment.shift_id == s.id, Assignment.status == AssignmentStatus.ASSIGNED)
+            )
+        )
+        for s in upcoming
+    }
     assert filled[setup.shift_a.id] == sorted([setup.wang.id, setup.zhao.id])  # minimum 2
     assert filled[upcoming[1].id] == [setup.wang.id]  # minimum 1: the most usual one
     assert filled[upcoming[2].id] == [setup.wang.id]
@@ -228,10 +266,16 @@ def test_bulk_assign_reports_refusals(setup, client, auth, app):
     make_shift(setup.team_a, at(tuesday + dt.timedelta(weeks=1), 19), hours=3)
     db.session.commit()
     auth.login("coord-a@test.example")
-    response = client.post("/roster/team/TA/bulk?lang=en", data={
-        "action": "assign", "first": setup.monday.isoformat(),
-        "last": (setup.monday + dt.timedelta(days=13)).isoformat(), "start_time": "", "volunteer": setup.wang.id,
-    })
+    response = client.post(
+        "/roster/team/TA/bulk?lang=en",
+        data={
+            "action": "assign",
+            "first": setup.monday.isoformat(),
+            "last": (setup.monday + dt.timedelta(days=13)).isoformat(),
+            "start_time": "",
+            "volunteer": setup.wang.id,
+        },
+    )
     page = response.get_data(as_text=True)
     assert "1 change made, 1 refused" in page  # plural forms: never "1 changes"
     assert "already on the 20:00–23:00 shift of Team B (TB)" in page
@@ -239,11 +283,12 @@ def test_bulk_assign_reports_refusals(setup, client, auth, app):
 
 def test_bulk_form_errors_are_400(setup, client, auth):
     auth.login("coord-a@test.example")
-    response = client.post("/roster/team/TA/bulk?lang=en", data={"action": "assign", "first": "2026-12-01",
-                                                                 "last": "2026-11-01", "volunteer": ""})
+    response = client.post(
+        "/roster/team/TA/bulk?lang=en",
+        data={"action": "assign", "first": "2026-12-01", "last": "2026-11-01", "volunteer": ""},
+    )
     assert response.status_code == 400
-    response = client.post("/roster/team/TA/bulk?lang=en", data={"action": "assign", "first": "",
-                                                                 "last": "2026-11-01"})
+    response = client.post("/roster/team/TA/bulk?lang=en", data={"action": "assign", "first": "", "last": "2026-11-01"})
     assert response.status_code == 400
 
 
@@ -262,8 +307,9 @@ def test_volunteer_sees_signs_up_drops_and_swaps(setup, client, auth, make_clien
     assert "Wang Fang is already on the 19:00–22:00 shift of Team A (TA)" in response.get_data(as_text=True)
 
     assignment = db.session.scalar(sa.select(Assignment).where(Assignment.volunteer_id == setup.wang.id))
-    response = client.post("/me/?lang=en", data={"action": "swap", "assignment_id": assignment.id,
-                                                "to_user_id": setup.zhao.id})
+    response = client.post(
+        "/me/?lang=en", data={"action": "swap", "assignment_id": assignment.id, "to_user_id": setup.zhao.id}
+    )
     assert response.status_code == 303
     assert "Waiting for Zhao Lei to accept." in client.get("/me/?lang=en").get_data(as_text=True)
 
@@ -361,8 +407,7 @@ def _count(web_app, client, path: str) -> int:
 
 
 @pytest.mark.parametrize("small,large", [(2, 10)])
-def test_roster_and_dashboard_run_a_constant_number_of_queries(app, web_app, client, auth, small, large,
-                                                                monkeypatch):
+def test_roster_and_dashboard_run_a_constant_number_of_queries(app, web_app, client, auth, small, large, monkeypatch):
     from views import template_helpers
 
     # The sample-data banner checks the database once a minute: keep that out of the counts.
@@ -374,9 +419,14 @@ def test_roster_and_dashboard_run_a_constant_number_of_queries(app, web_app, cli
     first_team = db.session.scalar(sa.select(Shift.team_id).order_by(Shift.id).limit(1))
     code = db.session.get(PatrolTeam, first_team).code
     month = (start + dt.timedelta(days=6)).strftime("%Y-%m")
-    paths = [f"/roster/team/{code}?start={start.isoformat()}", f"/roster/team/{code}?view=month&month={month}",
-             "/roster/coverage?days=7", "/roster/coverage?days=30&sort=next_gap", "/roster/",
-             f"/roster/team/{code}/print?month={month}"]
+    paths = [
+        f"/roster/team/{code}?start={start.isoformat()}",
+        f"/roster/team/{code}?view=month&month={month}",
+        "/roster/coverage?days=7",
+        "/roster/coverage?days=30&sort=next_gap",
+        "/roster/",
+        f"/roster/team/{code}/print?month={month}",
+    ]
     auth.login("many@test.example")
     before = {p: _count(web_app, client, p) for p in paths}
 
@@ -437,9 +487,17 @@ def test_every_roster_page_renders_in_both_languages(setup, client, make_client,
     db.session.commit()
     month = setup.shift_a.local_date.strftime("%Y-%m")
     auth.login("coord-a@test.example")
-    for path in ("/roster/", f"/roster/team/TA?start={setup.monday}", f"/roster/team/TA?view=month&month={month}",
-                 f"/roster/shift/{setup.shift_a.id}?show=all", f"/roster/shift/{past.id}", "/roster/team/TA/bulk",
-                 "/roster/team/TA/hours", f"/roster/team/TA/print?month={month}", "/roster/coverage?days=30"):
+    for path in (
+        "/roster/",
+        f"/roster/team/TA?start={setup.monday}",
+        f"/roster/team/TA?view=month&month={month}",
+        f"/roster/shift/{setup.shift_a.id}?show=all",
+        f"/roster/shift/{past.id}",
+        "/roster/team/TA/bulk",
+        "/roster/team/TA/hours",
+        f"/roster/team/TA/print?month={month}",
+        "/roster/coverage?days=30",
+    ):
         response = client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
         assert response.status_code == 200, path
     volunteer = make_client()
@@ -448,6 +506,10 @@ def test_every_roster_page_renders_in_both_languages(setup, client, make_client,
         assert volunteer.get(f"{path}?lang={lang}").status_code == 200, path
     admin = make_client()
     admin.post("/login", data={"email": "admin@test.example", "password": "correct horse battery"})
-    for path in ("/admin/people/teams", "/admin/people/users", "/admin/people/import",
-                 f"/admin/people/users/{setup.wang.id}/password"):
+    for path in (
+        "/admin/people/teams",
+        "/admin/people/users",
+        "/admin/people/import",
+        f"/admin/people/users/{setup.wang.id}/password",
+    ):
         assert admin.get(f"{path}?lang={lang}").status_code == 200, path

@@ -1,4 +1,5 @@
 """The assignment rules, called as the pages and the API call them (no HTTP)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,12 +47,22 @@ def world(app):
     wang = make_user(Role.VOLUNTEER, name="王芳", name_en="Wang Fang")
     zhao = make_user(Role.VOLUNTEER, name="赵磊")
     outsider = make_user(Role.VOLUNTEER)
-    team_a = make_team(coordinator=coordinator, members=[wang, zhao], code="T017", name_zh="第17队",
-                       name_en="Team 17")
+    team_a = make_team(coordinator=coordinator, members=[wang, zhao], code="T017", name_zh="第17队", name_en="Team 17")
     team_b = make_team(coordinator=other_coordinator, members=[wang, zhao], code="T018")
     db.session.commit()
-    return type("World", (), dict(coordinator=coordinator, other_coordinator=other_coordinator, wang=wang,
-                                  zhao=zhao, outsider=outsider, team_a=team_a, team_b=team_b))
+    return type(
+        "World",
+        (),
+        dict(
+            coordinator=coordinator,
+            other_coordinator=other_coordinator,
+            wang=wang,
+            zhao=zhao,
+            outsider=outsider,
+            team_a=team_a,
+            team_b=team_b,
+        ),
+    )
 
 
 def test_assign_counts_audits_and_bumps_the_shift(world):
@@ -142,8 +153,10 @@ def test_coordinator_cannot_unassign_or_mark_on_another_team(world):
     shift_b = make_shift(world.team_b, evening(-1), hours=3)
     assignment = make_assignment(shift_b, world.wang)
     db.session.commit()
-    for call in (lambda: service.unassign(world.coordinator, assignment.id),
-                 lambda: service.mark_attendance(world.coordinator, assignment.id, True)):
+    for call in (
+        lambda: service.unassign(world.coordinator, assignment.id),
+        lambda: service.mark_attendance(world.coordinator, assignment.id, True),
+    ):
         with pytest.raises(RuleViolation) as refused:
             call()
         assert refused.value.status == 403
@@ -210,12 +223,15 @@ def test_only_the_volunteer_drops_their_shift(world):
 def test_weekly_hours_limit(world):
     world.wang.weekly_hours_limit = 5
     monday = dt.datetime.now(LOCAL_TZ).date() + dt.timedelta(days=7 - dt.datetime.now(LOCAL_TZ).weekday())
-    tuesday_shift = make_shift(world.team_a, dt.datetime.combine(monday + dt.timedelta(days=1), dt.time(19),
-                                                                 tzinfo=LOCAL_TZ), hours=3)
-    thursday_shift = make_shift(world.team_b, dt.datetime.combine(monday + dt.timedelta(days=3), dt.time(19),
-                                                                  tzinfo=LOCAL_TZ), hours=3)
-    next_week = make_shift(world.team_b, dt.datetime.combine(monday + dt.timedelta(days=8), dt.time(19),
-                                                             tzinfo=LOCAL_TZ), hours=3)
+    tuesday_shift = make_shift(
+        world.team_a, dt.datetime.combine(monday + dt.timedelta(days=1), dt.time(19), tzinfo=LOCAL_TZ), hours=3
+    )
+    thursday_shift = make_shift(
+        world.team_b, dt.datetime.combine(monday + dt.timedelta(days=3), dt.time(19), tzinfo=LOCAL_TZ), hours=3
+    )
+    next_week = make_shift(
+        world.team_b, dt.datetime.combine(monday + dt.timedelta(days=8), dt.time(19), tzinfo=LOCAL_TZ), hours=3
+    )
     db.session.commit()
     service.sign_up(world.wang, tuesday_shift.id)
     with pytest.raises(RuleViolation) as refused:
@@ -253,8 +269,9 @@ def test_swap_moves_both_volunteers(world):
 
     service.answer_swap(world.zhao, swap.id, True)
 
-    active = db.session.scalars(sa.select(Assignment).where(
-        Assignment.shift_id == shift.id, Assignment.status == AssignmentStatus.ASSIGNED)).all()
+    active = db.session.scalars(
+        sa.select(Assignment).where(Assignment.shift_id == shift.id, Assignment.status == AssignmentStatus.ASSIGNED)
+    ).all()
     assert [a.volunteer_id for a in active] == [world.zhao.id]
     assert db.session.get(Assignment, original.id).status is AssignmentStatus.SWAPPED
     refreshed = db.session.get(Shift, shift.id)
@@ -275,8 +292,11 @@ def test_swap_moves_neither_when_the_teammate_is_busy(world):
 
     assert refused.value.code == "overlap"
     assert db.session.get(Assignment, original.id).status is AssignmentStatus.ASSIGNED
-    on_shift = db.session.scalars(sa.select(Assignment.volunteer_id).where(
-        Assignment.shift_id == shift.id, Assignment.status == AssignmentStatus.ASSIGNED)).all()
+    on_shift = db.session.scalars(
+        sa.select(Assignment.volunteer_id).where(
+            Assignment.shift_id == shift.id, Assignment.status == AssignmentStatus.ASSIGNED
+        )
+    ).all()
     assert on_shift == [world.wang.id]
     assert db.session.get(SwapRequest, swap.id).status is SwapStatus.PENDING
 
@@ -295,8 +315,9 @@ def test_swap_moves_neither_when_the_transaction_fails_halfway(world, monkeypatc
     with pytest.raises(RuntimeError):
         service.answer_swap(world.zhao, swap.id, True)
 
-    rows = db.session.execute(sa.select(Assignment.volunteer_id, Assignment.status).where(
-        Assignment.shift_id == shift.id)).all()
+    rows = db.session.execute(
+        sa.select(Assignment.volunteer_id, Assignment.status).where(Assignment.shift_id == shift.id)
+    ).all()
     assert rows == [(world.wang.id, AssignmentStatus.ASSIGNED)]
     assert db.session.get(SwapRequest, swap.id).status is SwapStatus.PENDING
 

@@ -1,4 +1,5 @@
 """Admin pages of the schedule: series, sites, occurrences, holiday overrides, shift templates."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,9 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/admin/schedule/", "/admin/schedule/holidays", "/admin/schedule/teams",
-                                  "/admin/schedule/series/new"])
+@pytest.mark.parametrize(
+    "path", ["/admin/schedule/", "/admin/schedule/holidays", "/admin/schedule/teams", "/admin/schedule/series/new"]
+)
 def test_pages_need_an_admin(app, client, auth, path):
     assert client.get(path).status_code == 302  # to the login page
     make_user(Role.COORDINATOR, email="coord@test.example")
@@ -68,18 +70,34 @@ def test_create_series_then_a_site_generates_occurrences(app, client, admin):
     official = make_user(Role.OFFICIAL)
     db.session.commit()
     start = local_today()
-    response = client.post("/admin/schedule/series/new", data={
-        "programme_id": contact.id, "name_zh": "联系日(测试)", "name_en": "Contact day (test)",
-        "pattern": "rrule", "rrule": "RRULE:FREQ=MONTHLY;BYDAY=2SU", "holiday_policy": "next_sunday",
-        "starts_on": start.isoformat(), "active": "y",
-    })
+    response = client.post(
+        "/admin/schedule/series/new",
+        data={
+            "programme_id": contact.id,
+            "name_zh": "联系日(测试)",
+            "name_en": "Contact day (test)",
+            "pattern": "rrule",
+            "rrule": "RRULE:FREQ=MONTHLY;BYDAY=2SU",
+            "holiday_policy": "next_sunday",
+            "starts_on": start.isoformat(),
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
     series = db.session.scalar(sa.select(Series).where(Series.name_en == "Contact day (test)"))
     assert series.rrule == "FREQ=MONTHLY;BYDAY=2SU" and series.holiday_policy is HolidayPolicy.NEXT_SUNDAY
-    response = client.post(f"/admin/schedule/series/{series.id}/sites/new", data={
-        "community_id": community.id, "venue_id": venue.id, "local_start": "14:00", "local_end": "16:30",
-        "capacity": "30", "active": "y", "officials": [official.id],
-    })
+    response = client.post(
+        f"/admin/schedule/series/{series.id}/sites/new",
+        data={
+            "community_id": community.id,
+            "venue_id": venue.id,
+            "local_start": "14:00",
+            "local_end": "16:30",
+            "capacity": "30",
+            "active": "y",
+            "officials": [official.id],
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     found = db.session.scalars(sa.select(Occurrence).where(Occurrence.series_id == series.id)).all()
@@ -88,20 +106,30 @@ def test_create_series_then_a_site_generates_occurrences(app, client, admin):
     assert all([u.id for u in o.officials] == [official.id] for o in found)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"rrule": "FREQ=SECONDLY"}, "frequency must be"),
-    ({"rrule": "not a rule"}, "Not a valid recurrence rule"),
-    ({"rrule": "DTSTART:20260101\nRRULE:FREQ=DAILY"}, "without a DTSTART"),
-    ({"rrule": ""}, "required"),
-    ({"ends_on": "2020-01-01"}, "end date"),
-    ({"starts_on": "2026-02-30"}, "Not a valid date"),
-    ({"name_zh": ""}, "required"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"rrule": "FREQ=SECONDLY"}, "frequency must be"),
+        ({"rrule": "not a rule"}, "Not a valid recurrence rule"),
+        ({"rrule": "DTSTART:20260101\nRRULE:FREQ=DAILY"}, "without a DTSTART"),
+        ({"rrule": ""}, "required"),
+        ({"ends_on": "2020-01-01"}, "end date"),
+        ({"starts_on": "2026-02-30"}, "Not a valid date"),
+        ({"name_zh": ""}, "required"),
+    ],
+)
 def test_series_form_refuses_bad_input_with_400(app, client, admin, change, message):
     contact = programme(ProgrammeKind.CONTACT_DAY)
     db.session.commit()
-    data = {"programme_id": contact.id, "name_zh": "联系日", "name_en": "Contact day", "pattern": "rrule",
-            "rrule": "FREQ=MONTHLY;BYDAY=2SU", "holiday_policy": "keep", "starts_on": "2026-01-01"} | change
+    data = {
+        "programme_id": contact.id,
+        "name_zh": "联系日",
+        "name_en": "Contact day",
+        "pattern": "rrule",
+        "rrule": "FREQ=MONTHLY;BYDAY=2SU",
+        "holiday_policy": "keep",
+        "starts_on": "2026-01-01",
+    } | change
     response = client.post("/admin/schedule/series/new?lang=en", data=data)
     assert response.status_code == 400
     assert message in text(response)
@@ -112,8 +140,10 @@ def test_site_form_refuses_backwards_hours(app, client, admin):
     series = contact_day_series(sites=0)
     venue = make_venue()
     db.session.commit()
-    response = client.post(f"/admin/schedule/series/{series.id}/sites/new?lang=en", data={
-        "community_id": "0", "venue_id": venue.id, "local_start": "16:00", "local_end": "09:00"})
+    response = client.post(
+        f"/admin/schedule/series/{series.id}/sites/new?lang=en",
+        data={"community_id": "0", "venue_id": venue.id, "local_start": "16:00", "local_end": "09:00"},
+    )
     assert response.status_code == 400 and "after the start time" in text(response)
     assert db.session.scalar(sa.select(sa.func.count(SeriesSite.id))) == 0
 
@@ -122,10 +152,19 @@ def test_edit_series_policy_reaches_future_occurrences(app, client, admin):
     series = contact_day_series(sites=1, starts_on=dt.date(2024, 1, 1))
     db.session.commit()
     today = local_today()
-    response = client.post(f"/admin/schedule/series/{series.id}/edit", data={
-        "programme_id": series.programme_id, "name_zh": "联系日", "name_en": "Contact day", "pattern": "rrule",
-        "rrule": "FREQ=MONTHLY;BYDAY=2SU", "holiday_policy": "skip", "starts_on": "2024-01-01", "active": "y",
-    })
+    response = client.post(
+        f"/admin/schedule/series/{series.id}/edit",
+        data={
+            "programme_id": series.programme_id,
+            "name_zh": "联系日",
+            "name_en": "Contact day",
+            "pattern": "rrule",
+            "rrule": "FREQ=MONTHLY;BYDAY=2SU",
+            "holiday_policy": "skip",
+            "starts_on": "2024-01-01",
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert series.holiday_policy is HolidayPolicy.SKIP
@@ -145,8 +184,10 @@ def test_move_and_cancel_through_the_pages(app, client, admin):
     uid = occurrence.uid
     page = client.get(f"/admin/schedule/occurrences/{occurrence.id}?lang=en")
     assert page.status_code == 200 and uid in text(page)
-    response = client.post(f"/admin/schedule/occurrences/{occurrence.id}/move",
-                           data={"day": "2030-01-20", "start": "14:00", "end": "16:00", "note": "Moved (sample)"})
+    response = client.post(
+        f"/admin/schedule/occurrences/{occurrence.id}/move",
+        data={"day": "2030-01-20", "start": "14:00", "end": "16:00", "note": "Moved (sample)"},
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert occurrence.uid == uid and occurrence.sequence == 1 and to_local(occurrence.starts_at).day == 20
@@ -158,12 +199,15 @@ def test_move_and_cancel_through_the_pages(app, client, admin):
     assert again.status_code == 409 and "already cancelled" in text(again)
 
 
-@pytest.mark.parametrize("data, status", [
-    ({"day": "2030-01-20", "start": "16:00", "end": "14:00"}, 400),
-    ({"day": "2030-02-31", "start": "09:00", "end": "10:00"}, 400),
-    ({"day": "2020-01-20", "start": "09:00", "end": "10:00"}, 400),
-    ({"day": "", "start": "", "end": ""}, 400),
-])
+@pytest.mark.parametrize(
+    "data, status",
+    [
+        ({"day": "2030-01-20", "start": "16:00", "end": "14:00"}, 400),
+        ({"day": "2030-02-31", "start": "09:00", "end": "10:00"}, 400),
+        ({"day": "2020-01-20", "start": "09:00", "end": "10:00"}, 400),
+        ({"day": "", "start": "", "end": ""}, 400),
+    ],
+)
 def test_move_refuses_bad_input(app, client, admin, data, status):
     occurrence = occurrence_in_2030(app)
     response = client.post(f"/admin/schedule/occurrences/{occurrence.id}/move?lang=en", data=data)
@@ -205,16 +249,20 @@ def test_holiday_overrides_page(app, client, admin):
     saturday = local_today() + dt.timedelta(days=(5 - local_today().weekday()) % 7 + 7)
     generate_occurrences(local_today(), local_today() + dt.timedelta(days=30))
     db.session.commit()
-    response = client.post("/admin/schedule/holidays", data={"day": saturday.isoformat(), "kind": "workday",
-                                                             "reason": "Sample make-up working day"})
+    response = client.post(
+        "/admin/schedule/holidays",
+        data={"day": saturday.isoformat(), "kind": "workday", "reason": "Sample make-up working day"},
+    )
     assert response.status_code == 302
     override = db.session.scalar(sa.select(HolidayOverride))
     assert override.day == saturday and override.created_by_id == admin.id
-    cancelled = db.session.scalar(sa.select(Occurrence).where(Occurrence.series_id == series.id,
-                                                               Occurrence.rule_date == saturday))
+    cancelled = db.session.scalar(
+        sa.select(Occurrence).where(Occurrence.series_id == series.id, Occurrence.rule_date == saturday)
+    )
     assert cancelled.status is OccurrenceStatus.CANCELLED and cancelled.sequence == 1
-    duplicate = client.post("/admin/schedule/holidays?lang=en", data={"day": saturday.isoformat(), "kind": "holiday",
-                                                                      "reason": "again"})
+    duplicate = client.post(
+        "/admin/schedule/holidays?lang=en", data={"day": saturday.isoformat(), "kind": "holiday", "reason": "again"}
+    )
     assert duplicate.status_code == 400 and "already has an override" in text(duplicate)
     no_reason = client.post("/admin/schedule/holidays", data={"day": "2030-01-02", "kind": "holiday", "reason": ""})
     assert no_reason.status_code == 400
@@ -247,11 +295,21 @@ def test_template_edit_applies_and_reports_staffed_shifts(app, client, admin):
     db.session.commit()
     form = text(client.get(f"/admin/schedule/templates/{template.id}/edit?lang=en"))
     assert 'value="19:00"' in form
-    response = client.post(f"/admin/schedule/templates/{template.id}/edit?lang=en", data={
-        "name": "Night", "weekdays": ["0", "1", "2", "3", "4", "5", "6"], "local_start": "22:00",
-        "local_end": "02:00", "area_zh": "示例路段", "area_en": "Sample route", "min_volunteers": "2",
-        "max_volunteers": "5", "valid_from": start.isoformat(), "active": "y",
-    })
+    response = client.post(
+        f"/admin/schedule/templates/{template.id}/edit?lang=en",
+        data={
+            "name": "Night",
+            "weekdays": ["0", "1", "2", "3", "4", "5", "6"],
+            "local_start": "22:00",
+            "local_end": "02:00",
+            "area_zh": "示例路段",
+            "area_en": "Sample route",
+            "min_volunteers": "2",
+            "max_volunteers": "5",
+            "valid_from": start.isoformat(),
+            "active": "y",
+        },
+    )
     assert response.status_code == 200
     page = text(response)
     assert "Shifts with volunteers left unchanged" in page and staffed.local_date.isoformat() in page
@@ -264,17 +322,28 @@ def test_template_edit_applies_and_reports_staffed_shifts(app, client, admin):
     assert later and all(s.duration == dt.timedelta(hours=4) and s.sequence == 0 for s in later)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"weekdays": []}, "at least one day"),
-    ({"local_end": "22:00", "local_start": "22:00"}, "cannot end when it starts"),
-    ({"min_volunteers": "5", "max_volunteers": "3"}, "at least the minimum"),
-    ({"local_start": "25:00"}, "Not a valid time"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"weekdays": []}, "at least one day"),
+        ({"local_end": "22:00", "local_start": "22:00"}, "cannot end when it starts"),
+        ({"min_volunteers": "5", "max_volunteers": "3"}, "at least the minimum"),
+        ({"local_start": "25:00"}, "Not a valid time"),
+    ],
+)
 def test_template_form_refuses_bad_input(app, client, admin, change, message):
     team = make_team()
     db.session.commit()
-    data = {"name": "Day", "weekdays": ["0"], "local_start": "09:00", "local_end": "12:00", "min_volunteers": "1",
-            "max_volunteers": "3", "valid_from": "2030-01-01", "active": "y"} | change
+    data = {
+        "name": "Day",
+        "weekdays": ["0"],
+        "local_start": "09:00",
+        "local_end": "12:00",
+        "min_volunteers": "1",
+        "max_volunteers": "3",
+        "valid_from": "2030-01-01",
+        "active": "y",
+    } | change
     response = client.post(f"/admin/schedule/teams/{team.id}/templates/new?lang=en", data=data)
     assert response.status_code == 400 and message in text(response)
     assert db.session.scalar(sa.select(sa.func.count(ShiftTemplate.id))) == 0
@@ -283,9 +352,19 @@ def test_template_form_refuses_bad_input(app, client, admin, change, message):
 def test_new_template_generates_the_horizon(app, client, admin):
     team = make_team()
     db.session.commit()
-    response = client.post(f"/admin/schedule/teams/{team.id}/templates/new", data={
-        "name": "Weekend", "weekdays": ["5", "6"], "local_start": "09:00", "local_end": "12:00",
-        "min_volunteers": "1", "max_volunteers": "3", "valid_from": local_today().isoformat(), "active": "y"})
+    response = client.post(
+        f"/admin/schedule/teams/{team.id}/templates/new",
+        data={
+            "name": "Weekend",
+            "weekdays": ["5", "6"],
+            "local_start": "09:00",
+            "local_end": "12:00",
+            "min_volunteers": "1",
+            "max_volunteers": "3",
+            "valid_from": local_today().isoformat(),
+            "active": "y",
+        },
+    )
     assert response.status_code == 200
     shifts = db.session.scalars(sa.select(Shift).where(Shift.team_id == team.id)).all()
     assert 24 <= len(shifts) <= 28 and all(s.local_date.weekday() >= 5 for s in shifts)
@@ -300,13 +379,32 @@ def test_staff_publish_hearing_notices_without_personal_data(app, client, auth):
     auth.login(user.email)
     page = client.get(f"/admin/schedule/occurrences/{session.id}?lang=en")
     assert page.status_code == 200 and "Move" not in text(page)  # staff list hearings; only admins move
-    ok = client.post(f"/admin/schedule/occurrences/{session.id}/hearings", data={
-        "case_number": "(2030)苏0591民初7号", "cause_zh": "劳动争议", "cause_en": "Labour dispute",
-        "start": "09:30", "end": "10:30"})
+    ok = client.post(
+        f"/admin/schedule/occurrences/{session.id}/hearings",
+        data={
+            "case_number": "(2030)苏0591民初7号",
+            "cause_zh": "劳动争议",
+            "cause_en": "Labour dispute",
+            "start": "09:30",
+            "end": "10:30",
+        },
+    )
     assert ok.status_code == 302
-    refused = client.post(f"/admin/schedule/occurrences/{session.id}/hearings?lang=en", data={
-        "case_number": "(2030)苏0591民初8号", "cause_zh": "原告电话13912345678", "start": "10:30", "end": "11:00"})
+    refused = client.post(
+        f"/admin/schedule/occurrences/{session.id}/hearings?lang=en",
+        data={
+            "case_number": "(2030)苏0591民初8号",
+            "cause_zh": "原告电话13912345678",
+            "start": "10:30",
+            "end": "11:00",
+        },
+    )
     assert refused.status_code == 400 and "public" in text(refused)
     assert db.session.scalar(sa.select(sa.func.count(HearingNotice.id))) == 1
-    assert client.post(f"/admin/schedule/occurrences/{session.id}/move",
-                       data={"day": "2030-01-06", "start": "09:00", "end": "12:00"}).status_code == 403
+    assert (
+        client.post(
+            f"/admin/schedule/occurrences/{session.id}/move",
+            data={"day": "2030-01-06", "start": "09:00", "end": "12:00"},
+        ).status_code
+        == 403
+    )

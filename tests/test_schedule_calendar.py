@@ -1,4 +1,5 @@
 """China's holiday calendar and the court-day rule, pinned to the published 2024 and 2026 arrangements."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,11 +55,13 @@ def test_holiday_court_days_of_2026(app):
 
 
 def test_overrides_win_and_are_read_in_one_query(app):
-    db.session.add_all([
-        HolidayOverride(day=D(2027, 3, 10), kind=OverrideKind.HOLIDAY, reason="示例:临时假日"),
-        HolidayOverride(day=D(2027, 3, 13), kind=OverrideKind.WORKDAY, reason="Sample make-up working day"),
-        HolidayOverride(day=D(2026, 10, 1), kind=OverrideKind.WORKDAY, reason="Sample: cancelled holiday"),
-    ])
+    db.session.add_all(
+        [
+            HolidayOverride(day=D(2027, 3, 10), kind=OverrideKind.HOLIDAY, reason="示例:临时假日"),
+            HolidayOverride(day=D(2027, 3, 13), kind=OverrideKind.WORKDAY, reason="Sample make-up working day"),
+            HolidayOverride(day=D(2026, 10, 1), kind=OverrideKind.WORKDAY, reason="Sample: cancelled holiday"),
+        ]
+    )
     db.session.flush()
     assert cal.is_public_holiday(D(2027, 3, 10)) and cal.is_court_day(D(2027, 3, 10))
     assert cal.holiday_name(D(2027, 3, 10)) == "示例:临时假日"

@@ -1,4 +1,5 @@
 """The background jobs: fixed ids, one leader process, the horizon rolled forward, the CLI."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +40,10 @@ def test_roll_horizon_generates_90_days_ahead(app):
     outcome = jobs.roll_horizon(today)
     assert outcome["until"] == "2027-02-24" and outcome["shifts"] == 91
     assert [o.rule_date for o in db.session.scalars(sa.select(Occurrence).order_by(Occurrence.rule_date))] == [
-        dt.date(2026, 12, 13), dt.date(2027, 1, 10), dt.date(2027, 2, 14)]
+        dt.date(2026, 12, 13),
+        dt.date(2027, 1, 10),
+        dt.date(2027, 2, 14),
+    ]
     assert db.session.scalar(sa.select(sa.func.max(Shift.local_date))) == dt.date(2027, 2, 24)
     # The next day adds the one new day and nothing else.
     assert jobs.roll_horizon(today + dt.timedelta(days=1))["shifts"] == 1
@@ -100,14 +104,22 @@ def test_schedule_generate_command(app, runner):
     assert "Patrol shifts 2027-01-01..2027-01-31: 62 created" in result.output
     again = runner.invoke(args=["schedule", "generate", "--from", "2027-01-01", "--until", "2027-01-31"])
     assert "0 created, 62 already there" in again.output
-    only = runner.invoke(args=["schedule", "generate", "--from", "2027-01-01", "--until", "2027-02-01",
-                               "--team", "T900"])
+    only = runner.invoke(
+        args=["schedule", "generate", "--from", "2027-01-01", "--until", "2027-02-01", "--team", "T900"]
+    )
     assert "Patrol shifts 2027-01-01..2027-02-01: 1 created" in only.output
 
 
-@pytest.mark.parametrize("args", [["--until", "2027-13-01"], ["--until", "yesterday"],
-                                  ["--from", "2027-02-01", "--until", "2027-01-01"],
-                                  ["--until", "2027-01-01", "--team", "NOPE"], []])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--until", "2027-13-01"],
+        ["--until", "yesterday"],
+        ["--from", "2027-02-01", "--until", "2027-01-01"],
+        ["--until", "2027-01-01", "--team", "NOPE"],
+        [],
+    ],
+)
 def test_schedule_generate_refuses_bad_input(app, runner, args):
     result = runner.invoke(args=["schedule", "generate", *args])
     assert result.exit_code == 2 and "Error" in result.output
@@ -125,7 +137,9 @@ def test_demo_schedule_is_alive_and_loads_once(app):
     assert db.session.scalar(sa.select(sa.func.min(Occurrence.rule_date))) == dt.date(2026, 1, 1)  # court, New Year
     assert db.session.scalar(sa.select(sa.func.max(Shift.local_date))) == today + dt.timedelta(days=90)
     assert counts["notices"] == 12
-    assert all("示例" in n.case_number and "(sample)" in n.cause_en for n in db.session.scalars(sa.select(HearingNotice)))
+    assert all(
+        "示例" in n.case_number and "(sample)" in n.cause_en for n in db.session.scalars(sa.select(HearingNotice))
+    )
     demo.load()
     assert counts == {
         "occurrences": db.session.scalar(sa.select(sa.func.count(Occurrence.id))),

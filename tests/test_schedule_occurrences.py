@@ -1,4 +1,5 @@
 """Contact days, court and clinic sessions: generated from the rules, moved and cancelled by hand."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,16 +31,44 @@ from tests.schedule_builders import contact_day_series, court_series
 from timeutil import LOCAL_TZ, to_local
 
 D = dt.date
-CONTACT_DAYS_2026 = [D(2026, 1, 11), D(2026, 2, 8), D(2026, 3, 8), D(2026, 4, 12), D(2026, 5, 10), D(2026, 6, 14),
-                     D(2026, 7, 12), D(2026, 8, 9), D(2026, 9, 13), D(2026, 10, 11), D(2026, 11, 8), D(2026, 12, 13)]
-CONTACT_DAYS_2027 = [D(2027, 1, 10), D(2027, 2, 14), D(2027, 3, 14), D(2027, 4, 11), D(2027, 5, 9), D(2027, 6, 13),
-                     D(2027, 7, 11), D(2027, 8, 8), D(2027, 9, 12), D(2027, 10, 10), D(2027, 11, 14), D(2027, 12, 12)]
+CONTACT_DAYS_2026 = [
+    D(2026, 1, 11),
+    D(2026, 2, 8),
+    D(2026, 3, 8),
+    D(2026, 4, 12),
+    D(2026, 5, 10),
+    D(2026, 6, 14),
+    D(2026, 7, 12),
+    D(2026, 8, 9),
+    D(2026, 9, 13),
+    D(2026, 10, 11),
+    D(2026, 11, 8),
+    D(2026, 12, 13),
+]
+CONTACT_DAYS_2027 = [
+    D(2027, 1, 10),
+    D(2027, 2, 14),
+    D(2027, 3, 14),
+    D(2027, 4, 11),
+    D(2027, 5, 9),
+    D(2027, 6, 13),
+    D(2027, 7, 11),
+    D(2027, 8, 8),
+    D(2027, 9, 12),
+    D(2027, 10, 10),
+    D(2027, 11, 14),
+    D(2027, 12, 12),
+]
 
 
 def occurrences(series) -> list[Occurrence]:
-    return list(db.session.scalars(
-        sa.select(Occurrence).where(Occurrence.series_id == series.id).order_by(Occurrence.rule_date, Occurrence.site_id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Occurrence)
+            .where(Occurrence.series_id == series.id)
+            .order_by(Occurrence.rule_date, Occurrence.site_id)
+        )
+    )
 
 
 def local_span(occurrence):
@@ -151,8 +180,10 @@ def test_move_keeps_identity_and_raises_sequence(app):
     db.session.commit()
     db.session.expire_all()
     assert occurrence.uid == uid and occurrence.sequence == 1 and occurrence.last_modified > before
-    assert local_span(occurrence) == (dt.datetime(2030, 1, 20, 14, 0, tzinfo=LOCAL_TZ),
-                                      dt.datetime(2030, 1, 20, 16, 0, tzinfo=LOCAL_TZ))
+    assert local_span(occurrence) == (
+        dt.datetime(2030, 1, 20, 14, 0, tzinfo=LOCAL_TZ),
+        dt.datetime(2030, 1, 20, 16, 0, tzinfo=LOCAL_TZ),
+    )
     assert occurrence.rule_date == D(2030, 1, 13) and occurrence.moved_by_hand and occurrence.note_zh == "改在下午"
     entry = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "occurrence.move"))
     assert entry.actor_id == admin.id and entry.entity_id == str(occurrence.id) and entry.detail["uid"] == uid
@@ -169,7 +200,10 @@ def test_cancel_keeps_identity_and_raises_sequence(app):
     db.session.commit()
     assert occurrence.uid == uid and occurrence.status is OccurrenceStatus.CANCELLED and occurrence.sequence == 1
     assert occurrence.note_en == "Typhoon warning (sample)"
-    assert db.session.scalar(sa.select(AuditLog.action).where(AuditLog.entity_id == str(occurrence.id))) == "occurrence.cancel"
+    assert (
+        db.session.scalar(sa.select(AuditLog.action).where(AuditLog.entity_id == str(occurrence.id)))
+        == "occurrence.cancel"
+    )
     with pytest.raises(RuleViolation) as refused:
         cancel_occurrence(occurrence, admin)
     assert refused.value.status == 409
@@ -240,9 +274,15 @@ def test_hearing_notice_is_public_data_only(app):
     series = court_series(rooms=1, starts_on=D(2030, 1, 1))
     generate_occurrences(D(2030, 1, 5), D(2030, 1, 5))
     session = occurrences(series)[0]
-    notice = add_hearing_notice(session, case_number="（2030）苏0591民初1号", cause_zh="买卖合同纠纷",
-                                cause_en="Sale contract dispute", local_start=dt.time(9, 30),
-                                local_end=dt.time(10, 30), actor=staff)
+    notice = add_hearing_notice(
+        session,
+        case_number="（2030）苏0591民初1号",
+        cause_zh="买卖合同纠纷",
+        cause_en="Sale contract dispute",
+        local_start=dt.time(9, 30),
+        local_end=dt.time(10, 30),
+        actor=staff,
+    )
     assert notice.case_number == "（2030）苏0591民初1号" and notice.courtroom_id == session.venue_id
     assert notice.bilingual  # the session is bilingual
     columns = set(HearingNotice.__table__.columns.keys())
@@ -255,8 +295,13 @@ def test_hearing_notice_is_public_data_only(app):
         ({"case_number": "(2030)苏0591民初1号"}, "duplicate_case"),
     ]
     for change, code in bad:
-        values = {"case_number": "(2030)苏0591民初2号", "cause_zh": "劳动争议", "cause_en": "",
-                  "local_start": dt.time(10, 30), "local_end": dt.time(11, 0)} | change
+        values = {
+            "case_number": "(2030)苏0591民初2号",
+            "cause_zh": "劳动争议",
+            "cause_en": "",
+            "local_start": dt.time(10, 30),
+            "local_end": dt.time(11, 0),
+        } | change
         with pytest.raises(RuleViolation) as refused:
             add_hearing_notice(session, actor=staff, **values)
         assert refused.value.code == code, change
@@ -267,8 +312,15 @@ def test_moving_a_court_session_moves_its_hearings(app):
     series = court_series(rooms=1, starts_on=D(2030, 1, 1))
     generate_occurrences(D(2030, 1, 5), D(2030, 1, 5))
     session = occurrences(series)[0]
-    notice = add_hearing_notice(session, case_number="(2030)苏0591民初3号", cause_zh="劳动争议", cause_en="",
-                                local_start=dt.time(10, 0), local_end=dt.time(11, 0), actor=admin)
+    notice = add_hearing_notice(
+        session,
+        case_number="(2030)苏0591民初3号",
+        cause_zh="劳动争议",
+        cause_en="",
+        local_start=dt.time(10, 0),
+        local_end=dt.time(11, 0),
+        actor=admin,
+    )
     move_occurrence(session, D(2030, 1, 6), dt.time(9, 0), dt.time(12, 0), admin)
     assert to_local(notice.starts_at) == dt.datetime(2030, 1, 6, 10, 0, tzinfo=LOCAL_TZ) and notice.sequence == 1
     cancel_occurrence(session, admin)
@@ -291,8 +343,9 @@ def test_property_no_occurrence_breaks_its_rule_and_generation_is_idempotent(app
         first = generate_occurrences(start, until)
         found = occurrences(series)
         calendar = cal.calendar_for(start, until + dt.timedelta(weeks=6))
-        second_sundays = [day for day in calendar.days()
-                          if start <= day <= until and day.weekday() == 6 and 8 <= day.day <= 14]
+        second_sundays = [
+            day for day in calendar.days() if start <= day <= until and day.weekday() == 6 and 8 <= day.day <= 14
+        ]
         # Exactly one occurrence per site and second Sunday in the range, none elsewhere.
         assert sorted(o.rule_date for o in found) == sorted(second_sundays * 2)
         for o in found:
@@ -316,6 +369,8 @@ def test_property_no_occurrence_breaks_its_rule_and_generation_is_idempotent(app
         snapshot = [(o.uid, o.starts_at, o.status, o.sequence) for o in occurrences(series) + occurrences(court)]
         second = generate_occurrences(start, until)
         assert second.created == 0 and second.skipped == first.created
-        assert [(o.uid, o.starts_at, o.status, o.sequence) for o in occurrences(series) + occurrences(court)] == snapshot
+        assert [
+            (o.uid, o.starts_at, o.status, o.sequence) for o in occurrences(series) + occurrences(court)
+        ] == snapshot
     finally:
         db.session.rollback()

@@ -1,4 +1,5 @@
 """Reminders by email against a real SMTP server (aiosmtpd): each sent exactly once, also across restarts."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -94,7 +95,12 @@ def test_shift_reminder_is_sent_once(app, smtp):
     assert len(smtp.messages) == 1
     note = db.session.scalar(sa.select(Notification))
     assert (note.kind, note.subject_id, note.recipient_id, note.status, note.attempts) == (
-        NotificationKind.SHIFT_REMINDER, assignment.id, volunteer.id, NotificationStatus.SENT, 1)
+        NotificationKind.SHIFT_REMINDER,
+        assignment.id,
+        volunteer.id,
+        NotificationStatus.SENT,
+        1,
+    )
 
 
 def test_reminder_in_the_volunteers_language(app, smtp):
@@ -165,7 +171,10 @@ def test_understaffed_alert_one_digest_per_coordinator(app, smtp):
     mine = next(m for m in smtp.messages if m["To"] == "coord@test.example")
     assert mine["Subject"].startswith("3 patrol shifts below their minimum")
     assert reminders.alert_understaffed().sent == 0 and len(smtp.messages) == 2
-    assert db.session.scalar(sa.select(sa.func.count()).where(Notification.kind == NotificationKind.UNDERSTAFFED_ALERT)) == 4
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(Notification.kind == NotificationKind.UNDERSTAFFED_ALERT))
+        == 4
+    )
 
 
 def test_without_smtp_url_reminders_are_logged(app, caplog):
@@ -186,11 +195,16 @@ class Process:
     """`flask --app app scheduler run` in a subprocess, with its output read line by line."""
 
     def __init__(self, database_url: str, smtp_url: str = ""):
-        env = dict(os.environ, DATABASE_URL=database_url, SMTP_URL=smtp_url, PYTHONUNBUFFERED="1",
-                   SECRET_KEY="test-secret")
+        env = dict(
+            os.environ, DATABASE_URL=database_url, SMTP_URL=smtp_url, PYTHONUNBUFFERED="1", SECRET_KEY="test-secret"
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "app", "scheduler", "run"], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "flask", "--app", "app", "scheduler", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []

@@ -1,4 +1,5 @@
 """Patrol shifts: materialised from templates in bulk, idempotent, never touching staffed shifts."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,8 +38,14 @@ def test_weekdays_and_validity_decide_the_dates(app):
     template = shift_template(weekdays=SAT | SUN, valid_from=D(2026, 3, 7), valid_until=D(2026, 3, 22))
     result = generate_shifts(D(2026, 3, 1), D(2026, 3, 31))
     assert result.created == 6
-    assert [s.local_date for s in shifts_of(template)] == [D(2026, 3, 7), D(2026, 3, 8), D(2026, 3, 14),
-                                                            D(2026, 3, 15), D(2026, 3, 21), D(2026, 3, 22)]
+    assert [s.local_date for s in shifts_of(template)] == [
+        D(2026, 3, 7),
+        D(2026, 3, 8),
+        D(2026, 3, 14),
+        D(2026, 3, 15),
+        D(2026, 3, 21),
+        D(2026, 3, 22),
+    ]
     shift = shifts_of(template)[0]
     assert (shift.min_volunteers, shift.max_volunteers, shift.area_en) == (2, 6, "East shore of Jinji Lake")
     assert shift.status is ShiftStatus.SCHEDULED and shift.sequence == 0 and shift.assigned_count == 0
@@ -155,8 +162,11 @@ times = st.times().map(lambda t: t.replace(second=0, microsecond=0))
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    specs=st.lists(st.tuples(st.integers(1, 127), times, times, st.integers(0, 40), st.one_of(st.none(), st.integers(0, 60))),
-                   min_size=1, max_size=4),
+    specs=st.lists(
+        st.tuples(st.integers(1, 127), times, times, st.integers(0, 40), st.one_of(st.none(), st.integers(0, 60))),
+        min_size=1,
+        max_size=4,
+    ),
     start=st.dates(min_value=D(2025, 1, 1), max_value=D(2028, 12, 31)),
     length=st.integers(0, 60),
     staffed_every=st.integers(2, 7),
@@ -170,15 +180,21 @@ def test_property_generation_is_idempotent_and_follows_the_templates(app, specs,
                 end = (dt.datetime.combine(start, begin) + dt.timedelta(minutes=30)).time()
             valid_from = start + dt.timedelta(days=offset - 20)
             valid_until = valid_from + dt.timedelta(days=valid_days) if valid_days is not None else None
-            templates.append(shift_template(weekdays=weekdays, start=begin, end=end, valid_from=valid_from,
-                                            valid_until=valid_until))
+            templates.append(
+                shift_template(weekdays=weekdays, start=begin, end=end, valid_from=valid_from, valid_until=valid_until)
+            )
         first = generate_shifts(start, until)
         expected = 0
         for template in templates:
             found = shifts_of(template)
             days = [start + dt.timedelta(days=n) for n in range(length + 1)]
-            wanted = [d for d in days if template.runs_on(d) and template.valid_from <= d
-                      and (template.valid_until is None or d <= template.valid_until)]
+            wanted = [
+                d
+                for d in days
+                if template.runs_on(d)
+                and template.valid_from <= d
+                and (template.valid_until is None or d <= template.valid_until)
+            ]
             assert [s.local_date for s in found] == wanted
             expected += len(wanted)
             for shift in found:

@@ -4,6 +4,7 @@ Cookies are copied out of one browser and replayed from another, as an attacker 
 would; the pages must not open. Two app instances on one database stand for two worker processes
 or hosts: nothing about logins is kept in process memory.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -21,11 +22,15 @@ PAGES = {
 
 
 def log_in(client, email: str, remember: bool = True) -> dict[str, str]:
-    response = client.post("/login", data={"email": email, "password": PASSWORD, **({"remember": "y"} if remember
-                                                                                     else {})})
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, **({"remember": "y"} if remember else {})}
+    )
     assert response.status_code == 302, response.status_code
-    return {name: client.get_cookie(name).value for name in ("session", "remember_token")
-            if client.get_cookie(name) is not None}
+    return {
+        name: client.get_cookie(name).value
+        for name in ("session", "remember_token")
+        if client.get_cookie(name) is not None
+    }
 
 
 def opened(web_app, cookies: dict[str, str], pages: list[str]) -> int:
@@ -48,8 +53,7 @@ def test_logout_ends_the_session_and_the_remember_me_cookie_server_side(app, web
     assert opened(web_app, saved, PAGES[Role.VOLUNTEER]) == 9  # 3 cookie sets x 3 pages, before logout
     assert browser.post("/logout").status_code == 302
     assert opened(web_app, saved, PAGES[Role.VOLUNTEER]) == 0
-    assert db.session.scalar(sa.select(sa.func.count(LoginSession.id)).where(
-        LoginSession.user_id == volunteer.id)) == 0
+    assert db.session.scalar(sa.select(sa.func.count(LoginSession.id)).where(LoginSession.user_id == volunteer.id)) == 0
 
 
 def test_logout_in_one_browser_leaves_the_other_logged_in(app, web_app):
@@ -163,9 +167,12 @@ def _start_server(database_url: str):
     from pathlib import Path
 
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-c", SERVER, database_url, str(port)],
-                               cwd=Path(__file__).resolve().parent.parent,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, database_url, str(port)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -215,14 +222,18 @@ def test_logout_on_one_server_process_ends_the_login_on_another(app, database_ur
         assert status == 302 and {"session", "remember_token"} <= set(saved)
         assert _http(a, "/me/", saved)[0] == 200 and _http(b, "/me/", saved)[0] == 200
         assert _http(b, "/logout", saved, {"x": "1"})[0] == 302
-        assert [_http(base, page, cookies)[0] for base in (a, b) for page in PAGES[Role.VOLUNTEER]
-                for cookies in (saved, {"session": saved["session"]}, {"remember_token": saved["remember_token"]})
-                ].count(200) == 0
+        assert [
+            _http(base, page, cookies)[0]
+            for base in (a, b)
+            for page in PAGES[Role.VOLUNTEER]
+            for cookies in (saved, {"session": saved["session"]}, {"remember_token": saved["remember_token"]})
+        ].count(200) == 0
 
         _, again = _http(a, "/login", {}, {"email": "v@test.example", "password": PASSWORD, "remember": "y"})
         _, admin = _http(b, "/login", {}, {"email": "admin@test.example", "password": PASSWORD})
-        assert _http(b, f"/admin/people/users/{volunteer_id}/password", admin,
-                     {"password": "a new long password"})[0] in (302, 303)
+        assert _http(b, f"/admin/people/users/{volunteer_id}/password", admin, {"password": "a new long password"})[
+            0
+        ] in (302, 303)
         assert [_http(a, page, again)[0] for page in PAGES[Role.VOLUNTEER]].count(200) == 0
     finally:
         for process, _ in (first, second):

@@ -1,5 +1,6 @@
 """A test that expects a rule to say no must say which rule: a bare `pytest.raises(RuleViolation)`
 passes for any refusal, so a mistake that trips another rule first goes unnoticed."""
+
 from __future__ import annotations
 
 import ast
@@ -16,16 +17,24 @@ def bare_rule_raises(source: str) -> list[int]:
             continue
         for item in node.items:
             call = item.context_expr
-            if (isinstance(call, ast.Call) and ast.unparse(call.func) == "pytest.raises"
-                    and call.args and ast.unparse(call.args[0]).endswith("RuleViolation")
-                    and not any(k.arg == "match" for k in call.keywords) and item.optional_vars is None):
+            if (
+                isinstance(call, ast.Call)
+                and ast.unparse(call.func) == "pytest.raises"
+                and call.args
+                and ast.unparse(call.args[0]).endswith("RuleViolation")
+                and not any(k.arg == "match" for k in call.keywords)
+                and item.optional_vars is None
+            ):
                 lines.append(node.lineno)
     return lines
 
 
 def test_no_bare_pytest_raises_rule_violation():
-    found = {path.name: lines for path in sorted(TESTS.glob("test_*.py"))
-             if (lines := bare_rule_raises(path.read_text(encoding="utf-8")))}
+    found = {
+        path.name: lines
+        for path in sorted(TESTS.glob("test_*.py"))
+        if (lines := bare_rule_raises(path.read_text(encoding="utf-8")))
+    }
     assert found == {}, "use match= or `as refused` and assert refused.value.code"
 
 

@@ -1,4 +1,5 @@
 """Both catalogues are complete, and the compiled files match them."""
+
 from __future__ import annotations
 
 import sys
@@ -20,6 +21,7 @@ def test_compiled_catalogues_are_up_to_date():
         po = translations.load(translations.po_path(locale), locale)
         with translations.po_path(locale).with_suffix(".mo").open("rb") as fh:
             mo = read_mo(fh)
+
         # Plural entries: ids and strings are tuples in the .po and lists in the .mo.
         def same(value):
             return tuple(value) if isinstance(value, (list, tuple)) else value

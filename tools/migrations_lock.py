@@ -8,6 +8,7 @@ where it already ran and something else where it has not: a schema change is alw
 revision. `add` never rewrites an existing line; unlocking a file is a deliberate manual edit.
 tests/test_migrations_locked.py runs `check`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,9 +59,14 @@ def add() -> list[str]:
     locked = read_manifest()
     new = [path for path in revision_files() if path.name not in locked]
     if new:
-        header = "" if MANIFEST.exists() else (
-            "# SHA-256 of each released Alembic revision (sha256sum format). Never edit a line:\n"
-            "# add new ones with `python tools/migrations_lock.py add`.\n")
+        header = (
+            ""
+            if MANIFEST.exists()
+            else (
+                "# SHA-256 of each released Alembic revision (sha256sum format). Never edit a line:\n"
+                "# add new ones with `python tools/migrations_lock.py add`.\n"
+            )
+        )
         with MANIFEST.open("a", encoding="utf-8") as out:
             out.write(header + "".join(f"{digest(path)}  {path.name}\n" for path in new))
     return [path.name for path in new]

@@ -10,6 +10,7 @@ whole suite per mutant would take hours on two cores). Each module's run is rest
 source file and the test files that exercise it (MODULES below). The settings shared by all runs
 (what to copy, pytest options) are [tool.mutmut] in pyproject.toml.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,19 +26,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # module -> (files to mutate, test files run against each mutant)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
-    "assignments": (["services/assignments.py"],
-                    ["tests/test_roster_services.py", "tests/test_mutations_assignments.py",
-                     "tests/test_prod_api_teams.py"]),
+    "assignments": (
+        ["services/assignments.py"],
+        ["tests/test_roster_services.py", "tests/test_mutations_assignments.py", "tests/test_prod_api_teams.py"],
+    ),
     "clinic": (["services/clinic.py"], ["tests/test_public_clinic.py", "tests/test_mutations_clinic.py"]),
-    "holiday_calendar": (["scheduler/holiday_calendar.py"],
-                         ["tests/test_schedule_calendar.py", "tests/test_mutations_holiday_calendar.py"]),
-    "rules": (["scheduler/rules.py"],
-              ["tests/test_schedule_occurrences.py", "tests/test_schedule_calendar.py",
-               "tests/test_mutations_rules.py"]),
-    "privacy": (["api/public.py", "feeds/sources.py"],
-                ["tests/test_prod_api_public.py", "tests/test_feeds_content.py", "tests/test_mutations_privacy.py"]),
-    "tokens": (["feeds/tokens.py", "api/tokens.py"],
-               ["tests/test_feeds_tokens.py", "tests/test_prod_api_tokens.py", "tests/test_mutations_tokens.py"]),
+    "holiday_calendar": (
+        ["scheduler/holiday_calendar.py"],
+        ["tests/test_schedule_calendar.py", "tests/test_mutations_holiday_calendar.py"],
+    ),
+    "rules": (
+        ["scheduler/rules.py"],
+        ["tests/test_schedule_occurrences.py", "tests/test_schedule_calendar.py", "tests/test_mutations_rules.py"],
+    ),
+    "privacy": (
+        ["api/public.py", "feeds/sources.py"],
+        ["tests/test_prod_api_public.py", "tests/test_feeds_content.py", "tests/test_mutations_privacy.py"],
+    ),
+    "tokens": (
+        ["feeds/tokens.py", "api/tokens.py"],
+        ["tests/test_feeds_tokens.py", "tests/test_prod_api_tokens.py", "tests/test_mutations_tokens.py"],
+    ),
 }
 
 
@@ -67,7 +76,9 @@ def prepare(workdir: Path, module: str) -> None:
     settings["pytest_add_cli_args_test_selection"] = [t for t in tests if (workdir / t).exists()]
     lines = ["[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
     pytest_options = pyproject["tool"]["pytest"]["ini_options"]
-    lines += ["", "[tool.pytest.ini_options]"] + [f"{key} = {json.dumps(value)}" for key, value in pytest_options.items()]
+    lines += ["", "[tool.pytest.ini_options]"] + [
+        f"{key} = {json.dumps(value)}" for key, value in pytest_options.items()
+    ]
     (workdir / "pyproject.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -5,6 +5,7 @@
 
 Headless Chromium (/usr/bin/chromium) through Playwright, as the browser tests use it.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@
 Interface text is written in English in the code; the English catalogue maps each
 string to itself so that a missing entry is visible as a test failure, not a silent fallback.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,10 +32,28 @@ def po_path(locale: str) -> Path:
 
 def extract(target: Path = POT) -> Catalog:
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-k", "lazy_gettext", "--no-location", "--omit-header", "--sort-output",
-         "--ignore-dirs=venv .venv node_modules tests bench tools migrations", "-o", str(target), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "--omit-header",
+            "--sort-output",
+            "--ignore-dirs=venv .venv node_modules tests bench tools migrations",
+            "-o",
+            str(target),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with target.open("rb") as fh:
         return read_po(fh)

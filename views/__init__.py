@@ -1,4 +1,5 @@
 """Blueprints, one module (or package) per area of the service."""
+
 from __future__ import annotations
 
 from flask import Flask

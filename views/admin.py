@@ -1,4 +1,5 @@
 """Administration: programmes, venues, calendar, users and teams. Extended by later issues."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 """Admin: which holiday years are confirmed, importing a year's official arrangement (preview, then apply)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,13 +43,19 @@ class ConfirmYearForm(FlaskForm):
 def _sessions_in(year: int) -> int:
     """Scheduled court and clinic sessions from today to the end of `year`."""
     start = max(local_today(), dt.date(year, 1, 1))
-    return db.session.scalar(
-        sa.select(sa.func.count(Occurrence.id))
-        .join(Programme)
-        .where(Programme.kind.in_(holiday_years.CALENDAR_KINDS), Occurrence.status == OccurrenceStatus.SCHEDULED,
-               Occurrence.starts_at >= local_to_utc(start, dt.time(0)),
-               Occurrence.starts_at < local_to_utc(dt.date(year + 1, 1, 1), dt.time(0)))
-    ) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Occurrence.id))
+            .join(Programme)
+            .where(
+                Programme.kind.in_(holiday_years.CALENDAR_KINDS),
+                Occurrence.status == OccurrenceStatus.SCHEDULED,
+                Occurrence.starts_at >= local_to_utc(start, dt.time(0)),
+                Occurrence.starts_at < local_to_utc(dt.date(year + 1, 1, 1), dt.time(0)),
+            )
+        )
+        or 0
+    )
 
 
 def year_states() -> list[dict]:
@@ -56,13 +63,15 @@ def year_states() -> list[dict]:
     first = local_today().year
     states = []
     for year in range(first, first + YEARS_SHOWN):
-        states.append({
-            "year": year,
-            "admin": year in admin,
-            "package": holiday_years.package_knows(year),
-            "confirmed": year in admin or holiday_years.package_knows(year),
-            "sessions": _sessions_in(year),
-        })
+        states.append(
+            {
+                "year": year,
+                "admin": year in admin,
+                "package": holiday_years.package_knows(year),
+                "confirmed": year in admin or holiday_years.package_knows(year),
+                "sessions": _sessions_in(year),
+            }
+        )
     return states
 
 
@@ -73,9 +82,14 @@ def holiday_todo() -> list[dict]:
 
 
 def _page(upload: UploadForm, status: int = 200, errors: list[str] | None = None):
-    return render_template("admin/holidays_import.html", years=year_states(), form=upload,
-                           confirm_form=ConfirmYearForm(formdata=None), errors=errors or [],
-                           max_kb=holiday_import.MAX_FILE_BYTES // 1024), status
+    return render_template(
+        "admin/holidays_import.html",
+        years=year_states(),
+        form=upload,
+        confirm_form=ConfirmYearForm(formdata=None),
+        errors=errors or [],
+        max_kb=holiday_import.MAX_FILE_BYTES // 1024,
+    ), status
 
 
 @bp.get("/")
@@ -106,15 +120,24 @@ def preview():
 def apply():
     form = ApplyForm()
     if not form.validate_on_submit():
-        return _page(UploadForm(formdata=None), 400, [_("The import form expired or was changed. Upload the file again.")])
+        return _page(
+            UploadForm(formdata=None), 400, [_("The import form expired or was changed. Upload the file again.")]
+        )
     try:
         arrangement = holiday_import.parse_json(form.arrangement.data.encode(), form.source.data or "")
     except holiday_import.ArrangementError as exc:
         return _page(UploadForm(formdata=None), 400, [str(exc)])
     report = holiday_import.run(arrangement, current_user, apply=True)
-    flash(_("%(year)s is confirmed: %(added)s sessions added, %(cancelled)s cancelled, %(moved)s moved.",
-            year=report.year, added=len(report.added), cancelled=len(report.cancelled), moved=len(report.moved)),
-          "success")
+    flash(
+        _(
+            "%(year)s is confirmed: %(added)s sessions added, %(cancelled)s cancelled, %(moved)s moved.",
+            year=report.year,
+            added=len(report.added),
+            cancelled=len(report.cancelled),
+            moved=len(report.moved),
+        ),
+        "success",
+    )
     return redirect(url_for(".index"))
 
 
@@ -125,8 +148,14 @@ def confirm():
     if not form.validate_on_submit():
         return _page(UploadForm(formdata=None), 400, [_("Give a year between 2000 and 2100.")])
     count = holiday_import.confirm_by_hand(form.year.data, current_user)
-    flash(_("%(year)s is confirmed as shown; %(count)s sessions are no longer provisional.",
-            year=form.year.data, count=count), "success")
+    flash(
+        _(
+            "%(year)s is confirmed as shown; %(count)s sessions are no longer provisional.",
+            year=form.year.data,
+            count=count,
+        ),
+        "success",
+    )
     return redirect(url_for(".index"))
 
 

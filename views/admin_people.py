@@ -1,4 +1,5 @@
 """Admin pages for patrol teams, users and their CSV imports."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -31,14 +32,21 @@ MAX_UPLOAD = 2 * 1024 * 1024
 
 
 class ImportForm(FlaskForm):
-    kind = SelectField(_l("What the file contains"), choices=[
-        SelectChoice("teams", _l("Patrol teams")), SelectChoice("volunteers", _l("Volunteers and coordinators"))])
+    kind = SelectField(
+        _l("What the file contains"),
+        choices=[
+            SelectChoice("teams", _l("Patrol teams")),
+            SelectChoice("volunteers", _l("Volunteers and coordinators")),
+        ],
+    )
     file = FileField(_l("CSV file"), validators=[FileRequired()])
     submit = SubmitField(_l("Check and import"))
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)]
+    )
     submit = SubmitField(_l("Set password"))
 
 
@@ -66,8 +74,14 @@ def teams():
     )
     page = db.paginate(sa.select(PatrolTeam).order_by(PatrolTeam.code), page=_page(), per_page=50, error_out=False)
     ids = [t.id for t in page.items]
-    counts = {row.team_id: (row.members, row.coords) for row in db.session.execute(
-        sa.select(members).where(members.c.team_id.in_(ids)))} if ids else {}
+    counts = (
+        {
+            row.team_id: (row.members, row.coords)
+            for row in db.session.execute(sa.select(members).where(members.c.team_id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
     return render_template("admin/people/teams.html", page=page, counts=counts)
 
 
@@ -78,8 +92,14 @@ def users():
     query = sa.select(User).order_by(User.email)
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(sa.or_(User.email.like(like), sa.func.lower(User.name).like(like),
-                                   sa.func.lower(User.name_en).like(like), User.phone.like(f"%{q}%")))
+        query = query.where(
+            sa.or_(
+                User.email.like(like),
+                sa.func.lower(User.name).like(like),
+                sa.func.lower(User.name_en).like(like),
+                User.phone.like(f"%{q}%"),
+            )
+        )
     page = db.paginate(query, page=_page(), per_page=50, error_out=False)
     return render_template("admin/people/users.html", page=page, q=q)
 

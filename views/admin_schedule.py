@@ -1,4 +1,5 @@
 """Admin pages for series, shift templates, holiday overrides, moving and cancelling occurrences."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,7 +64,10 @@ def _invalid(page: str, **context):
 def _reconcile_message(result) -> str:
     return _(
         "Occurrences: %(created)d created, %(updated)d updated, %(cancelled)d cancelled, %(reinstated)d reinstated.",
-        created=result.created, updated=result.updated, cancelled=result.cancelled, reinstated=result.reinstated,
+        created=result.created,
+        updated=result.updated,
+        cancelled=result.cancelled,
+        reinstated=result.reinstated,
     )
 
 
@@ -79,8 +83,11 @@ def index():
     flagged = db.session.scalars(
         sa.select(Occurrence)
         .join(Series, Series.id == Occurrence.series_id)
-        .where(Series.pattern == SeriesPattern.RRULE, Occurrence.on_public_holiday.is_(True),
-               Occurrence.rule_date >= local_today())
+        .where(
+            Series.pattern == SeriesPattern.RRULE,
+            Occurrence.on_public_holiday.is_(True),
+            Occurrence.rule_date >= local_today(),
+        )
         .options(orm.joinedload(Occurrence.community), orm.joinedload(Occurrence.series))
         .order_by(Occurrence.rule_date, Occurrence.id)
         .limit(100)
@@ -105,11 +112,13 @@ def _series_values(form: SeriesForm) -> dict:
     pattern = SeriesPattern(form.pattern.data)
     return {
         "programme_id": form.programme_id.data,
-        "name_zh": form.name_zh.data.strip(), "name_en": form.name_en.data.strip(),
+        "name_zh": form.name_zh.data.strip(),
+        "name_en": form.name_en.data.strip(),
         "pattern": pattern,
         "rrule": normalise_rrule(form.rrule.data) if pattern is SeriesPattern.RRULE else None,
         "holiday_policy": HolidayPolicy(form.holiday_policy.data),
-        "starts_on": form.starts_on.data, "ends_on": form.ends_on.data,
+        "starts_on": form.starts_on.data,
+        "ends_on": form.ends_on.data,
         "active": form.active.data,
     }
 
@@ -151,8 +160,11 @@ def series_detail(series_id: int):
     sites = db.session.scalars(
         sa.select(SeriesSite)
         .where(SeriesSite.series_id == series.id)
-        .options(orm.joinedload(SeriesSite.venue), orm.joinedload(SeriesSite.community),
-                 orm.selectinload(SeriesSite.officials))
+        .options(
+            orm.joinedload(SeriesSite.venue),
+            orm.joinedload(SeriesSite.community),
+            orm.selectinload(SeriesSite.officials),
+        )
         .order_by(SeriesSite.id)
     ).all()
     when = request.args.get("when", "upcoming")
@@ -195,9 +207,11 @@ def _site_values(form: SiteForm) -> dict:
     return {
         "community_id": form.community_id.data or None,
         "venue_id": form.venue_id.data,
-        "local_start": form.local_start.data, "local_end": form.local_end.data,
+        "local_start": form.local_start.data,
+        "local_end": form.local_end.data,
         "capacity": form.capacity.data,
-        "bilingual": form.bilingual.data, "active": form.active.data,
+        "bilingual": form.bilingual.data,
+        "active": form.active.data,
     }
 
 
@@ -260,7 +274,8 @@ def _occurrence_body(occurrence: Occurrence, move_form=None, cancel_form=None, h
         occurrence=occurrence,
         move_form=move_form,
         cancel_form=cancel_form or CancelForm(formdata=None),
-        hearing_form=hearing_form or (HearingForm(formdata=None, start=start.time(), end=end.time()) if is_court else None),
+        hearing_form=hearing_form
+        or (HearingForm(formdata=None, start=start.time(), end=end.time()) if is_court else None),
         remove_form=ConfirmForm(formdata=None),
         notices=notices,
         is_court=is_court,
@@ -283,8 +298,9 @@ def occurrence_move(occurrence_id: int):
         flash(_("Please correct the marked fields."), "error")
         return _occurrence_page(occurrence, 400, move_form=form)
     try:
-        operations.move_occurrence(current_user, occurrence, form.day.data, form.start.data, form.end.data,
-                                   note=(form.note.data or "").strip())
+        operations.move_occurrence(
+            current_user, occurrence, form.day.data, form.start.data, form.end.data, note=(form.note.data or "").strip()
+        )
     except RuleViolation as exc:
         return violation_page(exc, lambda: _occurrence_body(occurrence, move_form=form))
     flash(_("Occurrence moved; calendars will show the new time."), "success")
@@ -317,8 +333,13 @@ def hearing_add(occurrence_id: int):
         return _occurrence_page(occurrence, 400, hearing_form=form)
     try:
         operations.add_hearing_notice(
-            current_user, occurrence, case_number=form.case_number.data, cause_zh=form.cause_zh.data,
-            cause_en=form.cause_en.data, local_start=form.start.data, local_end=form.end.data,
+            current_user,
+            occurrence,
+            case_number=form.case_number.data,
+            cause_zh=form.cause_zh.data,
+            cause_en=form.cause_en.data,
+            local_start=form.start.data,
+            local_end=form.end.data,
             bilingual=form.bilingual.data,
         )
     except RuleViolation as exc:
@@ -381,8 +402,9 @@ def holiday_add():
         flash(_("Please correct the marked fields."), "error")
         return _holidays_page(year, form, 400)
     try:
-        result = operations.add_holiday_override(current_user, form.day.data, OverrideKind(form.kind.data),
-                                                 form.reason.data.strip())
+        result = operations.add_holiday_override(
+            current_user, form.day.data, OverrideKind(form.kind.data), form.reason.data.strip()
+        )
     except RuleViolation as exc:
         form.day.errors.append(exc.message)
         flash(_("Please correct the marked fields."), "error")
@@ -413,8 +435,9 @@ def teams():
     query = sa.select(PatrolTeam).order_by(PatrolTeam.code)
     if q:
         like = f"%{q}%"
-        query = query.where(sa.or_(PatrolTeam.code.ilike(like), PatrolTeam.name_zh.ilike(like),
-                                   PatrolTeam.name_en.ilike(like)))
+        query = query.where(
+            sa.or_(PatrolTeam.code.ilike(like), PatrolTeam.name_zh.ilike(like), PatrolTeam.name_en.ilike(like))
+        )
     page = db.paginate(query, page=inputs.page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(
         db.session.execute(
@@ -441,10 +464,14 @@ def _template_values(form: TemplateForm) -> dict:
     return {
         "name": form.name.data.strip(),
         "weekdays": sum(1 << day for day in set(form.weekdays.data or [])),
-        "local_start": form.local_start.data, "local_end": form.local_end.data,
-        "area_zh": (form.area_zh.data or "").strip(), "area_en": (form.area_en.data or "").strip(),
-        "min_volunteers": form.min_volunteers.data, "max_volunteers": form.max_volunteers.data,
-        "valid_from": form.valid_from.data, "valid_until": form.valid_until.data,
+        "local_start": form.local_start.data,
+        "local_end": form.local_end.data,
+        "area_zh": (form.area_zh.data or "").strip(),
+        "area_en": (form.area_en.data or "").strip(),
+        "min_volunteers": form.min_volunteers.data,
+        "max_volunteers": form.max_volunteers.data,
+        "valid_from": form.valid_from.data,
+        "valid_until": form.valid_until.data,
         "active": form.active.data,
     }
 

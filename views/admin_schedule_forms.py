@@ -1,4 +1,5 @@
 """Forms of the schedule administration pages."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -21,8 +22,15 @@ from models import HolidayPolicy, OverrideKind, SeriesPattern
 from scheduler.rules import RuleError, parse_rrule
 from timeutil import local_today
 
-WEEKDAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
-                  _l("Sunday")]
+WEEKDAY_LABELS = [
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+]
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -56,20 +64,30 @@ class SeriesForm(FlaskForm):
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=200)])
     pattern = SelectField(
         _l("Rule"),
-        choices=options([
-            (SeriesPattern.RRULE.value, _l("Recurrence rule (RRULE)")),
-            (SeriesPattern.COURT_DAYS.value, _l("Court days: weekends and public holidays, not make-up working days")),
-        ]),
+        choices=options(
+            [
+                (SeriesPattern.RRULE.value, _l("Recurrence rule (RRULE)")),
+                (
+                    SeriesPattern.COURT_DAYS.value,
+                    _l("Court days: weekends and public holidays, not make-up working days"),
+                ),
+            ]
+        ),
     )
-    rrule = StringField(_l("RRULE"), validators=[Length(max=200)],
-                        description=_l("e.g. FREQ=MONTHLY;BYDAY=2SU for the second Sunday of every month"))
+    rrule = StringField(
+        _l("RRULE"),
+        validators=[Length(max=200)],
+        description=_l("e.g. FREQ=MONTHLY;BYDAY=2SU for the second Sunday of every month"),
+    )
     holiday_policy = SelectField(
         _l("When a date is a public holiday"),
-        choices=options([
-            (HolidayPolicy.KEEP.value, _l("Keep it (flagged to the admin)")),
-            (HolidayPolicy.NEXT_SUNDAY.value, _l("Move it to the next ordinary Sunday")),
-            (HolidayPolicy.SKIP.value, _l("Skip it (published as cancelled)")),
-        ]),
+        choices=options(
+            [
+                (HolidayPolicy.KEEP.value, _l("Keep it (flagged to the admin)")),
+                (HolidayPolicy.NEXT_SUNDAY.value, _l("Move it to the next ordinary Sunday")),
+                (HolidayPolicy.SKIP.value, _l("Skip it (published as cancelled)")),
+            ]
+        ),
     )
     starts_on = DateField(_l("Starts on"), validators=[InputRequired()])
     ends_on = DateField(_l("Ends on"), validators=[Optional(), _ends_after("starts_on")])
@@ -92,8 +110,11 @@ class SiteForm(FlaskForm):
     venue_id = SelectField(_l("Venue"), coerce=coerce_id, validators=[InputRequired()])
     local_start = TimeField(_l("Starts at (local time)"), validators=[InputRequired()])
     local_end = TimeField(_l("Ends at (local time)"), validators=[InputRequired()])
-    capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=0, max=100000)],
-                            description=_l("Leave empty to use the venue's capacity."))
+    capacity = IntegerField(
+        _l("Capacity"),
+        validators=[Optional(), NumberRange(min=0, max=100000)],
+        description=_l("Leave empty to use the venue's capacity."),
+    )
     bilingual = BooleanField(_l("Bilingual (Chinese and English)"))
     active = BooleanField(_l("Active"), default=True)
     officials = MultiCheckboxField(_l("Officials who attend"), coerce=coerce_id, validators=[Optional()])
@@ -125,13 +146,18 @@ class OverrideForm(FlaskForm):
     day = DateField(_l("Date"), validators=[InputRequired()])
     kind = SelectField(
         _l("The day is"),
-        choices=options([
-            (OverrideKind.HOLIDAY.value, _l("A holiday (courts sit)")),
-            (OverrideKind.WORKDAY.value, _l("A working day (courts do not sit)")),
-        ]),
+        choices=options(
+            [
+                (OverrideKind.HOLIDAY.value, _l("A holiday (courts sit)")),
+                (OverrideKind.WORKDAY.value, _l("A working day (courts do not sit)")),
+            ]
+        ),
     )
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)],
-                         description=_l("e.g. the State Council notice, or the holiday's name"))
+    reason = StringField(
+        _l("Reason"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("e.g. the State Council notice, or the holiday's name"),
+    )
     submit = SubmitField(_l("Add override"))
 
 
@@ -143,11 +169,13 @@ class ConfirmForm(FlaskForm):
 
 class TemplateForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    weekdays = MultiCheckboxField(_l("Days of the week"), coerce=int,
-                                  choices=options(enumerate(WEEKDAY_LABELS)))
+    weekdays = MultiCheckboxField(_l("Days of the week"), coerce=int, choices=options(enumerate(WEEKDAY_LABELS)))
     local_start = TimeField(_l("Starts at (local time)"), validators=[InputRequired()])
-    local_end = TimeField(_l("Ends at (local time)"), validators=[InputRequired()],
-                          description=_l("An end at or before the start means the next day, e.g. 22:00–02:00."))
+    local_end = TimeField(
+        _l("Ends at (local time)"),
+        validators=[InputRequired()],
+        description=_l("An end at or before the start means the next day, e.g. 22:00–02:00."),
+    )
     area_zh = StringField(_l("Area or route (Chinese)"), validators=[Optional(), Length(max=200)])
     area_en = StringField(_l("Area or route (English)"), validators=[Optional(), Length(max=200)])
     min_volunteers = IntegerField(_l("Minimum volunteers"), validators=[InputRequired(), NumberRange(min=0, max=100)])
@@ -171,8 +199,11 @@ class TemplateForm(FlaskForm):
 
 
 class HearingForm(FlaskForm):
-    case_number = StringField(_l("Case number"), validators=[DataRequired(), Length(max=64)],
-                              description=_l("As on court papers, e.g. (2026)苏0591民初1234号"))
+    case_number = StringField(
+        _l("Case number"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l("As on court papers, e.g. (2026)苏0591民初1234号"),
+    )
     cause_zh = StringField(_l("Cause of action (Chinese)"), validators=[DataRequired(), Length(max=200)])
     cause_en = StringField(_l("Cause of action (English)"), validators=[Optional(), Length(max=200)])
     start = TimeField(_l("Starts at (local time)"), validators=[InputRequired()])

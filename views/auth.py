@@ -1,4 +1,5 @@
 """Log in and out."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

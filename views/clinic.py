@@ -1,4 +1,5 @@
 """Legal-clinic bookings by residents, and the bookings list for clinic staff."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -39,32 +40,49 @@ def _required(label):
 
 
 def _too_long(label, maximum):
-    return Length(max=maximum, message=_l("%(field)s is too long: at most %(max)d characters.",
-                                          field=label, max=maximum))
+    return Length(
+        max=maximum, message=_l("%(field)s is too long: at most %(max)d characters.", field=label, max=maximum)
+    )
 
 
 class BookingForm(FlaskForm):
-    slot = RadioField(_l("Time"), coerce=coerce_id, validate_choice=False,
-                      validators=[InputRequired(message=_l("Please choose a time."))])
-    name = StringField(_l("Your name"), validators=[_required(_l("Your name")), _too_long(_l("Your name"), 100)],
-                       render_kw={"autocomplete": "name", "maxlength": 100})
-    phone = TelField(_l("Phone number"), validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)],
-                     render_kw={"autocomplete": "tel", "maxlength": 32},
-                     description=_l("Used only to confirm or change your booking; seen only by clinic staff."))
+    slot = RadioField(
+        _l("Time"),
+        coerce=coerce_id,
+        validate_choice=False,
+        validators=[InputRequired(message=_l("Please choose a time."))],
+    )
+    name = StringField(
+        _l("Your name"),
+        validators=[_required(_l("Your name")), _too_long(_l("Your name"), 100)],
+        render_kw={"autocomplete": "name", "maxlength": 100},
+    )
+    phone = TelField(
+        _l("Phone number"),
+        validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)],
+        render_kw={"autocomplete": "tel", "maxlength": 32},
+        description=_l("Used only to confirm or change your booking; seen only by clinic staff."),
+    )
     language = SelectField(_l("Language of the consultation"))
-    topic = TextAreaField(_l("What would you like advice on?"),
-                          validators=[_too_long(_l("What would you like advice on?"), clinic.TOPIC_MAX)],
-                          description=_l("Optional. A few words help the lawyer prepare."))
+    topic = TextAreaField(
+        _l("What would you like advice on?"),
+        validators=[_too_long(_l("What would you like advice on?"), clinic.TOPIC_MAX)],
+        description=_l("Optional. A few words help the lawyer prepare."),
+    )
     submit = SubmitField(_l("Book this time"))
 
 
 class CancelForm(FlaskForm):
-    reference = StringField(_l("Reference code"),
-                            validators=[_required(_l("Reference code")), _too_long(_l("Reference code"), 40)],
-                            render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
-    phone = TelField(_l("Phone number used for the booking"),
-                     validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)],
-                     render_kw={"autocomplete": "tel"})
+    reference = StringField(
+        _l("Reference code"),
+        validators=[_required(_l("Reference code")), _too_long(_l("Reference code"), 40)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+    phone = TelField(
+        _l("Phone number used for the booking"),
+        validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)],
+        render_kw={"autocomplete": "tel"},
+    )
     submit = SubmitField(_l("Cancel the booking"))
 
 
@@ -103,13 +121,25 @@ def book(occurrence_id: int):
 
     def page(error=None):
         slots = clinic.bookable_slots(occurrence) if occurrence.status is OccurrenceStatus.SCHEDULED else []
-        return render_template("clinic/book.html", occurrence=occurrence, form=form, slots=slots, error=error,
-                               is_past=occurrence.ends_at <= utcnow())
+        return render_template(
+            "clinic/book.html",
+            occurrence=occurrence,
+            form=form,
+            slots=slots,
+            error=error,
+            is_past=occurrence.ends_at <= utcnow(),
+        )
 
     if form.validate_on_submit():
         try:
-            booking = clinic.book(form.slot.data, form.name.data, form.phone.data, form.topic.data or "",
-                                  form.language.data, occurrence_id=occurrence.id)
+            booking = clinic.book(
+                form.slot.data,
+                form.name.data,
+                form.phone.data,
+                form.topic.data or "",
+                form.language.data,
+                occurrence_id=occurrence.id,
+            )
         except RuleViolation as violation:
             return violation_page(violation, page, inline=True)
         session[LAST_BOOKING] = booking.reference
@@ -153,6 +183,7 @@ def cancel():
 
 
 # ---------------------------------------------------------------- clinic staff
+
 
 @bp.after_request
 def _no_store_for_staff(response):

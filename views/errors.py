@@ -2,6 +2,7 @@
 
 Under /api/ every error is the same JSON body: {"error": {"status", "code", "message"}}.
 """
+
 from __future__ import annotations
 
 import logging
@@ -87,8 +88,12 @@ def database_unavailable(error: BaseException | None = None):
     g._login_user = login_manager.anonymous_user()
     discard_transaction()
     orig = getattr(error, "orig", None)
-    log.warning("database unavailable during %s %s: %s", request.method, request.path,
-                type(orig if orig is not None else error).__name__)
+    log.warning(
+        "database unavailable during %s %s: %s",
+        request.method,
+        request.path,
+        type(orig if orig is not None else error).__name__,
+    )
     if _wants_json():
         response, status = json_error(503)
     else:

@@ -1,4 +1,5 @@
 """Health check for load balancers and monitoring: is this worker able to reach the database?"""
+
 from __future__ import annotations
 
 import logging

@@ -15,6 +15,7 @@ Never shared: a request carrying a session or remember-me cookie (a logged-in us
 messages, a CSRF token), a response that sets a cookie, anything but a 200. Those are rendered as
 before and sent `private, no-cache`.
 """
+
 from __future__ import annotations
 
 import functools
@@ -180,8 +181,10 @@ def anonymous() -> bool:
         return False
     cookies = request.cookies
     config = current_app.config
-    return (config.get("SESSION_COOKIE_NAME", "session") not in cookies
-            and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies)
+    return (
+        config.get("SESSION_COOKIE_NAME", "session") not in cookies
+        and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
+    )
 
 
 def _wants_gzip() -> bool:
@@ -235,16 +238,24 @@ def cached_page(cookies: tuple[str, ...] = ()):
         def wrapper(*args, **kwargs):
             if not anonymous() or not current_app.config.get("PAGE_CACHE_ENABLED", True):
                 return _private(view(*args, **kwargs))
-            key = (request.host_url, request.full_path, current_language(),
-                   *(request.cookies.get(name) for name in cookies))
+            key = (
+                request.host_url,
+                request.full_path,
+                current_language(),
+                *(request.cookies.get(name) for name in cookies),
+            )
             version = data_version()
             now = time.monotonic()
             cache = pages()
             entry = cache.get(key)
             if entry is None or entry.version != version or now >= entry.expires:
                 response = make_response(view(*args, **kwargs))
-                if (response.status_code != 200 or response.is_streamed or session.modified
-                        or "Set-Cookie" in response.headers):
+                if (
+                    response.status_code != 200
+                    or response.is_streamed
+                    or session.modified
+                    or "Set-Cookie" in response.headers
+                ):
                     return _private(response)  # an error page, a form, "my community" remembered
                 entry = Entry(version, now + TTL, response.get_data(), response.mimetype)
                 cache.put(key, entry)

@@ -1,4 +1,5 @@
 """Public pages for residents (no login): what is next, calendars, hearings, clinics, communities, search."""
+
 from __future__ import annotations
 
 import calendar
@@ -40,9 +41,10 @@ SEARCH_MAX = 100
 
 # ---------------------------------------------------------------- template helpers
 
+
 @bp.app_template_filter("date_words")
 def date_words(value: dt.datetime | dt.date) -> str:
-    """"Sunday 10 January" / "1月10日星期日"; the year is added when it is not this year."""
+    """ "Sunday 10 January" / "1月10日星期日"; the year is added when it is not this year."""
     day = to_local(value).date() if isinstance(value, dt.datetime) else value
     same_year = day.year == local_today().year
     if current_language() == "en":
@@ -86,6 +88,7 @@ def public_helpers():
 
 # ---------------------------------------------------------------- queries
 
+
 def occurrence_query(kind: ProgrammeKind, details: bool = True) -> sa.Select:
     """Sessions of `kind` in time order; `details`: with what a session card shows (venue,
     community, officials), loaded in a fixed number of queries."""
@@ -100,8 +103,13 @@ def occurrence_query(kind: ProgrammeKind, details: bool = True) -> sa.Select:
     return query.order_by(Occurrence.starts_at, Occurrence.id)
 
 
-def upcoming_query(kind: ProgrammeKind, community_id: int | None = None, subdistrict_id: int | None = None,
-                   include_cancelled: bool = True, details: bool = True) -> sa.Select:
+def upcoming_query(
+    kind: ProgrammeKind,
+    community_id: int | None = None,
+    subdistrict_id: int | None = None,
+    include_cancelled: bool = True,
+    details: bool = True,
+) -> sa.Select:
     """Sessions not yet over. Cancelled ones stay listed (marked), so nobody travels for nothing."""
     query = occurrence_query(kind, details).where(Occurrence.ends_at >= utcnow())
     if not include_cancelled:
@@ -109,9 +117,9 @@ def upcoming_query(kind: ProgrammeKind, community_id: int | None = None, subdist
     if community_id is not None:
         query = query.where(Occurrence.community_id == community_id)
     if subdistrict_id is not None:
-        query = query.where(Occurrence.community_id.in_(
-            sa.select(Community.id).where(Community.subdistrict_id == subdistrict_id)
-        ))
+        query = query.where(
+            Occurrence.community_id.in_(sa.select(Community.id).where(Community.subdistrict_id == subdistrict_id))
+        )
     return query
 
 
@@ -171,11 +179,13 @@ def _page_number() -> int:
 
 # ---------------------------------------------------------------- pages
 
+
 @bp.route("/favicon.ico")
 def favicon():
     """Browsers and crawlers ask for /favicon.ico whatever the page links; a 404 is a console error."""
-    response = send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
-                                   max_age=7 * 24 * 3600)
+    response = send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=7 * 24 * 3600
+    )
     return response
 
 
@@ -196,7 +206,8 @@ def index():
         )
         # A cancelled session before the next one is said, not skipped silently.
         changed_before = [
-            o for o in db.session.scalars(upcoming_query(ProgrammeKind.CONTACT_DAY, community_id=chosen.id).limit(3))
+            o
+            for o in db.session.scalars(upcoming_query(ProgrammeKind.CONTACT_DAY, community_id=chosen.id).limit(3))
             if o.status is OccurrenceStatus.CANCELLED
             and (next_in_community is None or o.starts_at < next_in_community.starts_at)
         ]
@@ -243,7 +254,9 @@ def contact_days():
     }
     if community is not None:
         context["subscribe_feed"] = {
-            "endpoint": "feeds.community", "kwargs": {"slug": community.slug}, "title": community.name,
+            "endpoint": "feeds.community",
+            "kwargs": {"slug": community.slug},
+            "title": community.name,
         }
     if view == "month":
         return _month_view(context, subdistrict, community)
@@ -280,9 +293,9 @@ def _month_view(context: dict, subdistrict, community):
     if community is not None:
         query = query.where(Occurrence.community_id == community.id)
     if subdistrict is not None:
-        query = query.where(Occurrence.community_id.in_(
-            sa.select(Community.id).where(Community.subdistrict_id == subdistrict.id)
-        ))
+        query = query.where(
+            Occurrence.community_id.in_(sa.select(Community.id).where(Community.subdistrict_id == subdistrict.id))
+        )
     by_day: dict[dt.date, list[Occurrence]] = {}
     for occurrence in db.session.scalars(query):
         by_day.setdefault(to_local(occurrence.starts_at).date(), []).append(occurrence)
@@ -347,8 +360,11 @@ def _window() -> dict:
 def _in_window(query: sa.Select, model, window: dict) -> sa.Select:
     start = dt.datetime.combine(window["start"], dt.time(0), tzinfo=LOCAL_TZ)
     # Today's list keeps sessions still running; a chosen day or month starts at its midnight.
-    query = query.where(model.ends_at >= utcnow()) if window["mode"] == "upcoming" else query.where(
-        model.starts_at >= start)
+    query = (
+        query.where(model.ends_at >= utcnow())
+        if window["mode"] == "upcoming"
+        else query.where(model.starts_at >= start)
+    )
     if window["end"] is not None:
         query = query.where(model.starts_at < dt.datetime.combine(window["end"], dt.time(0), tzinfo=LOCAL_TZ))
     return query
@@ -373,13 +389,16 @@ def holiday_court():
     try:
         window = _window()
     except BadWindow as error:
-        return _bad_window("public/holiday_court.html", str(error), notices=notices, sittings=[],
-                           later=None, subscribe_feed=feed)
+        return _bad_window(
+            "public/holiday_court.html", str(error), notices=notices, sittings=[], later=None, subscribe_feed=feed
+        )
     # A month is shown whole; otherwise the next sitting days and a link to the ones after them.
     limit = MONTH_MAX if window["mode"] == "month" else SITTINGS_SHOWN
-    sittings = list(db.session.scalars(
-        _in_window(occurrence_query(ProgrammeKind.HOLIDAY_COURT), Occurrence, window).limit(limit + 1)
-    ))
+    sittings = list(
+        db.session.scalars(
+            _in_window(occurrence_query(ProgrammeKind.HOLIDAY_COURT), Occurrence, window).limit(limit + 1)
+        )
+    )
     later = None
     if window["mode"] != "month" and len(sittings) > limit:
         sittings = sittings[:limit]
@@ -481,8 +500,14 @@ def search():
         hits = community_search.find_communities(q)
         venues = db.paginate(
             sa.select(Venue)
-            .where(sa.or_(*(column.icontains(q, autoescape=True)
-                            for column in (Venue.name_zh, Venue.name_en, Venue.address_zh, Venue.address_en))))
+            .where(
+                sa.or_(
+                    *(
+                        column.icontains(q, autoescape=True)
+                        for column in (Venue.name_zh, Venue.name_en, Venue.address_zh, Venue.address_en)
+                    )
+                )
+            )
             .options(orm.joinedload(Venue.community))
             .order_by(Venue.slug),
             page=_page_number(),

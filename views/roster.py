@@ -5,6 +5,7 @@ Every form works without JavaScript (POST, then redirect back; a refusal re-rend
 with the reason and a 4xx status). static/roster.js sends the same forms with fetch and swaps
 in the re-rendered shift row, so a coordinator can staff a week without page loads.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,6 +54,7 @@ def hhmm_filter(value: dt.datetime) -> str:
 
 # --- request parsing -------------------------------------------------------------------------
 
+
 def _team_or_403(code: str) -> PatrolTeam:
     team = db.first_or_404(sa.select(PatrolTeam).where(PatrolTeam.code == code))
     if not service.can_manage_team(current_user, team.id):
@@ -82,6 +84,7 @@ def _page_arg() -> int:
 
 # --- index -----------------------------------------------------------------------------------
 
+
 @bp.route("/")
 @managers
 def index():
@@ -91,6 +94,7 @@ def index():
 
 
 # --- the team roster: week and month ---------------------------------------------------------
+
 
 def _roster_context(team: PatrolTeam):
     view = request.args.get("view", "week")
@@ -113,15 +117,22 @@ def _roster_context(team: PatrolTeam):
     last = first + dt.timedelta(days=6)
     roster = queries.team_roster(team, first, last, with_availability=True)
     nav = {
-        "prev": url_for(".team", code=team.code, start=(first - dt.timedelta(days=7)).isoformat(),
-                        **({"show": "all"} if show_all else {})),
-        "next": url_for(".team", code=team.code, start=(first + dt.timedelta(days=7)).isoformat(),
-                        **({"show": "all"} if show_all else {})),
+        "prev": url_for(
+            ".team",
+            code=team.code,
+            start=(first - dt.timedelta(days=7)).isoformat(),
+            **({"show": "all"} if show_all else {}),
+        ),
+        "next": url_for(
+            ".team",
+            code=team.code,
+            start=(first + dt.timedelta(days=7)).isoformat(),
+            **({"show": "all"} if show_all else {}),
+        ),
         "today": url_for(".team", code=team.code),
     }
     # Export and print cover exactly the week shown (which may span two months): `week=` its Monday.
-    return dict(view="week", roster=roster, nav=nav, month=f"{first:%Y-%m}", week=first.isoformat(),
-                show_all=show_all)
+    return dict(view="week", roster=roster, nav=nav, month=f"{first:%Y-%m}", week=first.isoformat(), show_all=show_all)
 
 
 def _perform(action: str) -> tuple[str, int]:
@@ -135,8 +146,11 @@ def _perform(action: str) -> tuple[str, int]:
         return _("%(name)s was taken off this shift.", name=assignment.volunteer.display_name), assignment.shift_id
     if action in ("present", "no_show"):
         assignment = service.mark_attendance(current_user, _int_field("assignment_id"), action == "present")
-        message = (_("%(name)s: present.", name=assignment.volunteer.display_name) if action == "present"
-                   else _("%(name)s: no-show.", name=assignment.volunteer.display_name))
+        message = (
+            _("%(name)s: present.", name=assignment.volunteer.display_name)
+            if action == "present"
+            else _("%(name)s: no-show.", name=assignment.volunteer.display_name)
+        )
         return message, assignment.shift_id
     abort(400, description=_("Unknown action."))
 
@@ -183,8 +197,14 @@ def shift(shift_id: int):
 
     def render_page(error: str | None = None, status: int = 200):
         row, availability = queries.shift_detail(item)
-        return render_template("roster/shift.html", row=row, availability=availability, team=item.team,
-                               show_all=request.args.get("show") == "all", error=error), status
+        return render_template(
+            "roster/shift.html",
+            row=row,
+            availability=availability,
+            team=item.team,
+            show_all=request.args.get("show") == "all",
+            error=error,
+        ), status
 
     if request.method == "POST":
         return _handle_post(render_page)
@@ -193,8 +213,12 @@ def shift(shift_id: int):
 
 # --- bulk actions ----------------------------------------------------------------------------
 
-WEEKDAY_CHOICES = [SelectChoice(n, label) for n, label in enumerate(
-    [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday")])]
+WEEKDAY_CHOICES = [
+    SelectChoice(n, label)
+    for n, label in enumerate(
+        [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday")]
+    )
+]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -203,16 +227,20 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class BulkForm(FlaskForm):
-    action = SelectField(_l("What to do"), choices=[
-        SelectChoice("fill_min", _l("Fill from the usual volunteers, up to each shift's minimum")),
-        SelectChoice("fill_max", _l("Fill from the usual volunteers, up to each shift's maximum")),
-        SelectChoice("assign", _l("Put one volunteer on every matching shift")),
-        SelectChoice("unassign", _l("Take one volunteer off every matching shift")),
-    ])
+    action = SelectField(
+        _l("What to do"),
+        choices=[
+            SelectChoice("fill_min", _l("Fill from the usual volunteers, up to each shift's minimum")),
+            SelectChoice("fill_max", _l("Fill from the usual volunteers, up to each shift's maximum")),
+            SelectChoice("assign", _l("Put one volunteer on every matching shift")),
+            SelectChoice("unassign", _l("Take one volunteer off every matching shift")),
+        ],
+    )
     first = DateField(_l("From"), validators=[DataRequired()])
     last = DateField(_l("To (inclusive)"), validators=[DataRequired()])
-    weekdays = MultiCheckboxField(_l("Only on these weekdays (none ticked: every day)"), coerce=int,
-                                  choices=WEEKDAY_CHOICES, validate_choice=True)
+    weekdays = MultiCheckboxField(
+        _l("Only on these weekdays (none ticked: every day)"), coerce=int, choices=WEEKDAY_CHOICES, validate_choice=True
+    )
     start_time = SelectField(_l("Only the shift starting at"), choices=[])
     volunteer = SelectField(_l("Volunteer (for putting on or taking off)"), choices=[])
     submit = SubmitField(_l("Apply"))
@@ -225,10 +253,15 @@ def bulk(code: str):
     form = BulkForm()
     members = queries.team_members(item.id)
     form.volunteer.choices = [SelectChoice("", "—")] + [SelectChoice(str(m.id), m.display_name) for m in members]
-    times = db.session.scalars(sa.select(Shift.starts_at).where(
-        Shift.team_id == item.id, Shift.local_date >= local_today()).order_by(Shift.starts_at).limit(200)).all()
+    times = db.session.scalars(
+        sa.select(Shift.starts_at)
+        .where(Shift.team_id == item.id, Shift.local_date >= local_today())
+        .order_by(Shift.starts_at)
+        .limit(200)
+    ).all()
     form.start_time.choices = [SelectChoice("", _("Every shift"))] + [
-        SelectChoice(t) for t in sorted({service.hhmm(v) for v in times})]
+        SelectChoice(t) for t in sorted({service.hhmm(v) for v in times})
+    ]
     if request.method == "GET":
         today = local_today()
         form.first.data = _date_arg("first", today + dt.timedelta(days=7 - today.weekday()))
@@ -238,8 +271,9 @@ def bulk(code: str):
     if form.validate_on_submit():
         volunteer_id = inputs.parse_id(form.volunteer.data) if form.volunteer.data else None
         weekdays = set(form.weekdays.data or [])
-        args = dict(first=form.first.data, last=form.last.data, weekdays=weekdays,
-                    start_time=form.start_time.data or None)
+        args = dict(
+            first=form.first.data, last=form.last.data, weekdays=weekdays, start_time=form.start_time.data or None
+        )
         try:
             if form.action.data in ("assign", "unassign"):
                 if volunteer_id is None:
@@ -247,8 +281,9 @@ def bulk(code: str):
                 call = roster_bulk.bulk_assign if form.action.data == "assign" else roster_bulk.bulk_unassign
                 result = call(current_user, item.id, volunteer_id, **args)
             else:
-                result = roster_bulk.fill_from_usual(current_user, item.id,
-                                                     up_to="min" if form.action.data == "fill_min" else "max", **args)
+                result = roster_bulk.fill_from_usual(
+                    current_user, item.id, up_to="min" if form.action.data == "fill_min" else "max", **args
+                )
         except RuleViolation as exc:
             return violation_page(exc, lambda: render_template("roster/bulk.html", team=item, form=form, result=None))
     elif request.method == "POST":
@@ -257,6 +292,7 @@ def bulk(code: str):
 
 
 # --- hours, exports, printing ----------------------------------------------------------------
+
 
 @bp.route("/team/<code>/hours")
 @managers
@@ -283,8 +319,9 @@ def export_csv(code: str):
     first, last, period = _export_period()
     body = exports.roster_csv_between(item, first, last)
     filename = f"roster-{item.code}-{period}.csv"
-    return Response(body, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        body, mimetype="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @bp.route("/team/<code>/print")
@@ -298,6 +335,7 @@ def print_roster(code: str):
 
 
 # --- coverage of all teams -------------------------------------------------------------------
+
 
 @bp.route("/coverage")
 @managers

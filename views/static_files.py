@@ -5,6 +5,7 @@ A browser then never asks again for a stylesheet or script it has; a changed fil
 URL. A request without the hash, or with an old one, is served as before (`no-cache`, revalidated
 by ETag), so a page cached before a deploy still finds its files.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ Residents and officials record a suggestion against a contact-day session and ge
 number; anyone with the number sees the state and the answer (never who wrote it). Staff
 assign, answer and close; the report shows what is still open and how fast answers come.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -30,22 +31,30 @@ TRACK_MAX = 40
 
 
 def _too_long(label, maximum):
-    return Length(max=maximum, message=_l("%(field)s is too long: at most %(max)d characters.",
-                                          field=label, max=maximum))
+    return Length(
+        max=maximum, message=_l("%(field)s is too long: at most %(max)d characters.", field=label, max=maximum)
+    )
 
 
 class SuggestionForm(FlaskForm):
     content = TextAreaField(
         _l("Your suggestion"),
-        validators=[DataRequired(message=_l("Please fill in: %(field)s.", field=_l("Your suggestion"))),
-                    _too_long(_l("Your suggestion"), service.CONTENT_MAX)],
+        validators=[
+            DataRequired(message=_l("Please fill in: %(field)s.", field=_l("Your suggestion"))),
+            _too_long(_l("Your suggestion"), service.CONTENT_MAX),
+        ],
     )
-    name = StringField(_l("Your name (optional)"), validators=[_too_long(_l("Your name"), service.NAME_MAX)],
-                       render_kw={"autocomplete": "name"})
+    name = StringField(
+        _l("Your name (optional)"),
+        validators=[_too_long(_l("Your name"), service.NAME_MAX)],
+        render_kw={"autocomplete": "name"},
+    )
     contact = StringField(
         _l("Phone or email (optional)"),
         validators=[_too_long(_l("Phone or email"), service.CONTACT_MAX)],
-        description=_l("So that the bureau can reach you if it needs to. Seen only by the staff who handle suggestions."),
+        description=_l(
+            "So that the bureau can reach you if it needs to. Seen only by the staff who handle suggestions."
+        ),
     )
     submit = SubmitField(_l("Send the suggestion"))
 
@@ -58,8 +67,10 @@ class AssignForm(FlaskForm):
 class AnswerForm(FlaskForm):
     answer = TextAreaField(
         _l("Answer"),
-        validators=[DataRequired(message=_l("Please fill in: %(field)s.", field=_l("Answer"))),
-                    _too_long(_l("Answer"), service.ANSWER_MAX)],
+        validators=[
+            DataRequired(message=_l("Please fill in: %(field)s.", field=_l("Answer"))),
+            _too_long(_l("Answer"), service.ANSWER_MAX),
+        ],
         description=_l("Anyone with the tracking number can read the answer: write no personal data in it."),
     )
     submit = SubmitField(_l("Save the answer"))
@@ -88,6 +99,7 @@ def _records_for_others() -> bool:
 
 # ---------------------------------------------------------------- residents
 
+
 @bp.route("/")
 def index():
     return render_template("suggestions/index.html", number="", error=None)
@@ -99,7 +111,8 @@ def track():
     number = (request.args.get("number") or "").strip()
     if len(number) > TRACK_MAX:
         return render_template(
-            "suggestions/index.html", number=number[:TRACK_MAX],
+            "suggestions/index.html",
+            number=number[:TRACK_MAX],
             error=_("A tracking number has 10 letters and digits; this is too long."),
         ), 400
     try:
@@ -118,19 +131,26 @@ def new(occurrence_id: int):
     if occurrence.status is OccurrenceStatus.CANCELLED:
         # No form for a session that did not take place; a POST is refused before reading it.
         return render_template(
-            "suggestions/new.html", occurrence=occurrence, form=None, on_behalf=_records_for_others(),
+            "suggestions/new.html",
+            occurrence=occurrence,
+            form=None,
+            on_behalf=_records_for_others(),
             error=_("This contact-day session was cancelled. Please choose another session."),
         ), 409
     form = SuggestionForm()
 
     def page(error=None):
-        return render_template("suggestions/new.html", occurrence=occurrence, form=form, error=error,
-                               on_behalf=_records_for_others())
+        return render_template(
+            "suggestions/new.html", occurrence=occurrence, form=form, error=error, on_behalf=_records_for_others()
+        )
 
     if form.validate_on_submit():
         try:
             suggestion = service.submit(
-                occurrence.id, form.content.data, form.name.data or "", form.contact.data or "",
+                occurrence.id,
+                form.content.data,
+                form.name.data or "",
+                form.contact.data or "",
                 recorded_by=current_user if _records_for_others() else None,
             )
         except RuleViolation as violation:
@@ -149,6 +169,7 @@ def received():
 
 
 # ---------------------------------------------------------------- staff
+
 
 @bp.after_request
 def _no_store_for_staff(response):
@@ -178,8 +199,14 @@ def manage():
     query = service.staff_query(chosen, bureau_id)
     page = db.paginate(query, page=inputs.page_arg(), per_page=30, error_out=False)
     return render_template(
-        "suggestions/manage.html", page=page, status_arg=status_arg, bureau_id=bureau_id, bureaus=_bureaus(),
-        statuses=list(SuggestionStatus), status_label=service.status_label, now=utcnow(),
+        "suggestions/manage.html",
+        page=page,
+        status_arg=status_arg,
+        bureau_id=bureau_id,
+        bureaus=_bureaus(),
+        statuses=list(SuggestionStatus),
+        status_label=service.status_label,
+        now=utcnow(),
     )
 
 
@@ -192,8 +219,13 @@ def _staff_page(suggestion, assign_form=None, answer_form=None, error=None):
     assign_form.bureau.choices = [(b.id, b.name) for b in _bureaus()]
     answer_form = answer_form or AnswerForm(answer=suggestion.answer)
     return render_template(
-        "suggestions/manage_detail.html", s=suggestion, assign_form=assign_form, answer_form=answer_form,
-        close_form=CloseForm(), error=error, status_label=service.status_label,
+        "suggestions/manage_detail.html",
+        s=suggestion,
+        assign_form=assign_form,
+        answer_form=answer_form,
+        close_form=CloseForm(),
+        error=error,
+        status_label=service.status_label,
     )
 
 
@@ -230,16 +262,24 @@ def _act(suggestion_id: int, action, form=None, success: str = ""):
 def manage_assign(suggestion_id: int):
     form = AssignForm()
     form.bureau.choices = [(b.id, b.name) for b in _bureaus()]
-    return _act(suggestion_id, lambda s: service.assign(s, form.bureau.data, current_user), form,
-                _("The suggestion has been assigned."))
+    return _act(
+        suggestion_id,
+        lambda s: service.assign(s, form.bureau.data, current_user),
+        form,
+        _("The suggestion has been assigned."),
+    )
 
 
 @bp.route("/manage/<id:suggestion_id>/answer", methods=["POST"])
 @roles_required(Role.STAFF)
 def manage_answer(suggestion_id: int):
     form = AnswerForm()
-    return _act(suggestion_id, lambda s: service.answer(s, form.answer.data, current_user), form,
-                _("The answer has been saved."))
+    return _act(
+        suggestion_id,
+        lambda s: service.answer(s, form.answer.data, current_user),
+        form,
+        _("The answer has been saved."),
+    )
 
 
 @bp.route("/manage/<id:suggestion_id>/close", methods=["POST"])

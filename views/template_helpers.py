@@ -1,4 +1,5 @@
 """Filters and globals every template may use."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """A volunteer's own pages: my shifts, open shifts of my teams, swaps, availability, my hours."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -98,10 +99,14 @@ def open_shifts():
     error = None
     status = 200
     if request.method == "POST":
+
         def sign_up():
             assignment = service.sign_up(current_user, _int_field("shift_id"))
-            return _("You are on the %(times)s shift of %(date)s.", times=service.shift_times(assignment.shift),
-                     date=format_date(assignment.shift.local_date, "medium"))
+            return _(
+                "You are on the %(times)s shift of %(date)s.",
+                times=service.shift_times(assignment.shift),
+                date=format_date(assignment.shift.local_date, "medium"),
+            )
 
         outcome = _run(sign_up)
         if outcome is None:
@@ -111,8 +116,20 @@ def open_shifts():
     return render_template("volunteer/open.html", shifts=shifts, page=pager, days=OPEN_DAYS, error=error), status
 
 
-WEEKDAYS = [SelectChoice("", _l("— a date instead —"))] + [SelectChoice(str(n), label) for n, label in enumerate(
-    [_l("Mondays"), _l("Tuesdays"), _l("Wednesdays"), _l("Thursdays"), _l("Fridays"), _l("Saturdays"), _l("Sundays")])]
+WEEKDAYS = [SelectChoice("", _l("— a date instead —"))] + [
+    SelectChoice(str(n), label)
+    for n, label in enumerate(
+        [
+            _l("Mondays"),
+            _l("Tuesdays"),
+            _l("Wednesdays"),
+            _l("Thursdays"),
+            _l("Fridays"),
+            _l("Saturdays"),
+            _l("Sundays"),
+        ]
+    )
+]
 
 
 class UnavailableForm(FlaskForm):
@@ -123,8 +140,10 @@ class UnavailableForm(FlaskForm):
 
 
 class LimitForm(FlaskForm):
-    hours = IntegerField(_l("At most this many hours of shifts a week (empty: no limit)"),
-                         validators=[Optional(), NumberRange(min=1, max=168)])
+    hours = IntegerField(
+        _l("At most this many hours of shifts a week (empty: no limit)"),
+        validators=[Optional(), NumberRange(min=1, max=168)],
+    )
     save = SubmitField(_l("Save limit"))
 
 
@@ -141,8 +160,9 @@ def availability():
     else:
         limit_form.hours.data = current_user.weekly_hours_limit
     rows = availability_service.my_unavailability(current_user.id)
-    return render_template("volunteer/availability.html", form=form, limit_form=limit_form, rows=rows,
-                           weekday_name=weekday_name), status
+    return render_template(
+        "volunteer/availability.html", form=form, limit_form=limit_form, rows=rows, weekday_name=weekday_name
+    ), status
 
 
 def _availability_post(form: UnavailableForm, limit_form: LimitForm):
@@ -158,6 +178,7 @@ def _availability_post(form: UnavailableForm, limit_form: LimitForm):
 
         return _act(save)
     if action == "remove":
+
         def remove():
             availability_service.remove_unavailability(current_user, _int_field("id"))
             return _("Removed.")

@@ -187,9 +187,9 @@ def test_naive_datetimes_are_refused(app):
         Occurrence(
             programme_id=programme.id,
             starts_at=dt.datetime(2026, 3, 8, 1),  # noqa: DTZ001 (naive on purpose)
-            ends_at=dt.datetime(2026, 3, 8, 3),
+            ends_at=dt.datetime(2026, 3, 8, 3),  # noqa: DTZ001
         )
-    )  # noqa: DTZ001
+    )
     with pytest.raises(StatementError):
         db.session.flush()
     db.session.rollback()

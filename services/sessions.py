@@ -21,6 +21,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy import orm
 
 from models import LoginSession, User, db, utcnow
+from services.transactions import unit_of_work
 
 SESSION_LIFETIME = dt.timedelta(days=7)
 _IDENTITY = re.compile(r"([0-9]{1,10}):([A-Za-z0-9_-]{32})")
@@ -32,6 +33,7 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@unit_of_work
 def start(user: User, remember: bool) -> str:
     """A new login for `user`; sets and returns the identity to hand to Flask-Login's login_user."""
     now = utcnow()
@@ -76,6 +78,7 @@ def load(identity: str) -> User | None:
     return user
 
 
+@unit_of_work
 def end(identity: str | None) -> None:
     """End one login (logout)."""
     match = _IDENTITY.fullmatch(identity or "")

@@ -61,7 +61,6 @@ def login():
             flash(_("Wrong email or password."), "error")
             return render_template("auth/login.html", form=form), 401
         sessions.start(user, remember=form.remember.data)
-        db.session.commit()
         login_user(user, remember=form.remember.data)
         return redirect(_safe_next(request.args.get("next")) or home_for(user))
     status = 400 if request.method == "POST" else 200
@@ -73,7 +72,6 @@ def login():
 def logout():
     # Server-side first: a copy of the session or remember-me cookie must open nothing afterwards.
     sessions.end(session.get("_user_id"))
-    db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("public.index"))

@@ -1,0 +1,105 @@
+"""The privacy rule where mutation testing showed no test would defend it: the API's programme filter
+refuses a private programme by name, a feed of a private kind cannot be built, the SQL form of the
+rule accepts exactly the public kinds, and the single-event and community feeds say what they are."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from flask_babel import force_locale
+
+import feeds.cache
+import feeds.probes
+from feeds.sources import CommunityFeed, Links, ProgrammeFeed, current_window, one_event
+from models import PUBLIC_PROGRAMME_KINDS, Programme, ProgrammeKind, db, public_kind, public_programmes
+from tests.factories import make_community, make_programme, make_venue
+from tests.public_builders import session
+from timeutil import local_today
+
+
+@pytest.fixture(autouse=True)
+def _fresh_feed_cache():
+    feeds.cache.bodies.clear()
+    feeds.probes.reset()
+    yield
+    feeds.cache.bodies.clear()
+    feeds.probes.reset()
+
+
+def test_the_sql_rule_is_one_equality_per_public_kind(app):
+    for kind in ProgrammeKind:
+        make_programme(kind)
+    db.session.commit()
+    kinds = db.session.scalars(sa.select(Programme.kind).where(public_kind(Programme.kind))).all()
+    assert sorted(k.value for k in kinds) == sorted(k.value for k in PUBLIC_PROGRAMME_KINDS)
+    listed = [p.id for p in db.session.scalars(public_programmes())]
+    assert listed == sorted(listed) and len(listed) == len(PUBLIC_PROGRAMME_KINDS)  # ordered by id
+    # Core columns too (the feeds' tables), and the statement compiles to plain equalities.
+    table = Programme.__table__
+    core = db.session.scalars(sa.select(table.c.kind).where(public_kind(table.c.kind))).all()
+    assert len(core) == len(PUBLIC_PROGRAMME_KINDS)
+    compiled = str(public_kind(table.c.kind).compile(compile_kwargs={"literal_binds": True}))
+    assert compiled.count("programmes.kind =") == len(PUBLIC_PROGRAMME_KINDS) and " IN " not in compiled
+    assert compiled.count(" OR ") == len(PUBLIC_PROGRAMME_KINDS) - 1
+
+
+@pytest.mark.parametrize("kind", list(ProgrammeKind), ids=lambda kind: kind.value)
+def test_the_api_filter_names_only_public_programmes(client, app, kind):
+    programme = make_programme(kind)
+    make_community(slug="east")
+    db.session.commit()
+    response = client.get(f"/api/v1/occurrences?programme={programme.slug}&lang=en")
+    if kind.is_public:
+        assert response.status_code == 200 and response.get_json()["total"] == 0
+    else:
+        assert response.status_code == 400
+        error = response.get_json()["error"]
+        assert (error["status"], error["code"]) == (400, "unknown_programme")
+        assert error["message"] == f"There is no programme {programme.slug}."
+    # The community filter is not limited by the rule (communities are public).
+    assert client.get("/api/v1/occurrences?community=east").status_code == 200
+
+
+def test_a_feed_of_a_private_kind_cannot_be_built(app):
+    with pytest.raises(ValueError, match="^ProgrammeKind.PATROL is not a public programme$"):
+        ProgrammeFeed(ProgrammeKind.PATROL)
+    for kind in PUBLIC_PROGRAMME_KINDS:
+        assert ProgrammeFeed(kind).kind is kind
+
+
+def _links() -> Links:
+    return Links(base_url="http://localhost", lang="en")
+
+
+@pytest.mark.parametrize("kind", list(ProgrammeKind), ids=lambda kind: kind.value)
+def test_one_event_is_served_only_for_a_public_kind(app, kind):
+    day = local_today() + dt.timedelta(days=3)
+    occurrence = session(kind, day, community=make_community(), venue=make_venue())
+    db.session.commit()
+    with app.test_request_context(), force_locale("en"):
+        found = one_event(occurrence.uid, "en", _links())
+    if not kind.is_public:
+        assert found is None
+        return
+    meta, events, filename = found
+    assert filename == f"{kind.value.replace('_', '-')}-{day:%Y-%m-%d}.ics"
+    assert meta.key == f"event:{occurrence.uid}" and meta.lang == "en" and meta.description == ""
+    assert [event.uid for event in events] == [occurrence.uid] and meta.name == events[0].summary
+
+
+def test_the_community_feed_names_its_community_and_lists_only_public_events(app):
+    community = make_community(slug="east", name_zh="东区社区", name_en="East Community")
+    venue = make_venue(community=community)
+    day = local_today() + dt.timedelta(days=3)
+    shown = {session(kind, day, community=community, venue=venue).uid: kind for kind in ProgrammeKind}
+    db.session.commit()
+    source = CommunityFeed("east")
+    owner = community.id
+    with app.test_request_context(), force_locale("en"):
+        meta, events = source.build(owner, current_window(public=True), "en", _links())
+    assert meta.name == "East Community: public events"
+    assert meta.description == "Contact days and other public sessions in East Community."
+    assert meta.url == "http://localhost/communities/east?lang=en" and meta.lang == "en"
+    assert meta.key == source.cache_key(owner)
+    assert sorted(shown[event.uid].value for event in events) == sorted(k.value for k in PUBLIC_PROGRAMME_KINDS)

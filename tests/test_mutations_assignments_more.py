@@ -311,3 +311,115 @@ def test_a_swap_of_a_shift_no_longer_the_askers_is_refused(people):
     assert (gone.code, gone.message) == ("not_active", "This shift is no longer Wang Fang's to give.")
     declined = service.answer_swap(li, swap.id, False)
     assert declined.status is SwapStatus.DECLINED and declined.decided_at is not None
+
+
+# --- locks and fresh reads (what keeps concurrent requests apart) -----------------------------
+
+def test_each_change_locks_the_people_it_books(people, monkeypatch):
+    coordinator, wang, li, team = people
+    shift = make_shift(team, local(wednesday(), 19))
+    other = make_shift(team, local(wednesday(), 8))
+    db.session.commit()
+    locked: list[tuple[int, ...]] = []
+    real = service.lock_users
+    monkeypatch.setattr(service, "lock_users", lambda *ids: (locked.append(ids), real(*ids)))
+    assignment = service.assign(coordinator, shift.id, wang.id)
+    service.sign_up(li, other.id)
+    swap = service.request_swap(wang, assignment.id, li.id)
+    service.answer_swap(li, swap.id, False)
+    assert locked == [(wang.id,), (li.id,), (wang.id,), (wang.id, li.id)]
+    locked.clear()
+    swap = service.request_swap(wang, assignment.id, li.id)
+    service.answer_swap(li, swap.id, True)
+    assert locked[-1] == (wang.id, li.id)
+    locked.clear()
+    mine = db.session.scalar(sa.select(Assignment).where(Assignment.shift_id == other.id))
+    service.drop(li, mine.id)
+    assert locked == [(li.id,)]
+
+
+def test_the_answer_rereads_the_request_once_it_holds_the_lock(people):
+    """Another request answered (here: cancelled) it while this one waited: the stale copy must not win."""
+    coordinator, wang, li, team = people
+    shift = make_shift(team, local(wednesday(), 19))
+    db.session.commit()
+    assignment = service.sign_up(wang, shift.id)
+    swap = service.request_swap(wang, assignment.id, li.id)
+    assert swap.status is SwapStatus.PENDING  # loaded in this session
+    db.session.execute(sa.update(SwapRequest).where(SwapRequest.id == swap.id)
+                       .values(status=SwapStatus.CANCELLED.value))
+    late = refused(lambda: service.answer_swap(li, swap.id, True))
+    assert (late.code, late.message) == ("swap_answered", "This swap request has already been answered.")
+    assert db.session.get(Assignment, assignment.id).status is AssignmentStatus.ASSIGNED
+
+
+def test_a_drop_is_recorded_as_the_volunteers(people, app):
+    coordinator, wang, _li, team = people
+    app.config["DROP_CUTOFF_HOURS"] = 24
+    shift = make_shift(team, local(wednesday(), 19))
+    db.session.commit()
+    assignment = service.sign_up(wang, shift.id)
+    assert service.drop(wang, assignment.id).status is AssignmentStatus.DROPPED
+    [entry] = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "assignment.drop")).all()
+    assert (entry.actor_id, entry.entity, entry.entity_id) == (wang.id, "assignment", str(assignment.id))
+    assert entry.detail["volunteer_id"] == wang.id
+
+
+def test_a_declined_swap_is_recorded_and_moves_nothing(people):
+    coordinator, wang, li, team = people
+    shift = make_shift(team, local(wednesday(), 19))
+    db.session.commit()
+    assignment = service.sign_up(wang, shift.id)
+    swap = service.request_swap(wang, assignment.id, li.id)
+    service.answer_swap(li, swap.id, False)
+    [entry] = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "swap.decline")).all()
+    assert (entry.actor_id, entry.entity, entry.entity_id) == (li.id, "swap_request", str(swap.id))
+    assert entry.detail == {"assignment_id": assignment.id}
+    assert db.session.get(Assignment, assignment.id).status is AssignmentStatus.ASSIGNED
+
+
+def test_accepting_moves_only_that_assignment_and_is_recorded_as_the_request(people):
+    coordinator, wang, li, team = people
+    shift = make_shift(team, local(wednesday(), 19))
+    elsewhere = make_shift(team, local(wednesday() + dt.timedelta(days=1), 19))
+    db.session.commit()
+    assignment = service.sign_up(wang, shift.id)
+    untouched = service.sign_up(wang, elsewhere.id)
+    swap = service.request_swap(wang, assignment.id, li.id)
+    service.answer_swap(li, swap.id, True)
+    assert db.session.get(Assignment, untouched.id).status is AssignmentStatus.ASSIGNED
+    [entry] = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "swap.accept")).all()
+    assert (entry.actor_id, entry.entity, entry.entity_id) == (li.id, "swap_request", str(swap.id))
+
+
+def test_accepting_after_the_shift_started_is_refused(people):
+    """The teammate books themself: the self-service rules apply, the start among them."""
+    coordinator, wang, li, team = people
+    shift = make_shift(team, local(wednesday(), 19))
+    db.session.commit()
+    assignment = service.sign_up(wang, shift.id)
+    swap = service.request_swap(wang, assignment.id, li.id)
+    shift.starts_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    db.session.commit()
+    late = refused(lambda: service.answer_swap(li, swap.id, True))
+    assert (late.code, late.message) == ("shift_started", "This shift has already started.")
+
+
+def test_a_change_between_the_checks_and_the_move_still_stops_the_swap(people, monkeypatch):
+    """Simulates a coordinator's removal landing after the checks: the guarded UPDATE refuses."""
+    coordinator, wang, li, team = people
+    shift = make_shift(team, local(wednesday(), 19))
+    db.session.commit()
+    assignment = service.sign_up(wang, shift.id)
+    swap = service.request_swap(wang, assignment.id, li.id)
+    real = service._check_bookable
+
+    def checks_then_removal(*args, **kwargs):
+        real(*args, **kwargs)
+        db.session.execute(sa.update(Assignment).where(Assignment.id == assignment.id)
+                           .values(status=AssignmentStatus.REMOVED.value))
+
+    monkeypatch.setattr(service, "_check_bookable", checks_then_removal)
+    raced = refused(lambda: service.answer_swap(li, swap.id, True))
+    assert (raced.code, raced.message) == ("not_active", "This shift is no longer Wang Fang's to give.")
+    assert db.session.scalar(sa.select(sa.func.count(Assignment.id))) == 1

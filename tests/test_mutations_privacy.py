@@ -103,3 +103,13 @@ def test_the_community_feed_names_its_community_and_lists_only_public_events(app
     assert meta.url == "http://localhost/communities/east?lang=en" and meta.lang == "en"
     assert meta.key == source.cache_key(owner)
     assert sorted(shown[event.uid].value for event in events) == sorted(k.value for k in PUBLIC_PROGRAMME_KINDS)
+
+
+def test_a_programme_row_answers_the_rule_in_python_as_in_sql(app):
+    """`Programme.is_public` on a loaded row (templates and scripts may read it) follows its kind."""
+    for kind in ProgrammeKind:
+        make_programme(kind)
+    db.session.commit()
+    for programme in db.session.scalars(sa.select(Programme)):
+        assert programme.is_public is (programme.kind in PUBLIC_PROGRAMME_KINDS), programme.kind
+    assert not make_programme(ProgrammeKind.PATROL).is_public

@@ -314,3 +314,19 @@ def test_cli_refuses_an_inactive_user_and_reports_revocations(app, runner):
     assert "API token for here@test.example (coordinator); it is shown only now" in issued.stderr
     db.session.expire_all()
     assert db.session.scalar(sa.select(ApiToken.label).where(ApiToken.revoked_at.is_(None))) == ""
+
+
+def test_the_notice_is_the_latest_leaving(app):
+    coordinator = make_user(Role.COORDINATOR)
+    first, second = make_user(), make_user()
+    team = make_team(coordinator=coordinator, members=[first, second])
+    tokens.get_or_issue(team=team)
+    db.session.commit()
+    first.active = False
+    db.session.commit()
+    earlier = tokens.reissue_notice(team)
+    second.active = False
+    db.session.commit()
+    entries = audit("feed_token.reissue")
+    assert len(entries) == 2 and entries[1].at > earlier
+    assert tokens.reissue_notice(team) == entries[1].at

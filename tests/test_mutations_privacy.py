@@ -113,3 +113,48 @@ def test_a_programme_row_answers_the_rule_in_python_as_in_sql(app):
     for programme in db.session.scalars(sa.select(Programme)):
         assert programme.is_public is (programme.kind in PUBLIC_PROGRAMME_KINDS), programme.kind
     assert not make_programme(ProgrammeKind.PATROL).is_public
+
+
+def test_a_programme_feeds_probe_follows_its_own_kind_only(app):
+    """Built fresh (feeds/views.py builds its feeds at import): other kinds' sessions leave it unchanged."""
+    community = make_community()
+    venue = make_venue(community=community)
+    day = local_today() + dt.timedelta(days=3)
+    session(ProgrammeKind.CONTACT_DAY, day, community=community, venue=venue)
+    db.session.commit()
+    window = current_window(public=True)
+    contact = ProgrammeFeed(ProgrammeKind.CONTACT_DAY)
+    before = contact.probe(window)
+    assert before.owner == "contact_day"
+    for kind in set(ProgrammeKind) - {ProgrammeKind.CONTACT_DAY}:
+        session(kind, day, community=community, venue=venue)
+    db.session.commit()
+    assert contact.probe(window) == before
+    session(ProgrammeKind.CONTACT_DAY, day + dt.timedelta(days=1), community=community, venue=venue)
+    db.session.commit()
+    assert contact.probe(window) != before
+    # Only the court's feed follows the hearing notices.
+    assert "hearing_notices" in str(ProgrammeFeed(ProgrammeKind.HOLIDAY_COURT)._probe.statement)
+    assert "hearing_notices" not in str(contact._probe.statement)
+
+
+def test_one_public_hearing_and_a_chinese_community_feed(app):
+    from models import HearingNotice
+
+    community = make_community(slug="east", name_zh="东区社区", name_en="East Community")
+    day = local_today() + dt.timedelta(days=4)
+    court = session(ProgrammeKind.HOLIDAY_COURT, day, venue=make_venue())
+    notice = HearingNotice(occurrence_id=court.id, case_number="(2026)苏0591民初1号", cause_zh="买卖合同纠纷",
+                           cause_en="Sales contract dispute", starts_at=court.starts_at, ends_at=court.ends_at)
+    db.session.add(notice)
+    db.session.commit()
+    with app.test_request_context(), force_locale("en"):
+        meta, events, filename = one_event(notice.uid, "en", _links())
+    assert filename == f"hearing-{day:%Y-%m-%d}.ics"
+    assert [event.uid for event in events] == [notice.uid] and "Sales contract dispute" in events[0].summary
+    assert meta.key == f"event:{notice.uid}" and meta.lang == "en" and meta.description == ""
+    assert meta.name == events[0].summary
+    with app.test_request_context(), force_locale("zh_CN"):
+        meta, _events = CommunityFeed("east").build(community.id, current_window(public=True), "zh_CN",
+                                                    Links(base_url="http://localhost", lang="zh_CN"))
+    assert "东区社区" in meta.name and "East" not in meta.name and meta.lang == "zh_CN"

@@ -157,6 +157,7 @@ def test_who_manages_a_team(people):
     assert set(db.session.scalars(service.coordinated_teams(admin).with_only_columns(PatrolTeam.id))) == {
         team.id, other_team.id}
     assert set(db.session.scalars(service.coordinated_teams(wang).with_only_columns(PatrolTeam.id))) == set()
+    assert [t.code for t in db.session.scalars(service.coordinated_teams(coordinator))] == ["TA"]
     assert service.is_member(wang.id, team.id) and service.is_member(coordinator.id, team.id)
     assert not service.is_member(wang.id, other_team.id)
 
@@ -222,6 +223,11 @@ def test_absences_by_date_and_by_weekday_are_named(people):
     assert service.unavailable_reason(wang, day + dt.timedelta(days=7)) is None
     assert service.unavailable_reason(li, day + dt.timedelta(days=7)) == "Li Lei said they cannot do Wednesday."
     assert service.unavailable_reason(li, day + dt.timedelta(days=1)) is None
+    # Named by the date asked about, not by today (whatever today's weekday is).
+    other_day = dt.datetime.now(LOCAL_TZ).date() + dt.timedelta(days=10)
+    db.session.add(Unavailability(user_id=coordinator.id, weekday=other_day.weekday()))
+    db.session.commit()
+    assert service.unavailable_reason(coordinator, other_day).endswith(f"cannot do {other_day:%A}.")
     shift = make_shift(team, local(day, 19))
     db.session.commit()
     absent = refused(lambda: service.assign(coordinator, shift.id, li.id))

@@ -146,10 +146,17 @@ def test_one_public_hearing_and_a_chinese_community_feed(app):
     court = session(ProgrammeKind.HOLIDAY_COURT, day, venue=make_venue())
     notice = HearingNotice(occurrence_id=court.id, case_number="(2026)苏0591民初1号", cause_zh="买卖合同纠纷",
                            cause_en="Sales contract dispute", starts_at=court.starts_at, ends_at=court.ends_at)
-    db.session.add(notice)
+    same_time = HearingNotice(occurrence_id=court.id, case_number="(2026)苏0591民初2号", cause_zh="借款合同纠纷",
+                              cause_en="Loan dispute", starts_at=court.starts_at, ends_at=court.ends_at)
+    db.session.add_all([notice, same_time])
     db.session.commit()
     with app.test_request_context(), force_locale("en"):
         meta, events, filename = one_event(notice.uid, "en", _links())
+        # The feed's language is the one asked for, not the request's.
+        _meta, chinese, _name = one_event(notice.uid, "zh_CN", Links(base_url="http://localhost", lang="zh_CN"))
+        _meta, session_zh, _name = one_event(court.uid, "zh_CN", Links(base_url="http://localhost", lang="zh_CN"))
+    assert "买卖合同纠纷" in chinese[0].summary and "Sales" not in chinese[0].summary
+    assert "假日法庭" in session_zh[0].summary
     assert filename == f"hearing-{day:%Y-%m-%d}.ics"
     assert [event.uid for event in events] == [notice.uid] and "Sales contract dispute" in events[0].summary
     assert meta.key == f"event:{notice.uid}" and meta.lang == "en" and meta.description == ""

@@ -165,3 +165,35 @@ def test_one_public_hearing_and_a_chinese_community_feed(app):
         meta, _events = CommunityFeed("east").build(community.id, current_window(public=True), "zh_CN",
                                                     Links(base_url="http://localhost", lang="zh_CN"))
     assert "东区社区" in meta.name and "East" not in meta.name and meta.lang == "zh_CN"
+
+
+def test_the_probe_follows_the_programme_and_window_but_not_other_communities(app):
+    community = make_community()
+    venue = make_venue(community=community)
+    day = local_today() + dt.timedelta(days=3)
+    session(ProgrammeKind.CONTACT_DAY, day, community=community, venue=venue)
+    db.session.commit()
+    window = current_window(public=True)
+    contact = ProgrammeFeed(ProgrammeKind.CONTACT_DAY)
+    before = contact.probe(window)
+    make_community()  # another community, no sessions
+    session(ProgrammeKind.CONTACT_DAY, local_today() + dt.timedelta(days=800), community=community, venue=venue)
+    db.session.commit()
+    assert contact.probe(window) == before  # outside the window, and a community with nothing in it
+    programme = db.session.scalar(sa.select(Programme).where(Programme.kind == ProgrammeKind.CONTACT_DAY))
+    programme.description_en = "Second Sunday of every month."
+    programme.updated_at = programme.updated_at + dt.timedelta(seconds=5)
+    db.session.commit()
+    assert contact.probe(window) != before  # the feed's name and description come from the programme
+
+
+def test_public_programmes_come_in_id_order_after_an_edit(app):
+    """Without ORDER BY, PostgreSQL returns an updated row last."""
+    for kind in ProgrammeKind:
+        make_programme(kind)
+    db.session.commit()
+    first = db.session.scalars(public_programmes()).first()
+    first.name_en = first.name_en + " (edited)"
+    db.session.commit()
+    listed = [p.id for p in db.session.scalars(public_programmes())]
+    assert listed == sorted(listed) and listed[0] == first.id

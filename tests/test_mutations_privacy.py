@@ -197,3 +197,15 @@ def test_public_programmes_come_in_id_order_after_an_edit(app):
     db.session.commit()
     listed = [p.id for p in db.session.scalars(public_programmes())]
     assert listed == sorted(listed) and listed[0] == first.id
+
+
+def test_an_edit_of_a_programme_without_sessions_changes_its_probe(app):
+    make_programme(ProgrammeKind.CONTACT_DAY)
+    db.session.commit()
+    window = current_window(public=True)
+    contact = ProgrammeFeed(ProgrammeKind.CONTACT_DAY)
+    before = contact.probe(window)
+    programme = db.session.scalar(sa.select(Programme).where(Programme.kind == ProgrammeKind.CONTACT_DAY))
+    programme.updated_at = programme.updated_at + dt.timedelta(seconds=5)
+    db.session.commit()
+    assert contact.probe(window) != before

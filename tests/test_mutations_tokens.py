@@ -330,3 +330,37 @@ def test_the_notice_is_the_latest_leaving(app):
     entries = audit("feed_token.reissue")
     assert len(entries) == 2 and entries[1].at > earlier
     assert tokens.reissue_notice(team) == entries[1].at
+
+
+def test_only_leaving_people_reissue_and_every_team_they_left(app):
+    coordinator = make_user(Role.COORDINATOR)
+    leaver, deactivated, stays = make_user(), make_user(), make_user()
+    left_team = make_team(coordinator=coordinator, members=[leaver])
+    deactivated_team = make_team(coordinator=coordinator, members=[deactivated])
+    other_team = make_team(coordinator=coordinator, members=[stays])
+    old = {team.id: tokens.get_or_issue(team=team) for team in (left_team, deactivated_team, other_team)}
+    db.session.commit()
+    # One flush: a membership deleted and another person deactivated; both teams get new links.
+    db.session.delete(db.session.scalar(sa.select(TeamMembership).where(TeamMembership.user_id == leaver.id)))
+    deactivated.active = False
+    db.session.flush()
+    assert old[left_team.id].revoked_at is not None  # the loaded objects see it before the commit
+    assert old[deactivated_team.id].revoked_at is not None and old[other_team.id].revoked_at is None
+    db.session.commit()
+    for team in (left_team, deactivated_team):
+        [fresh] = _live_team_tokens(team)
+        assert fresh.id != old[team.id].id
+    assert [t.id for t in _live_team_tokens(other_team)] == [old[other_team.id].id]
+
+
+def test_deleting_a_teams_shift_is_nobody_leaving(app):
+    from tests.factories import make_shift
+
+    coordinator = make_user(Role.COORDINATOR)
+    team = make_team(coordinator=coordinator)
+    shift = make_shift(team, utcnow() + dt.timedelta(days=3))
+    old = tokens.get_or_issue(team=team)
+    db.session.commit()
+    db.session.delete(shift)
+    db.session.commit()
+    assert [t.id for t in _live_team_tokens(team)] == [old.id]

@@ -429,3 +429,40 @@ def test_a_change_between_the_checks_and_the_move_still_stops_the_swap(people, m
     raced = refused(lambda: service.answer_swap(li, swap.id, True))
     assert (raced.code, raced.message) == ("not_active", "This shift is no longer Wang Fang's to give.")
     assert db.session.scalar(sa.select(sa.func.count(Assignment.id))) == 1
+
+
+def test_an_actor_without_a_login_flag_is_judged_by_role_and_account(people):
+    """Scripts and the CLI pass plain objects: no Flask-Login flag means no anonymous visitor."""
+    from types import SimpleNamespace
+
+    coordinator, _wang, _li, team = people
+    system = SimpleNamespace(id=coordinator.id, role=Role.ADMIN, active=True)
+    assert service.can_manage_team(system, team.id) is True
+    assert service.can_manage_team(SimpleNamespace(id=coordinator.id, role=Role.ADMIN, active=False), team.id) is False
+
+
+def test_the_overlap_message_names_the_earliest_clash_and_its_date(people):
+    coordinator, wang, _li, team = people
+    day = wednesday()
+    later = make_shift(team, local(day, 20), hours=2)  # created first: 20-22
+    earlier = make_shift(team, local(day, 18), hours=2)  # 18-20
+    across = make_shift(make_team(coordinator=coordinator, members=[wang]), local(day, 19), hours=2)  # 19-21
+    db.session.commit()
+    service.assign(coordinator, later.id, wang.id)
+    service.assign(coordinator, earlier.id, wang.id)
+    clash = refused(lambda: service.assign(coordinator, across.id, wang.id))
+    assert clash.code == "overlap" and clash.message == (
+        f"Wang Fang is already on the 18:00–20:00 shift of East patrol (TA) on {service._date_label(day)}.")
+
+
+def test_a_teammate_who_left_cannot_accept(people):
+    coordinator, wang, li, team = people
+    shift = make_shift(team, local(wednesday(), 19))
+    db.session.commit()
+    assignment = service.sign_up(wang, shift.id)
+    swap = service.request_swap(wang, assignment.id, li.id)
+    db.session.delete(db.session.scalar(sa.select(TeamMembership).where(TeamMembership.user_id == li.id)))
+    db.session.commit()
+    left = refused(lambda: service.answer_swap(li, swap.id, True))
+    assert (left.code, left.status, left.message) == (
+        "forbidden", 403, "You can only sign up for shifts of your own teams.")

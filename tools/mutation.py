@@ -3,6 +3,7 @@
     python tools/mutation.py --list
     python tools/mutation.py clinic [--max-children 1] [--workdir /tmp/sip-mutation]
     python tools/mutation.py clinic --show-survivors     # the diff of each surviving mutant
+    python tools/mutation.py assignments --only 'services.assignments.x_check_*'   # some functions only
 
 mutmut rewrites the files it mutates and keeps its state in `mutants/`; running it in a copy of
 the tracked files keeps the work tree clean and lets each module use only its own tests (the
@@ -28,7 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "assignments": (
         ["services/assignments.py"],
-        ["tests/test_roster_services.py", "tests/test_mutations_assignments.py", "tests/test_prod_api_teams.py"],
+        [
+            "tests/test_roster_services.py",
+            "tests/test_mutations_assignments.py",
+            "tests/test_mutations_assignments_more.py",
+            "tests/test_prod_api_teams.py",
+        ],
     ),
     "clinic": (["services/clinic.py"], ["tests/test_public_clinic.py", "tests/test_mutations_clinic.py"]),
     "holiday_calendar": (
@@ -40,8 +46,13 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/test_schedule_occurrences.py", "tests/test_schedule_calendar.py", "tests/test_mutations_rules.py"],
     ),
     "privacy": (
-        ["api/public.py", "feeds/sources.py"],
-        ["tests/test_prod_api_public.py", "tests/test_feeds_content.py", "tests/test_mutations_privacy.py"],
+        ["models/programmes.py", "api/public.py", "feeds/sources.py"],
+        [
+            "tests/test_public_rule.py",
+            "tests/test_prod_api_public.py",
+            "tests/test_feeds_content.py",
+            "tests/test_mutations_privacy.py",
+        ],
     ),
     "tokens": (
         ["feeds/tokens.py", "api/tokens.py"],
@@ -101,6 +112,13 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutants (default 1: a shared machine)")
     parser.add_argument("--show-survivors", action="store_true", help="print the diff of each surviving mutant")
     parser.add_argument("--reuse", action="store_true", help="keep an existing scratch copy and its results")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        metavar="PATTERN",
+        help="run only these mutants (mutmut names, * allowed), e.g. 'services.assignments.x_check_*'",
+    )
     args = parser.parse_args()
     if args.list or not args.module:
         for name, (sources, tests) in MODULES.items():
@@ -111,7 +129,9 @@ def main() -> int:
         prepare(workdir, args.module)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     if not args.show_survivors:
-        subprocess.run(["mutmut", "run", "--max-children", str(args.max_children)], cwd=workdir, env=env, check=False)
+        subprocess.run(
+            ["mutmut", "run", "--max-children", str(args.max_children), *args.only], cwd=workdir, env=env, check=False
+        )
     stats = summary(workdir)
     left = survivors(workdir)
     if args.show_survivors:

@@ -499,3 +499,74 @@ def test_a_teammate_who_left_cannot_accept(people):
         403,
         "You can only sign up for shifts of your own teams.",
     )
+
+
+# --- what a booking and a swap request record (mutants of _book and request_swap) ------------
+
+
+def test_a_booking_records_who_made_it_and_its_audit_entry(people):
+    coordinator, wang, li, team = people
+    first = make_shift(team, local(wednesday(), 8))
+    second = make_shift(team, local(wednesday(), 19))
+    db.session.commit()
+    assigned = service.assign(coordinator, first.id, wang.id)
+    signed_up = service.sign_up(li, second.id)
+    assert (assigned.assigned_by_id, signed_up.assigned_by_id) == (coordinator.id, li.id)
+    entries = db.session.scalars(
+        sa.select(AuditLog).where(AuditLog.action.like("assignment.%")).order_by(AuditLog.id)
+    ).all()
+    assert [(e.actor_id, e.action, e.entity, e.entity_id, e.detail) for e in entries] == [
+        (
+            coordinator.id,
+            "assignment.assign",
+            "assignment",
+            str(assigned.id),
+            {"shift_id": first.id, "team_id": team.id, "volunteer_id": wang.id},
+        ),
+        (
+            li.id,
+            "assignment.signup",
+            "assignment",
+            str(signed_up.id),
+            {"shift_id": second.id, "team_id": team.id, "volunteer_id": li.id},
+        ),
+    ]
+
+
+def test_a_swap_request_is_audited_with_what_it_concerns(people):
+    _coordinator, wang, li, team = people
+    shift = make_shift(team, local(wednesday(), 8))
+    db.session.commit()
+    mine = service.sign_up(wang, shift.id)
+    swap = service.request_swap(wang, mine.id, li.id)
+    entry = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "swap.request"))
+    assert (entry.actor_id, entry.entity, entry.entity_id) == (wang.id, "swap_request", str(swap.id))
+    assert entry.detail == {"assignment_id": mine.id, "shift_id": shift.id, "team_id": team.id, "to_user_id": li.id}
+
+
+def test_a_pending_request_blocks_only_its_own_shift(people):
+    _coordinator, wang, li, team = people
+    morning = make_shift(team, local(wednesday(), 8))
+    evening = make_shift(team, local(wednesday(), 19))
+    db.session.commit()
+    first = service.sign_up(wang, morning.id)
+    second = service.sign_up(wang, evening.id)
+    service.request_swap(wang, first.id, li.id)
+    again = refused(lambda: service.request_swap(wang, first.id, li.id))
+    assert again.code == "swap_pending"
+    other = service.request_swap(wang, second.id, li.id)  # another shift: its own request
+    assert other.status is SwapStatus.PENDING and other.assignment_id == second.id
+
+
+def test_a_teammate_with_a_stated_absence_may_still_be_asked(people):
+    """Whether to take a shift on a day they said they cannot do is the teammate's own call (they
+    accept or decline), as when signing up themselves; a coordinator's assignment would be refused."""
+    coordinator, wang, li, team = people
+    day = wednesday()
+    shift = make_shift(team, local(day, 8))
+    db.session.add(Unavailability(user_id=li.id, day=day))
+    db.session.commit()
+    mine = service.sign_up(wang, shift.id)
+    swap = service.request_swap(wang, mine.id, li.id)
+    assert swap.status is SwapStatus.PENDING and swap.to_user_id == li.id
+    assert refused(lambda: service.assign(coordinator, shift.id, li.id)).code == "unavailable"

@@ -14,6 +14,7 @@ from sqlalchemy import orm
 
 import inputs
 from access import roles_required
+from http_cache import GZIP_SUFFIX, etag_matches, wants_gzip
 from i18n import current_language, normalise_language
 from models import (
     PUBLIC_PROGRAMME_KINDS,
@@ -52,9 +53,6 @@ def feed_language() -> str:
     return "en" if normalise_language(request.args.get("lang")) == "en" else "zh_CN"
 
 
-GZIP_SUFFIX = ":gzip"  # the gzipped representation's ETag, as Flask-Compress writes it for pages
-
-
 def _not_modified_check():
     """The request's validator test, or None for an unconditional request.
 
@@ -64,17 +62,7 @@ def _not_modified_check():
     """
     if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
     if if_none_match is not None:
-        tags = None
-
-        def matches(etag: str, changed_at) -> bool:
-            nonlocal tags
-            if if_none_match in (f'"{etag}"', f'"{etag}{GZIP_SUFFIX}"'):  # exactly what it got
-                return True
-            if tags is None:
-                tags = request.if_none_match
-            return tags.contains_weak(etag) or tags.contains_weak(etag + GZIP_SUFFIX)
-
-        return matches
+        return lambda etag, changed_at: etag_matches(etag, if_none_match)
     since = request.if_modified_since
     if since is not None:
         return lambda etag, changed_at: changed_at <= since
@@ -83,13 +71,6 @@ def _not_modified_check():
 
 class _NotModified(Response):
     default_mimetype = None  # a 304 has no body, so no Content-Type
-
-
-def _wants_gzip() -> bool:
-    accept = request.environ.get("HTTP_ACCEPT_ENCODING")
-    if not accept or "gzip" not in accept and "*" not in accept:
-        return False
-    return request.accept_encodings.quality("gzip") > 0
 
 
 def serve(source) -> Response:
@@ -104,8 +85,8 @@ def serve(source) -> Response:
     cache_control = _PRIVATE_CACHE if source.private else _PUBLIC_CACHE
     # The representation this request gets: gzipped when the client accepts it (both are cached per
     # body). 304s carry the ETag a 200 to the same request would carry (RFC 9110, 15.4.5).
-    gzipped = _wants_gzip()
-    etag = f'"{entry.etag}{GZIP_SUFFIX}"' if gzipped else entry.quoted_etag
+    gzipped = wants_gzip()
+    etag = f'"{entry.etag}{GZIP_SUFFIX}"' if gzipped else entry.quoted_etag  # precomputed: the hot path
     if not_modified is not None and not_modified(entry.etag, entry.changed_at):
         # What a cache needs to refresh its stored copy (RFC 9110, 15.4.5), and no more.
         return _NotModified(status=304, headers=[("ETag", etag), ("Cache-Control", cache_control)])

@@ -24,6 +24,7 @@ LAYERS = {
     "ops": 2,
     "access": 2,
     "responses": 2,
+    "http_cache": 2,
     "inputs": 2,
     "services": 3,
     "scheduler": 4,

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from flask import current_app, g, make_response, request, session
 from flask.wrappers import Response
 
+from http_cache import etag_matches, quoted_etag, wants_gzip
 from i18n import current_language
 from models import (
     ClinicSlot,
@@ -52,7 +53,6 @@ MAX_AGE = 60  # browsers and shared caches reuse a page this long, then revalida
 TTL = 60  # a body rendered in this process is reused at most this long, even if no data changed
 SHARED_CACHE = f"public, max-age={MAX_AGE}"
 PRIVATE_CACHE = "private, no-cache"
-GZIP_SUFFIX = ":gzip"  # the gzipped representation's ETag, as for the feeds
 MAX_BYTES = 32 * 1024 * 1024  # bodies held per process (a crawler walking every month and filter stops here)
 
 # What the public pages show, fingerprinted in one statement: rows added or removed (count, sum of
@@ -187,21 +187,6 @@ def anonymous() -> bool:
     )
 
 
-def _wants_gzip() -> bool:
-    accept = request.environ.get("HTTP_ACCEPT_ENCODING")
-    if not accept or "gzip" not in accept and "*" not in accept:
-        return False
-    return request.accept_encodings.quality("gzip") > 0
-
-
-def _matches(entry: Entry) -> bool:
-    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
-    if not if_none_match:
-        return False
-    tags = request.if_none_match
-    return tags.contains_weak(entry.etag) or tags.contains_weak(entry.etag + GZIP_SUFFIX)
-
-
 def _private(response) -> Response:
     response = make_response(response)
     response.headers["Cache-Control"] = PRIVATE_CACHE
@@ -210,11 +195,11 @@ def _private(response) -> Response:
 
 def _respond(entry: Entry) -> Response:
     config = current_app.config
-    gzipped = _wants_gzip() and len(entry.body) >= config.get("COMPRESS_MIN_SIZE", 500)
-    etag = f'"{entry.etag}{GZIP_SUFFIX}"' if gzipped else f'"{entry.etag}"'
+    gzipped = wants_gzip() and len(entry.body) >= config.get("COMPRESS_MIN_SIZE", 500)
+    etag = quoted_etag(entry.etag, gzipped)
     g.shared_page = True  # feeds/http.py turns it private if a cookie is set after all (?lang=)
     vary = "Accept-Language, Cookie, Accept-Encoding"
-    if _matches(entry):
+    if etag_matches(entry.etag):
         response = Response(status=304)
         response.headers.update({"ETag": etag, "Cache-Control": SHARED_CACHE, "Vary": vary})
         del response.headers["Content-Type"]  # a 304 has no body

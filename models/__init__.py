@@ -6,6 +6,7 @@ from .clinic import BookingStatus, ClinicBooking, ClinicSlot
 from .feeds import FeedKind, FeedSnapshot, FeedToken, new_feed_token
 from .notifications import Notification, NotificationKind, NotificationStatus
 from .places import AreaKind, Community, CommunityArea, Subdistrict, Venue, VenueKind
+from .plans import Plan, PlanEntry, PlanStatus, Qualification, TemplateRequirement, VolunteerQualification
 from .programmes import (
     PUBLIC_PROGRAMME_KINDS,
     Bureau,

@@ -76,6 +76,63 @@ def export_roster(code: str, month: tuple[int, int], output: str | None) -> None
         click.echo(body, nl=False)
 
 
+roster_cli = AppGroup("roster", help="Roster planning.")
+
+
+def _day(ctx, param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("write the date as YYYY-MM-DD") from None
+
+
+@roster_cli.command("plan")
+@click.option("--team", "code", help="Team code, e.g. T017.")
+@click.option("--all-teams", is_flag=True, help="Plan every active team at once.")
+@click.option("--from", "first", required=True, callback=_day, help="First date, YYYY-MM-DD.")
+@click.option("--to", "last", required=True, callback=_day, help="Last date, YYYY-MM-DD.")
+@click.option("--fill-to-max", is_flag=True, help="After the minimums, fill towards each shift's maximum.")
+@click.option("--rest-hours", type=click.FloatRange(0, 48), default=None, help="Minimum rest (default 10).")
+@click.option("--publish", is_flag=True, help="Publish the draft at once (all assignments or none).")
+def roster_plan(code, all_teams, first, last, fill_to_max, rest_hours, publish) -> None:
+    """Plan a team's (or every team's) shifts with the solver and print the draft's summary."""
+    from models import Role, User
+
+    from .errors import RuleViolation
+    from .planner import make_plan, summary_lines
+    from .planner import publish as publish_plan
+
+    if bool(code) == bool(all_teams):
+        raise click.UsageError("give either --team CODE or --all-teams")
+    team_id = None
+    if code:
+        team = db.session.scalar(sa.select(PatrolTeam).where(PatrolTeam.code == code))
+        if team is None:
+            raise click.ClickException(f"no team with code {code}")
+        team_id = team.id
+    # The CLI acts as the system administrator (audit lines name the first active admin).
+    actor = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id))
+    if actor is None:
+        raise click.ClickException("create an admin first: flask users create-admin EMAIL")
+
+    def progress(done, total):
+        if total > 1 and (done == total or done % 10 == 0):
+            click.echo(f"solved {done}/{total} groups of teams", err=True)
+
+    try:
+        plan = make_plan(actor, team_id, first, last, fill_to_max=fill_to_max, rest_hours=rest_hours, progress=progress)
+        for line in summary_lines(plan):
+            click.echo(line)
+        if publish:
+            count = publish_plan(actor, plan.id)
+            click.echo(f"published plan {plan.id}: {count} assignments")
+    except RuleViolation as exc:
+        raise click.ClickException(exc.message) from None
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(import_cli)
     app.cli.add_command(export_cli)
+    app.cli.add_command(roster_cli)

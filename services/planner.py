@@ -281,7 +281,7 @@ def _components(problem: Problem) -> list[list[int]]:
     return [sorted(g) for g in groups.values()]
 
 
-def solve(problem: Problem, time_limit: float, progress=None) -> Solution:
+def solve(problem: Problem, time_limit: float, progress=None, per_component: float = 1.2) -> Solution:
     from ortools.sat.python import cp_model
 
     began = time.perf_counter()
@@ -296,7 +296,7 @@ def solve(problem: Problem, time_limit: float, progress=None) -> Solution:
     work = [c for c in components if any(shifts_by_team[t] for t in c)]
     for index, teams in enumerate(work):
         left = max(0.05, deadline - time.perf_counter())
-        budget = left / (len(work) - index)
+        budget = min(per_component, left / (len(work) - index))  # all teams: share the bound fairly
         shifts = [s for t in teams for s in shifts_by_team[t]]
         picked, status = _solve_component(problem, teams, shifts, budget, cp_model)
         statuses.add(status)

@@ -120,7 +120,7 @@ def test_infeasible_month_reports_which_shifts_and_why(app):
     assert any(u["reasons"].get("unavailable") == 1 for u in saturday)
     assert all("rest" in u["reasons"] or "unavailable" in u["reasons"] for u in unfilled)
     text = "\n".join(planner.summary_lines(plan))
-    assert "2027-01-02" in text and "short of the minimum" in text
+    assert "2027-01-02" in text and "距最少人数还差" in text  # default language: Chinese
     planner.publish(coordinator, plan.id)
     assert check_roster(JAN_1, JAN_31) == []
 
@@ -209,7 +209,7 @@ def test_cli_plans_and_publishes(app, runner):
         args=["roster", "plan", "--team", team.code, "--from", "2027-01-01", "--to", "2027-01-31", "--publish"]
     )
     assert result.exit_code == 0, result.output
-    assert "124 of 124 places" in result.output and "published plan" in result.output
+    assert "124 个名额中已安排 124 个" in result.output and "published plan" in result.output
     assert check_roster(JAN_1, JAN_31) == []
     result = runner.invoke(args=["roster", "plan", "--team", "NOPE", "--from", "2027-01-01", "--to", "2027-01-31"])
     assert result.exit_code != 0 and "no team" in result.output

@@ -334,6 +334,12 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
             if static_refusal(problem, s, person) is None:
                 x[(s.id, vid)] = model.NewBoolVar("")
                 by_person[vid].append(s)
+    # The greedy start, and every auxiliary variable's value under it: a COMPLETE hint, which
+    # CP-SAT takes as its first solution at once (a partial one it may fail to complete in time).
+    hint = _greedy(problem, shifts, x, by_person, places)
+    hinted: dict[int, set[int]] = defaultdict(set)
+    for sid, vid in hint:
+        hinted[sid].add(vid)
     shorts = []
     for s in shifts:
         vars_ = [x[(s.id, v)] for v in problem.members.get(s.team_id, []) if (s.id, v) in x]
@@ -343,6 +349,7 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
         if need:
             short = model.NewIntVar(0, need, "")
             model.Add(sum(vars_) + short >= need)
+            model.AddHint(short, max(0, need - len(hinted[s.id])))
             shorts.append(short)
         for qualification_id, count in problem.requirements.get(s.template_id, []):
             have = sum(
@@ -357,6 +364,8 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
             ]
             qshort = model.NewIntVar(0, count - have, "")
             model.Add(sum(qualified) + qshort >= count - have)
+            got = sum(1 for v in hinted[s.id] if problem.people[v].holds(qualification_id, s.local_date))
+            model.AddHint(qshort, max(0, count - have - got))
             shorts.append(qshort)
     for vid, mine in by_person.items():
         person = problem.people[vid]
@@ -385,15 +394,25 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
         lo = model.NewIntVar(0, 10**7, "")
         hin = model.NewIntVar(0, 10**5, "")
         lon = model.NewIntVar(0, 10**5, "")
+        hint_totals, hint_nights = [], []
         for vid in team_members:
             person = problem.people[vid]
             mine = by_person.get(vid, [])
+            hint_totals.append(person.base_minutes + sum(s.minutes for s in mine if (s.id, vid) in hint))
+            hint_nights.append(person.base_nights + sum(1 for s in mine if s.night and (s.id, vid) in hint))
             total = person.base_minutes + sum(s.minutes * x[(s.id, vid)] for s in mine)
             nights = person.base_nights + sum(x[(s.id, vid)] for s in mine if s.night)
             model.Add(hi >= total)
             model.Add(lo <= total)
             model.Add(hin >= nights)
             model.Add(lon <= nights)
+        for var, value in (
+            (hi, max(hint_totals)),
+            (lo, min(hint_totals)),
+            (hin, max(hint_nights)),
+            (lon, min(hint_nights)),
+        ):
+            model.AddHint(var, value)
         terms += [W_HOURS * (hi - lo), W_NIGHTS * (hin - lon)]
     shift_of = {s.id: s for s in shifts}
     for (sid, vid), var in x.items():
@@ -403,7 +422,6 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
         if problem.fill_to_max:
             terms.append(-W_FILL * var)
     model.Minimize(sum(terms))
-    hint = _greedy(problem, shifts, x, by_person, places)
     for key, var in x.items():
         model.AddHint(var, 1 if key in hint else 0)
     solver = cp_model.CpSolver()

@@ -799,3 +799,62 @@ def summary_lines(plan: Plan) -> list[str]:
         lines.append(_("Cannot be filled (%(n)s):", n=len(unfilled)))
         lines += ["  " + unfilled_text(u) for u in unfilled]
     return lines
+
+
+@dataclass
+class Review:
+    people: list[dict]  # per person: user, shifts, hours, nights (already assigned + planned)
+    shifts: list[dict]  # per shift: shift, already on it, planned entries
+    unfilled: list[str]
+
+
+def review(plan: Plan) -> Review:
+    """What the coordinator reviews, in a fixed number of queries: per person and per shift."""
+    shift_rows = db.session.scalars(
+        sa.select(Shift)
+        .where(
+            Shift.local_date >= plan.first_day,
+            Shift.local_date <= plan.last_day,
+            Shift.status == ShiftStatus.SCHEDULED,
+            *([Shift.team_id == plan.team_id] if plan.team_id is not None else []),
+        )
+        .order_by(Shift.starts_at, Shift.id)
+    ).all()
+    shift_ids = [s.id for s in shift_rows]
+    entries = db.session.execute(
+        sa.select(PlanEntry.id, PlanEntry.shift_id, PlanEntry.volunteer_id).where(PlanEntry.plan_id == plan.id)
+    ).all()
+    existing = (
+        db.session.execute(
+            sa.select(Assignment.shift_id, Assignment.volunteer_id).where(
+                Assignment.shift_id.in_(shift_ids), Assignment.status == AssignmentStatus.ASSIGNED
+            )
+        ).all()
+        if shift_ids
+        else []
+    )
+    user_ids = {v for _e, _s, v in entries} | {v for _s, v in existing}
+    if plan.team_id is not None:
+        user_ids |= set(
+            db.session.scalars(sa.select(TeamMembership.user_id).where(TeamMembership.team_id == plan.team_id))
+        )
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    by_id = {s.id: s for s in shift_rows}
+    per_shift = {s.id: {"shift": s, "on": [], "planned": []} for s in shift_rows}
+    per_person = {uid: {"user": u, "shifts": 0, "hours": 0.0, "nights": 0, "planned": 0} for uid, u in users.items()}
+    for sid, vid in existing:
+        per_shift[sid]["on"].append(users[vid])
+    for entry_id, sid, vid in entries:
+        if sid in per_shift:
+            per_shift[sid]["planned"].append((entry_id, users[vid]))
+            per_person[vid]["planned"] += 1
+    for sid, vid in list(existing) + [(s, v) for _e, s, v in entries]:
+        s = by_id.get(sid)
+        if s is None or vid not in per_person:
+            continue
+        row = per_person[vid]
+        row["shifts"] += 1
+        row["hours"] += _minutes(s.starts_at, s.ends_at) / 60
+        row["nights"] += is_night(s.starts_at, s.ends_at)
+    people = sorted(per_person.values(), key=lambda r: (-r["hours"], r["user"].name, r["user"].id))
+    return Review(people, list(per_shift.values()), [unfilled_text(u) for u in plan.summary.get("unfilled", [])])

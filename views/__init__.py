@@ -23,7 +23,8 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
         app.register_blueprint(module.bp)
-    from . import admin_holidays
+    from . import admin_holidays, planner
 
     app.register_blueprint(admin_holidays.bp)
+    app.register_blueprint(planner.bp)
     errors.register(app)

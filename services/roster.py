@@ -199,6 +199,8 @@ class Availability:
 class ShiftRow:
     shift: Shift
     assignments: list[Assignment]
+    # Required qualifications the people on it lack: (qualification, holders missing). Flagged like understaffed.
+    missing_qualifications: list = field(default_factory=list)
 
     @property
     def filled(self) -> int:
@@ -280,7 +282,10 @@ def load_rows(shift_query: sa.Select) -> list[ShiftRow]:
         )
         for assignment in assignments:
             by_shift[assignment.shift_id].append(assignment)
-    return [ShiftRow(shift, by_shift[shift.id]) for shift in shifts]
+    from .qualifications import missing_for_shifts
+
+    missing = missing_for_shifts(shifts, {sid: {a.volunteer_id for a in items} for sid, items in by_shift.items()})
+    return [ShiftRow(shift, by_shift[shift.id], missing.get(shift.id, [])) for shift in shifts]
 
 
 def team_roster(team: PatrolTeam, first: dt.date, last: dt.date, with_availability: bool) -> TeamRoster:

@@ -23,8 +23,9 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
         app.register_blueprint(module.bp)
-    from . import admin_holidays, planner
+    from . import admin_holidays, planner, qualifications
 
     app.register_blueprint(admin_holidays.bp)
     app.register_blueprint(planner.bp)
+    app.register_blueprint(qualifications.bp)
     errors.register(app)

@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
         admin_people,
         admin_schedule,
         auth,
+        checkin,
         clinic,
         errors,
         health,
@@ -21,7 +22,19 @@ def register_blueprints(app: Flask) -> None:
         volunteer,
     )
 
-    for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
+    for module in (
+        auth,
+        public,
+        clinic,
+        suggestions,
+        admin,
+        admin_schedule,
+        admin_people,
+        roster,
+        volunteer,
+        checkin,
+        health,
+    ):
         app.register_blueprint(module.bp)
     from . import admin_holidays
 

@@ -18,6 +18,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         public,
         roster,
+        roster_copy,
         suggestions,
         volunteer,
     )
@@ -31,6 +32,7 @@ def register_blueprints(app: Flask) -> None:
         admin_schedule,
         admin_people,
         roster,
+        roster_copy,
         volunteer,
         checkin,
         health,

@@ -227,3 +227,22 @@ def test_member_numbers_are_unique_and_stable_within_a_team(night):
     assert len(numbers) == len(set(numbers)) == 5 and sorted(numbers) == [1, 2, 3, 4, 5]
     labels = {m.user_id: m.member_label for m in service.team_members(night.team.id)}
     assert labels[a.id] != labels[b.id] and labels[a.id].startswith("T001-")
+
+
+def test_personal_code_page_and_leader_confirmation(night, client, auth, monkeypatch):
+    monkeypatch.setattr(service, "utcnow", lambda: local(2027, 1, 15, 22, 3))
+    auth.login("wang@ci.example")
+    mine = client.get("/checkin/me").get_data(as_text=True)
+    path = f"/checkin/p/{night.wang.id}/{service.person_code(night.wang.id)}"
+    assert "<svg" in mine
+    assert client.get("/me/?lang=en").status_code == 200
+    auth.logout()
+    auth.login("zhao@ci.example")  # the leader
+    assert "Check-in (team leader)" in client.get("/me/?lang=en").get_data(as_text=True)
+    assert b"confirm-checkin" in client.get(path).data
+    db.session.expire_all()
+    assert night.assignment.checked_in_at is None
+    assert b"checked-in" in client.post(path).data
+    db.session.expire_all()
+    assert night.assignment.checked_in_at == local(2027, 1, 15, 22, 3)
+    assert client.get(f"/checkin/p/{night.wang.id}/{'0' * 22}").status_code == 404

@@ -90,6 +90,9 @@ def load_config(instance_path: str) -> dict:
             "image/svg+xml",
         ],
         "DROP_CUTOFF_HOURS": int(os.environ.get("DROP_CUTOFF_HOURS", "24")),
+        # Check-in (services/checkin.py): opens this long before a shift; later than start + grace is "late".
+        "CHECKIN_OPENS_MINUTES": int(os.environ.get("CHECKIN_OPENS_MINUTES", "30")),
+        "CHECKIN_GRACE_MINUTES": int(os.environ.get("CHECKIN_GRACE_MINUTES", "10")),
         "SHIFT_REMINDER_HOURS": int(os.environ.get("SHIFT_REMINDER_HOURS", "24")),
         "CONTACT_DAY_REMINDER_HOURS": int(os.environ.get("CONTACT_DAY_REMINDER_HOURS", "72")),
         # `python app.py` only; production runs `flask scheduler run` as its own process.

@@ -256,6 +256,7 @@ SCHEMAS = {
             "shift_id": {"type": "integer"},
             "volunteer_id": {"type": "integer"},
             "volunteer_name": {"type": "string"},
+            "member_number": {"type": "string", "description": "The member's number in the team, e.g. T001-007"},
             "status": {"type": "string", "enum": ["assigned", "dropped", "removed", "swapped"]},
             "attendance": {"type": "string", "enum": ["unknown", "present", "no_show"]},
         },

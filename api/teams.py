@@ -12,6 +12,7 @@ from sqlalchemy import orm
 
 from models import Assignment, AssignmentStatus, PatrolTeam, Shift, TeamMembership, db
 from services.assignments import assign, can_manage_team, unassign
+from services.memberships import member_labels
 
 from . import bp
 from .common import MAX_ID, ApiError, check_id, date_range, local_iso, paginated
@@ -24,18 +25,20 @@ def _private(response, status: int = 200):
     return response
 
 
-def assignment_json(assignment: Assignment) -> dict:
+def assignment_json(assignment: Assignment, numbers: dict[int, str]) -> dict:
     return {
         "id": assignment.id,
         "shift_id": assignment.shift_id,
         "volunteer_id": assignment.volunteer_id,
         "volunteer_name": assignment.volunteer.display_name,
+        # Two members may share a name; the number (T001-007) tells them apart.
+        "member_number": numbers.get(assignment.volunteer_id, ""),
         "status": assignment.status.value,
         "attendance": assignment.attendance.value,
     }
 
 
-def shift_json(shift: Shift, assignments: list[Assignment]) -> dict:
+def shift_json(shift: Shift, assignments: list[Assignment], numbers: dict[int, str]) -> dict:
     return {
         "id": shift.id,
         "team_id": shift.team_id,
@@ -47,7 +50,7 @@ def shift_json(shift: Shift, assignments: list[Assignment]) -> dict:
         "max_volunteers": shift.max_volunteers,
         "assigned_count": shift.assigned_count,
         "status": shift.status.value,
-        "assignments": [assignment_json(a) for a in assignments],
+        "assignments": [assignment_json(a, numbers) for a in assignments],
     }
 
 
@@ -107,7 +110,8 @@ def team_shifts(team_id: int):
             .order_by(Assignment.id)
         ):
             active[assignment.shift_id].append(assignment)
-    page["items"] = [shift_json(shift, active[shift.id]) for shift in shifts]
+    numbers = member_labels(team.id) if shifts else {}
+    page["items"] = [shift_json(shift, active[shift.id], numbers) for shift in shifts]
     return _private(jsonify(page))
 
 
@@ -134,7 +138,7 @@ def create_assignment(shift_id: int):
     volunteer_id = _volunteer_id_from_body()
     # The service commits its own unit of work; a RuleViolation becomes the error body (api/__init__.py).
     assignment = assign(g.api_user, shift_id, volunteer_id)
-    return _private(jsonify(assignment_json(assignment)), 201)
+    return _private(jsonify(assignment_json(assignment, member_labels(assignment.shift.team_id))), 201)
 
 
 @bp.route("/assignments/<id:assignment_id>", methods=["DELETE"])

@@ -40,7 +40,7 @@ from .shifts import (
     Unavailability,
 )
 from .suggestions import Suggestion, SuggestionStatus
-from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership
+from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership, member_label
 from .users import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,

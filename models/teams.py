@@ -43,7 +43,11 @@ class MembershipRole(enum.Enum):
 
 class TeamMembership(TimestampMixin, db.Model):
     __tablename__ = "team_memberships"
-    __table_args__ = (sa.UniqueConstraint("team_id", "user_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", "user_id"),
+        # A member number tells apart two members with the same name (T001-007), stable for life.
+        sa.UniqueConstraint("team_id", "member_number", name="uq_team_memberships_member_number"),
+    )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     team_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("patrol_teams.id", ondelete="CASCADE"), index=True)
@@ -52,5 +56,51 @@ class TeamMembership(TimestampMixin, db.Model):
         str_enum(MembershipRole, "membership_role"), default=MembershipRole.MEMBER
     )
 
+    member_number: orm.Mapped[int | None] = orm.mapped_column()
+    # A team leader (set by the coordinator) shows a shift's check-in code and checks people in.
+    is_leader: orm.Mapped[bool] = orm.mapped_column(default=False, server_default=sa.false())
+
     team: orm.Mapped[PatrolTeam] = orm.relationship(back_populates="memberships")
     user: orm.Mapped[User] = orm.relationship(back_populates="memberships")  # noqa: F821
+
+    @property
+    def member_label(self) -> str:
+        return member_label(self.team.code, self.member_number)
+
+
+def member_label(team_code: str, number: int | None) -> str:
+    """The member number as shown on every list: team code and a 3-digit number (T001-007)."""
+    return f"{team_code}-{number:03d}" if number else ""
+
+
+def next_member_number(connection, team_id: int) -> int:
+    return (
+        connection.scalar(
+            sa.select(sa.func.coalesce(sa.func.max(TeamMembership.member_number), 0)).where(
+                TeamMembership.team_id == team_id
+            )
+        )
+        + 1
+    )
+
+
+@sa.event.listens_for(TeamMembership, "before_insert")
+def _number_new_member(mapper, connection, target: TeamMembership) -> None:
+    """A new membership gets the number after its team's highest (numbers never change once given).
+
+    Several rows of one team in one flush are numbered from a per-flush counter; two joins of one
+    team in concurrent transactions collide on the unique constraint and the unit of work retries.
+    """
+    if target.member_number is not None:
+        return
+    team_id = target.team_id if target.team_id is not None else target.team.id
+    session = orm.object_session(target)
+    pending = session.info.setdefault("member_numbers", {}) if session is not None else {}
+    number = max(next_member_number(connection, team_id), pending.get(team_id, 0) + 1)
+    pending[team_id] = number
+    target.member_number = number
+
+
+@sa.event.listens_for(orm.Session, "after_flush")
+def _forget_member_numbers(session, flush_context) -> None:
+    session.info.pop("member_numbers", None)

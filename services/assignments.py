@@ -647,10 +647,14 @@ def mark_attendance(actor: User, assignment_id: int, present: bool) -> Assignmen
             raise RuleViolation(_("This volunteer is no longer on this shift."), "not_active")
         if assignment.starts_at > utcnow():
             raise RuleViolation(_("Attendance can be recorded once the shift has started."), "not_started")
-        hours = Decimal(int((assignment.ends_at - assignment.starts_at).total_seconds())) / Decimal(3600)
+        # A real check-in (services/checkin.py) counts from its time; a tick alone, the whole shift.
+        # The tick is not a check-in time: after the start it would read as "late".
+        start = max(assignment.checked_in_at or assignment.starts_at, assignment.starts_at)
+        hours = Decimal(max(0, int((assignment.ends_at - start).total_seconds()))) / Decimal(3600)
         assignment.attendance = Attendance.PRESENT if present else Attendance.NO_SHOW
         assignment.hours_credited = hours.quantize(Decimal("0.01")) if present else Decimal(0)
-        assignment.checked_in_at = utcnow() if present else None
+        if not present:
+            assignment.checked_in_at = None
         _touch_shift(assignment.shift_id, 0)
         record(
             actor,

@@ -13,6 +13,7 @@ from i18n import localized
 from models import Assignment, AssignmentStatus, PatrolTeam, Shift, db
 
 from .assignments import hhmm
+from .memberships import member_labels
 from .roster import month_bounds
 
 # Machine-readable column names, stable across languages (spreadsheets and scripts rely on them).
@@ -25,6 +26,7 @@ COLUMNS = [
     "min",
     "max",
     "filled",
+    "member_number",
     "volunteer",
     "volunteer_en",
     "attendance",
@@ -57,6 +59,7 @@ def roster_csv_between(team: PatrolTeam, first: dt.date, last: dt.date) -> str:
             .order_by(Assignment.id)
         ):
             people[assignment.shift_id].append(assignment)
+    numbers = member_labels(team.id)  # tells apart two members of one name
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
@@ -73,14 +76,15 @@ def roster_csv_between(team: PatrolTeam, first: dt.date, last: dt.date) -> str:
             len(people[shift.id]),
         ]
         if shift.status.value == "cancelled":
-            writer.writerow(base + ["", "", "cancelled", "0"])
+            writer.writerow(base + ["", "", "", "cancelled", "0"])
             continue
         if not people[shift.id]:
-            writer.writerow(base + ["", "", "", "0"])
+            writer.writerow(base + ["", "", "", "", "0"])
         for assignment in people[shift.id]:
             writer.writerow(
                 base
                 + [
+                    numbers.get(assignment.volunteer_id, ""),
                     _safe(assignment.volunteer.name),
                     _safe(assignment.volunteer.name_en),
                     assignment.attendance.value,

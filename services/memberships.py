@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from models import TeamMembership, User, db, record
+from models import PatrolTeam, TeamMembership, User, db, member_label, record
 
 from .errors import RuleViolation
 
@@ -21,3 +21,13 @@ def leave(team_id: int, user_id: int, actor: User | None) -> None:
     db.session.delete(membership)  # the flush re-issues the team link
     record(actor, "team_membership.remove", "team", team_id, user_id=user_id)
     db.session.flush()
+
+
+def member_labels(team_id: int) -> dict[int, str]:
+    """Every member's number in one team, by user id (one query): T001-007."""
+    rows = db.session.execute(
+        sa.select(TeamMembership.user_id, TeamMembership.member_number, PatrolTeam.code)
+        .join(PatrolTeam, PatrolTeam.id == TeamMembership.team_id)
+        .where(TeamMembership.team_id == team_id)
+    ).all()
+    return {user_id: member_label(code, number) for user_id, number, code in rows}

@@ -217,7 +217,10 @@ def test_export_roster_command(runner, app, tmp_path):
     result = runner.invoke(args=["export", "roster", "--team", "T017", "--month", "2026-12", "-o", str(out)])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8-sig")
-    assert text.splitlines()[1] == f"2026-12-08,19:00,22:00,T017,金鸡湖步道,2,6,1,王芳,{volunteer.name_en},unknown,0.00"
+    assert (
+        text.splitlines()[1]
+        == f"2026-12-08,19:00,22:00,T017,金鸡湖步道,2,6,1,T017-001,王芳,{volunteer.name_en},unknown,0.00"
+    )
     result = runner.invoke(args=["export", "roster", "--team", "NOPE", "--month", "2026-12"])
     assert result.exit_code != 0 and "no team with code NOPE" in result.output
     result = runner.invoke(args=["export", "roster", "--team", "T017", "--month", "12/2026"])

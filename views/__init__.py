@@ -12,16 +12,31 @@ def register_blueprints(app: Flask) -> None:
         admin_people,
         admin_schedule,
         auth,
+        checkin,
         clinic,
         errors,
         health,
         public,
         roster,
+        roster_copy,
         suggestions,
         volunteer,
     )
 
-    for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
+    for module in (
+        auth,
+        public,
+        clinic,
+        suggestions,
+        admin,
+        admin_schedule,
+        admin_people,
+        roster,
+        roster_copy,
+        volunteer,
+        checkin,
+        health,
+    ):
         app.register_blueprint(module.bp)
     from . import admin_holidays, planner, qualifications
 

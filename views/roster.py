@@ -39,6 +39,7 @@ from services import assignments as service
 from services import exports, roster_bulk
 from services import roster as queries
 from services.errors import RuleViolation
+from services.memberships import member_labels
 from timeutil import local_today
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
@@ -252,7 +253,10 @@ def bulk(code: str):
     item = _team_or_403(code)
     form = BulkForm()
     members = queries.team_members(item.id)
-    form.volunteer.choices = [SelectChoice("", "—")] + [SelectChoice(str(m.id), m.display_name) for m in members]
+    labels = member_labels(item.id)
+    form.volunteer.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(m.id), f"{m.display_name} · {labels.get(m.id, '')}") for m in members
+    ]
     times = db.session.scalars(
         sa.select(Shift.starts_at)
         .where(Shift.team_id == item.id, Shift.local_date >= local_today())

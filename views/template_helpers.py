@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import sqlalchemy as sa
-from flask import Flask, request, url_for
+from flask import Flask, g, request, url_for
 from flask_babel import format_date, format_datetime, format_time
 
 from i18n import current_language, localized, pick
@@ -62,7 +62,21 @@ def day_in_words(value, fmt: str = "full") -> str:
     return format_date(value, fmt)
 
 
+def member_no(team_id: int, user_id: int) -> str:
+    """A member's number in a team, for lists where two people may share a name.
+
+    One query per team per request (cached on `g`), however many names the page shows.
+    """
+    from services.memberships import member_labels
+
+    cache = g.setdefault("member_labels", {})
+    if team_id not in cache:
+        cache[team_id] = member_labels(team_id)
+    return cache[team_id].get(user_id, "")
+
+
 def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals["member_no"] = member_no
     app.jinja_env.filters["localdate"] = lambda value, fmt="medium": format_date(to_local(value), fmt)
     app.jinja_env.filters["localtime"] = lambda value, fmt="short": format_time(value, fmt)
     app.jinja_env.filters["localdatetime"] = lambda value, fmt="medium": format_datetime(value, fmt)

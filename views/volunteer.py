@@ -19,6 +19,7 @@ from inputs import DateField, IntegerField
 from models import Role, utcnow
 from services import assignments as service
 from services import availability as availability_service
+from services import checkin
 from services import roster as queries
 from services.errors import RuleViolation
 from timeutil import local_today
@@ -84,6 +85,7 @@ def index():
         outgoing=outgoing,
         pending_for=pending_for,
         teammates=queries.teammates(current_user.id),
+        led_teams=set(checkin.led_team_ids(current_user)),  # a leader opens the shift's check-in page
         can_drop=service.can_still_drop,
         cutoff_hours=int(service.drop_cutoff().total_seconds() // 3600),
         hours=queries.volunteer_hours(current_user.id, year),

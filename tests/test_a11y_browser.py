@@ -11,11 +11,23 @@ import json
 import threading
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from app import create_app
-from models import AreaKind, CommunityArea, HearingNotice, OccurrenceStatus, ProgrammeKind, Role, VenueKind, db
-from services import clinic, suggestions
+from models import (
+    AreaKind,
+    CommunityArea,
+    HearingNotice,
+    OccurrenceStatus,
+    ProgrammeKind,
+    Role,
+    Shift,
+    User,
+    VenueKind,
+    db,
+)
+from services import checkin, clinic, suggestions
 from tests import public_builders as pb
 from tests import schedule_builders as sb
 from tests.conftest import base_config
@@ -111,6 +123,7 @@ def world(app):
         "suggestion": suggestion.id,
         "team": team.id,
         "shift": shift.id,
+        "coordinator_id": db.session.scalar(sa.select(User.id).where(User.email == "coord@test.example")),
         "template": template.id,
         "series": series.id,
         "site": series.sites[0].id,
@@ -156,6 +169,12 @@ def role_pages(w) -> dict[str, list[str]]:
             "/roster/team/TA/hours",
             "/roster/team/TA/print",
             "/roster/coverage",
+            f"/checkin/shift/{w['shift']}",
+            f"/checkin/s/{w['shift']}/{checkin.shift_code(db.session.get(Shift, w['shift']))}",
+            f"/checkin/p/{w['coordinator_id']}/{checkin.person_code(w['coordinator_id'])}",
+            "/checkin/me",
+            "/checkin/team/TA/members",
+            "/roster/team/TA/copy",
             "/feeds/teams",
             f"/feeds/teams/{w['team']}",
             "/me/",

@@ -114,7 +114,7 @@ def test_coordinator_assigns_meets_the_overlap_rule_and_the_volunteer_sees_it(br
     page.goto(f"{live_server}/roster/team/TA?start={roster.day.isoformat()}&lang=en")
 
     first = page.locator(f"#shift-{roster.first}")
-    first.get_by_label("Add a volunteer").select_option(label="Wang Fang")
+    first.get_by_label("Add a volunteer").select_option(label="Wang Fang · TA-002")  # with the member number
     first.get_by_role("button", name="Assign").click()
     first = page.locator(f"#shift-{roster.first}")  # roster.js replaced the card
     first.locator(".row-msg", has_text="Wang Fang is now on this shift.").wait_for()
@@ -122,7 +122,7 @@ def test_coordinator_assigns_meets_the_overlap_rule_and_the_volunteer_sees_it(br
 
     # The second card was drawn before the assignment, so it still offers Wang Fang.
     second = page.locator(f"#shift-{roster.second}")
-    second.get_by_label("Add a volunteer").select_option(label="Wang Fang")
+    second.get_by_label("Add a volunteer").select_option(label="Wang Fang · TA-002")  # with the member number
     second.get_by_role("button", name="Assign").click()
     message = second.locator(".row-msg.error")
     message.wait_for()
@@ -148,7 +148,7 @@ def test_the_same_without_javascript(browser, live_server, roster):
     url = f"{live_server}/roster/team/TA?start={roster.day.isoformat()}&show=all&lang=en"
     page.goto(url)
 
-    page.locator(f"#volunteer-{roster.first}").select_option(label="Wang Fang")
+    page.locator(f"#volunteer-{roster.first}").select_option(label="Wang Fang · TA-002")  # with the member number
     page.locator(f"#shift-{roster.first}").get_by_role("button", name="Assign").click()
     page.wait_for_load_state()
     assert "Wang Fang is now on this shift." in page.locator(".flashes").inner_text()

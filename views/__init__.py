@@ -23,6 +23,9 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
         app.register_blueprint(module.bp)
+    from . import notifications
+
+    app.register_blueprint(notifications.bp)
     from . import admin_holidays
 
     app.register_blueprint(admin_holidays.bp)

@@ -318,3 +318,84 @@ def test_contact_day_moved_and_cancelled_tell_the_officials(app, smtp):
     assert by_method == sorted([(o.email, "REQUEST") for o in officials] + [(o.email, "CANCEL") for o in officials])
     uids = {str(calendar_of(m).walk("VEVENT")[0]["UID"]) for m in smtp.messages}
     assert uids == {occurrence.uid}
+
+
+class SlowCollect:
+    """An SMTP handler that takes a while per message, so a sender can be killed mid-batch."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        await asyncio.sleep(self.delay)
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+
+def _sender(database_url: str, smtp_url: str, *extra: str):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, DATABASE_URL=database_url, SMTP_URL=smtp_url, SECRET_KEY="test-secret")
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "notifications", "send", *extra],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_a_sender_killed_mid_batch_and_restarted_sends_each_message_once(app, database_url):
+    """kill -9 in the middle of a batch: every message arrives, each Message-ID once (the one in flight at most twice)."""
+    import time
+
+    from aiosmtpd.controller import Controller
+
+    from tests.test_schedule_reminders import free_port
+
+    users = [make_user(Role.VOLUNTEER) for _ in range(40)]
+    db.session.commit()
+    notify.enqueue(
+        "contact_day_cancelled",
+        "kill:1",
+        [notify.Recipient.user(u) for u in users],
+        {"place_zh": "社区", "start": notify.iso(utcnow()), "end": notify.iso(utcnow())},
+    )
+    db.session.commit()
+    db.session.remove()
+    handler = SlowCollect(0.05)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    url = f"smtp://127.0.0.1:{controller.port}"
+    try:
+        first = _sender(database_url, url)
+        deadline = time.monotonic() + 60
+        while len(handler.messages) < 10:
+            assert time.monotonic() < deadline and first.poll() is None, first.stdout.read()
+            time.sleep(0.02)
+        first.kill()  # SIGKILL: no chance to record anything
+        first.wait()
+        sent_before = len(handler.messages)
+        assert sent_before < 40
+        statuses = dict(
+            db.session.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)).all()
+        )
+        assert statuses.get(OutboxStatus.SENDING, 0) > 0  # the rest of the claimed batch is in flight
+        db.session.remove()
+        second = _sender(database_url, url, "--recover")
+        out, _ = second.communicate(timeout=120)
+        assert second.returncode == 0, out
+    finally:
+        controller.stop()
+    ids = [m["Message-ID"] for m in handler.messages]
+    assert len(set(ids)) == 40
+    assert len(ids) - len(set(ids)) <= 1  # only a message accepted in the instant before the kill repeats
+    assert db.session.scalar(sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.SENT)) == 40

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -14,6 +16,7 @@ from .transactions import unit_of_work
 
 LANGUAGES = ("zh_CN", "en")
 PER_PAGE = 50
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,31}$")
 
 
 @unit_of_work
@@ -32,7 +35,10 @@ def update_preferences(
             raise RuleViolation(_("Choose Chinese or English."), "bad_language", 400)
         user.locale = locale
     if phone is not None:
-        user.phone = phone.strip()[:32]
+        phone = phone.strip()
+        if phone and not PHONE_RE.match(phone):
+            raise RuleViolation(_("This is not a phone number."), "bad_phone", 400)
+        user.phone = phone
     if notify_email is not None:
         user.notify_email = notify_email
     if notify_sms is not None:

@@ -89,3 +89,47 @@ def test_outbox_page_runs_a_constant_number_of_queries(app, web_app, client, aut
     with count_queries(engine) as large:
         assert client.get("/admin/notifications").status_code == 200
     assert small() == large()
+
+
+def test_api_me_reads_and_changes_language_and_channels(app, client):
+    from api.tokens import issue_token
+
+    user = make_user(Role.VOLUNTEER, locale="zh_CN")
+    token = issue_token(user)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    got = client.get("/api/v1/me", headers=headers).get_json()
+    assert (got["language"], got["channels"]) == ("zh_CN", {"email": True, "sms": False})
+    refused = client.patch("/api/v1/me", headers=headers, json={"channels": {"sms": True}})
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "phone_required"
+    assert client.patch("/api/v1/me", headers=headers, json={"language": "fr"}).get_json()["error"]["code"] == (
+        "bad_language"
+    )
+    assert client.patch("/api/v1/me", headers=headers, json={"colour": "red"}).status_code == 400
+    changed = client.patch(
+        "/api/v1/me", headers=headers, json={"language": "en", "phone": "+8613800000009", "channels": {"sms": True}}
+    )
+    assert changed.status_code == 200
+    assert changed.get_json()["channels"] == {"email": True, "sms": True} and changed.get_json()["language"] == "en"
+
+
+def test_csv_import_sets_language_and_channels(runner, tmp_path, app):
+    make_team(code="T301")
+    db.session.commit()
+    path = tmp_path / "v.csv"
+    path.write_text(
+        "email,name,phone,teams,language,channels\n"
+        "en@test.example,甲,13900001111,T301,en,email;sms\n"
+        "zh@test.example,乙,,T301,,\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["import", "volunteers", str(path)])
+    assert result.exit_code == 0, result.output
+    en = db.session.scalar(sa.select(User).where(User.email == "en@test.example"))
+    zh = db.session.scalar(sa.select(User).where(User.email == "zh@test.example"))
+    assert (en.locale, en.notify_email, en.notify_sms) == ("en", True, True)
+    assert (zh.locale, zh.notify_email, zh.notify_sms) == ("zh_CN", True, False)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,name,teams,language,channels\nx@test.example,丙,T301,fr,sms\n", encoding="utf-8")
+    result = runner.invoke(args=["import", "volunteers", str(bad)])
+    assert result.exit_code != 0 and "language" in result.output and "sms needs a phone" in result.output

@@ -183,6 +183,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--quick", action="store_true", help="smoke run for CI: 300 messages, 40 rounds")
+    parser.add_argument("--request-only", action="store_true", help="only the cost to the request")
     args = parser.parse_args()
     if args.quick:
         args.messages, args.rounds = 300, 40
@@ -198,8 +199,9 @@ def main() -> None:
         print(f"database: {url.split('@')[-1]}")
         # Each outcome committed (the default; a commit per message is the fsync rate of the disk)
         # on at most 1,000 messages, then all of them with outcomes committed 50 at a time.
-        delivery(app, min(args.messages, 1000), 1)
-        delivery(app, args.messages, 50)
+        if not args.request_only:
+            delivery(app, min(args.messages, 1000), 1)
+            delivery(app, args.messages, 50)
         request_cost(app, args.rounds)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

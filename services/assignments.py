@@ -350,6 +350,8 @@ def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) 
     shift = _fresh_shift(shift_id)
     volunteer = _volunteer(volunteer_id)
     _check_bookable(shift, volunteer, self_service=self_service)
+    # Taken while the shift is loaded: the UPDATE below expires it and raises its SEQUENCE by one.
+    context = notify_events.shift_context(shift, sequence=(shift.sequence or 0) + 1)
     if not _touch_shift(shift.id, +1):
         raise RuleViolation(
             _("This shift is full: all %(max)s places are taken.", max=shift.max_volunteers), "shift_full"
@@ -372,7 +374,7 @@ def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) 
         team_id=shift.team_id,
         volunteer_id=volunteer.id,
     )
-    notify_events.shift_assigned(assignment, shift, volunteer, self_service=self_service)
+    notify_events.shift_assigned(assignment, shift, volunteer, self_service=self_service, context=context)
     return assignment
 
 

@@ -69,7 +69,8 @@ def _shift_details(c: dict) -> list[str]:
 # --- context builders --------------------------------------------------------------------------
 
 
-def shift_context(shift, *, method: str = "REQUEST") -> dict:
+def shift_context(shift, *, method: str = "REQUEST", sequence: int | None = None) -> dict:
+    """`sequence`: the SEQUENCE the shift will have (when taken before a Core UPDATE raises it)."""
     team = shift.team
     return {
         "shift_id": shift.id,
@@ -80,7 +81,12 @@ def shift_context(shift, *, method: str = "REQUEST") -> dict:
         "start": iso(shift.starts_at),
         "end": iso(shift.ends_at),
         "ical": ical_context(
-            shift.uid, shift.sequence or 0, shift.starts_at, shift.ends_at, method=method, location=shift.area_zh
+            shift.uid,
+            shift.sequence or 0 if sequence is None else sequence,
+            shift.starts_at,
+            shift.ends_at,
+            method=method,
+            location=shift.area_zh,
         ),
     }
 
@@ -318,9 +324,11 @@ def _render_waitlist_offer(c: dict, r: Recipient) -> Rendered:
 # --- emitters (call inside the change's unit of work) ------------------------------------------
 
 
-def shift_assigned(assignment, shift, volunteer, *, self_service: bool) -> None:
+def shift_assigned(assignment, shift, volunteer, *, self_service: bool, context: dict | None = None) -> None:
+    """`context`: shift_context taken before the booking's UPDATE expired the shift (saves a SELECT)."""
     kind = "signup_confirmed" if self_service else "volunteer_assigned"
-    enqueue(kind, f"{kind}:{assignment.id}", [Recipient.user(volunteer)], shift_context(shift))
+    context = context or shift_context(shift)
+    enqueue(kind, f"{kind}:{assignment.id}", [Recipient.user(volunteer)], context)
     if not self_service:
         return
     chat = team_chat(shift.team_id)
@@ -329,7 +337,7 @@ def shift_assigned(assignment, shift, volunteer, *, self_service: bool) -> None:
             "roster_changed",
             f"roster:signup:{assignment.id}",
             [chat],
-            shift_context(shift) | {"volunteer_name": volunteer.name, "what": "signup"},
+            context | {"volunteer_name": volunteer.name, "what": "signup"},
         )
 
 

@@ -64,7 +64,7 @@ def settings():
     return render_template("notifications/settings.html", form=form), status
 
 
-@bp.route("/roster/teams/<int:team_id>/chat", methods=["GET", "POST"])
+@bp.route("/roster/teams/<id:team_id>/chat", methods=["GET", "POST"])
 @login_required
 def team_chat(team_id: int):
     team = db.session.get(PatrolTeam, team_id) or abort(404)
@@ -106,7 +106,7 @@ def outbox():
     )
 
 
-@bp.route("/admin/notifications/<int:message_id>/retry", methods=["POST"])
+@bp.route("/admin/notifications/<id:message_id>/retry", methods=["POST"])
 @admin_required
 def retry(message_id: int):
     form = RetryForm()

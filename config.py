@@ -65,6 +65,11 @@ def load_config(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "SMTP_URL": os.environ.get("SMTP_URL", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "noreply@sip-schedule.example"),
+        # Notifications (services/notify.py, scheduler/notify_sender.py)
+        "SMS_URL": os.environ.get("SMS_URL", ""),
+        "NOTIFY_MAX_ATTEMPTS": _int("NOTIFY_MAX_ATTEMPTS", 5),
+        "NOTIFY_BACKOFF_SECONDS": _int("NOTIFY_BACKOFF_SECONDS", 60),
+        "NOTIFY_OUTCOME_BATCH": _int("NOTIFY_OUTCOME_BATCH", 1),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         "TIMEZONE": "Asia/Shanghai",
         "BABEL_DEFAULT_LOCALE": "zh_CN",

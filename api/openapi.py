@@ -231,6 +231,9 @@ SCHEMAS = {
             "email": {"type": "string"},
             "name": {"type": "string"},
             "role": {"type": "string", "enum": ["admin", "coordinator", "volunteer", "official", "staff"]},
+            "language": {"type": "string", "enum": ["zh_CN", "en"], "description": "Language of notifications."},
+            "channels": {"$ref": "#/components/schemas/Channels"},
+            "phone": {"type": "string"},
             "teams": {
                 "type": "array",
                 "items": {
@@ -245,6 +248,21 @@ SCHEMAS = {
                     },
                 },
             },
+        },
+    },
+    "Channels": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Where notifications go (SMS needs a phone).",
+        "properties": {"email": {"type": "boolean"}, "sms": {"type": "boolean"}},
+    },
+    "MeChange": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "language": {"type": "string", "enum": ["zh_CN", "en"]},
+            "channels": {"$ref": "#/components/schemas/Channels"},
+            "phone": {"type": "string", "maxLength": 32},
         },
     },
     "Assignment": {
@@ -393,7 +411,22 @@ PATHS = {
                 "401": TOKEN_ERRORS["401"],
                 "503": TOKEN_ERRORS["503"],
             },
-        }
+        },
+        "patch": {
+            "operationId": "updateMe",
+            "tags": ["coordinators"],
+            "summary": "Change my language of notifications, channels and phone.",
+            "security": BEARER,
+            "parameters": [LANG_PARAMETER],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MeChange"}}},
+            },
+            "responses": {
+                "200": _ok("The token's owner, changed.", "#/components/schemas/Me"),
+                **TOKEN_ERRORS,
+            },
+        },
     },
     "/api/v1/teams/{team_id}/shifts": {
         "get": {

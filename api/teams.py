@@ -11,8 +11,10 @@ from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from models import Assignment, AssignmentStatus, PatrolTeam, Shift, TeamMembership, db
+from services import notify_settings
 from services.assignments import assign, can_manage_team, unassign
 from services.memberships import member_labels
+from services.errors import RuleViolation
 
 from . import bp
 from .common import MAX_ID, ApiError, check_id, date_range, local_iso, paginated
@@ -70,9 +72,44 @@ def me():
             email=user.email,
             name=user.display_name,
             role=user.role.value,
+            language=user.locale,
+            channels={"email": user.notify_email, "sms": user.notify_sms},
+            phone=user.phone,
             teams=[{"id": team.id, "code": team.code, "name": team.name, "role": role.value} for team, role in rows],
         )
     )
+
+
+@bp.route("/me", methods=["PATCH"])
+@token_required
+def update_me():
+    """Change my language and notification channels: {"language": "en", "channels": {"email": true, "sms": false}}."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or set(data) - {"language", "channels", "phone"}:
+        raise ApiError(400, "bad_request", _("Send a JSON object with language, channels and/or phone."))
+    channels = data.get("channels", {})
+    if (
+        not isinstance(channels, dict)
+        or set(channels) - {"email", "sms"}
+        or any(not isinstance(v, bool) for v in channels.values())
+    ):
+        raise ApiError(400, "bad_request", _("channels must be an object with true/false for email and sms."))
+    language, phone = data.get("language"), data.get("phone")
+    if (language is not None and not isinstance(language, str)) or (phone is not None and not isinstance(phone, str)):
+        raise ApiError(400, "bad_request", _("language and phone must be text."))
+    if phone is not None and len(phone) > 32:
+        raise ApiError(400, "bad_request", _("The phone number is too long."))
+    try:
+        notify_settings.update_preferences(
+            g.api_user,
+            locale=language,
+            phone=phone,
+            notify_email=channels.get("email"),
+            notify_sms=channels.get("sms"),
+        )
+    except RuleViolation as refused:
+        raise ApiError(refused.status, refused.code, refused.message) from refused
+    return me()
 
 
 def _require_manager(team_id: int) -> PatrolTeam:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -20,6 +21,9 @@ class Mail:
     body: str
     # Deterministic per reminder: if a crash forces a resend, mail systems can drop the duplicate.
     message_id: str
+    html: str = ""  # an HTML alternative of `body`
+    ical: str = ""  # an iMIP part (RFC 6047): a VCALENDAR with METHOD
+    ical_method: str = "REQUEST"
 
 
 class MailError(RuntimeError):
@@ -85,6 +89,12 @@ class Mailer:
                 smtp.ehlo()
         if s.username:
             smtp.login(s.username, s.password or "")
+        # smtplib writes each command separately and waits for the reply: with Nagle's algorithm and
+        # delayed ACKs every message stalls ~40 ms on a kept-open connection. Send segments at once.
+        try:
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
         return smtp
 
     def send(self, mail: Mail) -> None:
@@ -95,6 +105,11 @@ class Mailer:
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = mail.message_id
         message.set_content(mail.body)
+        if mail.html:
+            message.add_alternative(mail.html, subtype="html")
+        if mail.ical:
+            # Inside multipart/alternative, as Outlook and Gmail expect for an invitation.
+            message.add_alternative(mail.ical, subtype="calendar", params={"method": mail.ical_method})
         if self.settings is None:
             # One line per batch at INFO (close()); a first start sends hundreds of demo reminders.
             self.not_sent += 1

@@ -2,11 +2,12 @@
 reported with its line number, and only a file without errors is written, in one transaction.
 
 teams.csv       code, name_zh, name_en, kind, subdistrict, police_station_zh, police_station_en
-volunteers.csv  email, name, name_en, phone, teams, role, weekly_hours_limit
+volunteers.csv  email, name, name_en, phone, teams, role, weekly_hours_limit, language, channels
 
 The first line names the columns (English names as above, or the Chinese ones in ALIASES);
 `teams` lists team codes separated by ";" (or "," or spaces); `role` is volunteer (default)
-or coordinator. Rows whose key (team code, email) already exists update that row, and team
+or coordinator; `language` zh_CN (default) or en; `channels` of notifications: email and/or sms
+(";"-separated; sms needs a phone). Rows whose key (team code, email) already exists update that row, and team
 memberships are added, never removed. New accounts get no usable password: an admin sets one.
 """
 
@@ -43,7 +44,19 @@ CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 PHONE_RE = re.compile(r"^[0-9+()\- ]{3,32}$")
 
 TEAM_COLUMNS = ["code", "name_zh", "name_en", "kind", "subdistrict", "police_station_zh", "police_station_en"]
-VOLUNTEER_COLUMNS = ["email", "name", "name_en", "phone", "teams", "role", "weekly_hours_limit"]
+VOLUNTEER_COLUMNS = [
+    "email",
+    "name",
+    "name_en",
+    "phone",
+    "teams",
+    "role",
+    "weekly_hours_limit",
+    "language",
+    "channels",
+]
+LANGUAGE_WORDS = {"zh_cn": "zh_CN", "zh": "zh_CN", "中文": "zh_CN", "en": "en", "english": "en", "英文": "en"}
+CHANNEL_WORDS = {"email": "email", "邮件": "email", "sms": "sms", "短信": "sms"}
 REQUIRED = {"teams": {"code", "name_zh", "kind"}, "volunteers": {"email", "name", "teams"}}
 
 # Column names a Chinese spreadsheet is likely to use.
@@ -68,6 +81,8 @@ ALIASES = {
     "所属队伍": "teams",
     "角色": "role",
     "每周时长上限": "weekly_hours_limit",
+    "语言": "language",
+    "通知方式": "channels",
 }
 KIND_WORDS = {
     "public_security": TeamKind.PUBLIC_SECURITY,
@@ -328,6 +343,7 @@ def _volunteer_values(line: int, row: dict, problems: list, teams: dict, users: 
     if role_word not in ROLE_WORDS:
         problems.append(_("role “%(role)s” is not volunteer or coordinator", role=row.get("role", "")))
     limit = _checked_hours_limit(row, problems)
+    language, channels = _checked_notify(row, phone, problems)
     existing = users.get(email)
     if existing is not None and existing.role not in (Role.VOLUNTEER, Role.COORDINATOR):
         problems.append(
@@ -346,7 +362,25 @@ def _volunteer_values(line: int, row: dict, problems: list, teams: dict, users: 
         role=ROLE_WORDS.get(role_word),
         limit=limit,
         has_limit="weekly_hours_limit" in row,
+        language=language,
+        channels=channels,
     )
+
+
+def _checked_notify(row: dict, phone: str, problems: list) -> tuple[str | None, set[str] | None]:
+    """The `language` and `channels` columns; None where the file leaves them empty."""
+    word = row.get("language", "").strip().lower()
+    language = LANGUAGE_WORDS.get(word) if word else None
+    if word and language is None:
+        problems.append(_("language “%(value)s” must be zh_CN or en", value=row.get("language", "")))
+    raw = [w for w in re.split(r"[;,\s]+", row.get("channels", "").strip().lower()) if w]
+    channels = {CHANNEL_WORDS.get(w) for w in raw} if raw else None
+    if channels is not None and None in channels:
+        problems.append(_("channels “%(value)s” must be email and/or sms", value=row.get("channels", "")))
+        channels = None
+    if channels and "sms" in channels and not phone:
+        problems.append(_("channels: sms needs a phone number"))
+    return language, channels
 
 
 def _checked_email(line: int, row: dict, problems: list, seen: dict) -> str:
@@ -407,6 +441,9 @@ def _save_volunteers(clean: list[dict], users: dict, actor) -> ImportResult:
                 role=values["role"] or Role.VOLUNTEER,
                 password_hash=unusable,
                 weekly_hours_limit=values["limit"],
+                locale=values["language"] or "zh_CN",
+                notify_email=True if values["channels"] is None else "email" in values["channels"],
+                notify_sms=False if values["channels"] is None else "sms" in values["channels"],
             )
             db.session.add(user)
             db.session.flush()
@@ -438,6 +475,11 @@ def _update_volunteer(user: User, values: dict) -> None:
         user.role = values["role"]
     if values["has_limit"]:
         user.weekly_hours_limit = values["limit"]
+    if values.get("language"):
+        user.locale = values["language"]
+    if values.get("channels") is not None:
+        user.notify_email = "email" in values["channels"]
+        user.notify_sms = "sms" in values["channels"]
 
 
 def _join_teams(user: User, values: dict, memberships: dict) -> int:

@@ -38,7 +38,9 @@ def register_blueprints(app: Flask) -> None:
         health,
     ):
         app.register_blueprint(module.bp)
-    from . import admin_holidays, planner, qualifications
+    from . import admin_holidays, notifications, planner, qualifications
+
+    app.register_blueprint(notifications.bp)
 
     app.register_blueprint(admin_holidays.bp)
     app.register_blueprint(planner.bp)

@@ -15,13 +15,26 @@ def register_blueprints(app: Flask) -> None:
         clinic,
         errors,
         health,
+        official,
         public,
         roster,
         suggestions,
         volunteer,
     )
 
-    for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
+    for module in (
+        auth,
+        public,
+        clinic,
+        suggestions,
+        admin,
+        admin_schedule,
+        admin_people,
+        roster,
+        volunteer,
+        official,
+        health,
+    ):
         app.register_blueprint(module.bp)
     from . import admin_holidays
 

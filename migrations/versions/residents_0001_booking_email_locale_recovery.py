@@ -1,7 +1,7 @@
 """booking email, page language, cancel reason; booking recovery codes
 
 Revision ID: residents_0001
-Revises: harden_input_0001
+Revises: notify_0001
 Create Date: 2026-12-06 18:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'residents_0001'
-down_revision = 'harden_input_0001'
+down_revision = 'notify_0001'
 branch_labels = None
 depends_on = None
 

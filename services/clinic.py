@@ -22,6 +22,7 @@ from models import (
     ClinicSlot,
     Occurrence,
     OccurrenceStatus,
+    OutboxMessage,
     Programme,
     ProgrammeKind,
     db,
@@ -393,3 +394,23 @@ def free_places(occurrences: list[Occurrence], now: dt.datetime | None = None) -
         oid: with_slots[oid] if oid in with_slots else sum(cap for start, _end, cap in slot_plan(o) if start > now)
         for oid, o in sessions.items()
     }
+
+
+def notice_status(bookings: list[ClinicBooking]) -> dict[int, list[tuple[str, str]]]:
+    """Per booking, how its latest message went on each channel: the cancellation notice for a booking
+    cancelled with its session, else the confirmation. One query for the whole list."""
+    wanted = {
+        (resident_notices.cancel_key(b) if b.cancel_reason == "session" else f"booking_confirmed:{b.id}"): b.id
+        for b in bookings
+    }
+    if not wanted:
+        return {}
+    found: dict[int, list[tuple[str, str]]] = {}
+    rows = db.session.execute(
+        sa.select(OutboxMessage.event_key, OutboxMessage.channel, OutboxMessage.status)
+        .where(OutboxMessage.event_key.in_(list(wanted)))
+        .order_by(OutboxMessage.event_key, OutboxMessage.channel)
+    )
+    for key, channel, status in rows:
+        found.setdefault(wanted[key], []).append((channel.value, status.value))
+    return found

@@ -19,7 +19,6 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
@@ -79,14 +78,7 @@ def request_code(phone: str, now: dt.datetime | None = None) -> str:
     )
     db.session.flush()
     if upcoming_bookings(phone, now):
-        with force_locale(current_language()):
-            text = _(
-                "Your code to see your legal clinic bookings: %(code)s (valid %(minutes)d minutes). "
-                "If you did not ask for it, ignore this message.",
-                code=code,
-                minutes=CODE_MINUTES,
-            )
-        resident_notices.recovery_code(phone, current_language(), text)
+        resident_notices.recovery_code(phone, current_language(), code, CODE_MINUTES, ticket)
     return ticket
 
 

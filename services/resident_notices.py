@@ -1,156 +1,189 @@
-"""What residents are told: one function per event, called inside the change's unit of work.
+"""What residents are told, through the notification outbox (services/notify.py).
 
-The seam for the notification pipeline (branch `notify`): each function renders the message in the
-booking's language (`ClinicBooking.locale`, the page the resident booked on) and hands one
-`ResidentNotice` per booking and channel to `deliver`. Until the integrator connects the outbox
-(`connect(writer)`: the writer must add its rows to the current session, never commit), notices
-go to the log without personal data. Calendar parts: `ics_method` says REQUEST or CANCEL, with the
-session's feed UID and SEQUENCE, for the pipeline's iMIP builder.
+One function per event, called inside the change's unit of work: each writes outbox rows (email
+and/or SMS, whatever the booking gave) and never commits. Messages are rendered at send time in
+the booking's language (`ClinicBooking.locale`: the page the resident booked on). Dated messages
+carry an iMIP part with the session's feed UID and SEQUENCE: REQUEST on booking and on a move
+(the move raised SEQUENCE), CANCEL when the session is cancelled.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from timeutil import to_local
 
-log = logging.getLogger(__name__)
+from .notify import Recipient, Rendered, enqueue, event, ical_context, iso
+from .notify_events import _lang_field, message
 
-BOOKING_CONFIRMED = "resident.booking_confirmed"
-SESSION_MOVED = "resident.session_moved"
-SESSION_CANCELLED = "resident.session_cancelled"
-SUGGESTION_ANSWERED = "resident.suggestion_answered"
-
-
-@dataclass(frozen=True)
-class ResidentNotice:
-    event: str
-    booking_id: int | None  # or the suggestion's id for SUGGESTION_ANSWERED
-    channel: str  # "email" or "sms"
-    to: str
-    locale: str
-    subject: str
-    text: str
-    ics_method: str | None = None  # "REQUEST" / "CANCEL" for dated events
-    uid: str | None = None
-    sequence: int | None = None
+BOOKING_CONFIRMED = "booking_confirmed"
+SESSION_MOVED = "clinic_session_moved"
+SESSION_CANCELLED = "clinic_session_cancelled"
+SUGGESTION_ANSWERED = "suggestion_answered"
+RECOVERY_CODE = "booking_recovery_code"
 
 
-def _log_only(notice: ResidentNotice) -> None:
-    log.info("resident notice %s (%s) for booking %s", notice.event, notice.channel, notice.booking_id)
+def _recipient(booking) -> Recipient:
+    return Recipient.resident(email=booking.email, phone=booking.phone, locale=booking.locale, name=booking.name)
 
 
-_writer: Callable[[ResidentNotice], None] = _log_only
-
-
-def connect(writer: Callable[[ResidentNotice], None] | None) -> None:
-    """Route notices to the pipeline (None: back to the log)."""
-    global _writer
-    _writer = writer or _log_only
-
-
-def _when(booking) -> str:
-    start = to_local(booking.slot.starts_at)
-    return f"{start:%Y-%m-%d %H:%M}"
-
-
-def _place(occurrence) -> str:
+def _context(booking, occurrence, method: str) -> dict:
     venue = occurrence.venue
-    return (venue.name if venue is not None else "") or ""
+    slot = booking.slot
+    return {
+        "ref": booking.reference,
+        "start": iso(slot.starts_at),
+        "end": iso(slot.ends_at),
+        "session_start": iso(occurrence.starts_at),
+        "session_end": iso(occurrence.ends_at),
+        "place_zh": venue.name_zh if venue is not None else "",
+        "place_en": (venue.name_en or venue.name_zh) if venue is not None else "",
+        "path": "/legal-clinic/book/find",
+        # The session's identity in the feeds: the visit updates in the resident's calendar with it.
+        "ical": ical_context(
+            occurrence.uid,
+            occurrence.sequence or 0,
+            slot.starts_at if method != "MOVED" else occurrence.starts_at,
+            slot.ends_at if method != "MOVED" else occurrence.ends_at,
+            method="REQUEST" if method == "MOVED" else method,
+            location=venue.name_zh if venue is not None else "",
+        ),
+    }
 
 
-def _send(booking, event: str, subject: str, text: str, ics_method: str | None) -> None:
-    occurrence = booking.slot.occurrence
-    for channel, to in (("email", booking.email), ("sms", booking.phone)):
-        if not to:
-            continue
-        _writer(
-            ResidentNotice(
-                event=event,
-                booking_id=booking.id,
-                channel=channel,
-                to=to,
-                locale=booking.locale,
-                subject=subject,
-                text=text,
-                ics_method=ics_method,
-                uid=occurrence.uid,
-                sequence=occurrence.sequence,
-            )
-        )
+def _when(c: dict, start: str = "start", end: str = "end") -> str:
+    import datetime as dt
+
+    begin = to_local(dt.datetime.fromisoformat(c[start]))
+    finish = to_local(dt.datetime.fromisoformat(c[end]))
+    return f"{begin:%Y-%m-%d %H:%M}–{finish:%H:%M}"
+
+
+@event(BOOKING_CONFIRMED, "a resident booked a legal-clinic consultation")
+def _booking_confirmed(c: dict, r) -> Rendered:
+    return message(
+        _("Legal clinic booking %(ref)s confirmed", ref=c["ref"]),
+        r.name,
+        _("Your consultation is booked. Keep the reference code: with it and your phone number you can cancel."),
+        [_when(c), _lang_field(c, "place"), _("Reference code: %(ref)s", ref=c["ref"])],
+        _("Find or cancel my booking"),
+        c.get("path", ""),
+    )
+
+
+@event(SESSION_MOVED, "a booked legal-clinic session was moved")
+def _session_moved(c: dict, r) -> Rendered:
+    return message(
+        _("Legal clinic session moved (booking %(ref)s)", ref=c["ref"]),
+        r.name,
+        _(
+            "The legal clinic session you booked has moved. Your booking stays; if the new time does not suit you, please cancel it."
+        ),
+        [
+            _("New time: %(when)s", when=_when(c, "session_start", "session_end")),
+            _lang_field(c, "place"),
+            _("Reference code: %(ref)s", ref=c["ref"]),
+        ],
+        _("Find or cancel my booking"),
+        c.get("path", ""),
+    )
+
+
+@event(SESSION_CANCELLED, "a booked legal-clinic session was cancelled")
+def _session_cancelled(c: dict, r) -> Rendered:
+    return message(
+        _("Legal clinic session cancelled (booking %(ref)s)", ref=c["ref"]),
+        r.name,
+        _(
+            "Sorry: the legal clinic session you booked has been cancelled, and your booking with it. Please book another session."
+        ),
+        [_when(c), _lang_field(c, "place"), _("Reference code: %(ref)s", ref=c["ref"])],
+        _("Legal clinic"),
+        "/legal-clinic",
+    )
+
+
+@event(SUGGESTION_ANSWERED, "a resident's suggestion was answered")
+def _suggestion_answered(c: dict, r) -> Rendered:
+    return message(
+        _("Your suggestion %(number)s has an answer", number=c["number"]),
+        r.name,
+        _("The bureau has answered your suggestion. Read the answer with your tracking number."),
+        [_("Tracking number: %(number)s", number=c["number"])],
+        _("Track my suggestion"),
+        c.get("path", ""),
+    )
+
+
+@event(RECOVERY_CODE, "one-time code of find-my-booking (SMS)")
+def _recovery_code(c: dict, r) -> Rendered:
+    text = _(
+        "Your code to see your legal clinic bookings: %(code)s (valid %(minutes)d minutes). "
+        "If you did not ask for it, ignore this message.",
+        code=c["code"],
+        minutes=c["minutes"],
+    )
+    return Rendered(subject=_("Your code"), text=text, sms=text)
 
 
 def booking_confirmed(booking) -> None:
-    with force_locale(booking.locale):
-        subject = _("Your legal clinic booking %(reference)s", reference=booking.reference)
-        text = _(
-            "Your consultation is booked for %(when)s at %(place)s. Reference code: %(reference)s. "
-            "To cancel, use the reference code and this phone number.",
-            when=_when(booking),
-            place=_place(booking.slot.occurrence),
-            reference=booking.reference,
-        )
-        _send(booking, BOOKING_CONFIRMED, subject, text, "REQUEST")
+    enqueue(
+        BOOKING_CONFIRMED,
+        f"booking_confirmed:{booking.id}",
+        [_recipient(booking)],
+        _context(booking, booking.slot.occurrence, "REQUEST"),
+    )
 
 
 def session_moved(occurrence, bookings) -> None:
+    """Every live booking of a moved session; the key carries the SEQUENCE, so each move tells again."""
     for booking in bookings:
-        with force_locale(booking.locale):
-            start = to_local(occurrence.starts_at)
-            subject = _("Legal clinic session moved (booking %(reference)s)", reference=booking.reference)
-            text = _(
-                "The legal clinic session you booked has moved to %(when)s. Your booking %(reference)s "
-                "stays valid; if the new time does not suit you, please cancel it.",
-                when=f"{start:%Y-%m-%d %H:%M}",
-                reference=booking.reference,
-            )
-            _send(booking, SESSION_MOVED, subject, text, "REQUEST")
+        enqueue(
+            SESSION_MOVED,
+            f"clinic_moved:{occurrence.id}:{occurrence.sequence}:{booking.id}",
+            [_recipient(booking)],
+            _context(booking, occurrence, "MOVED"),
+        )
+
+
+def cancel_key(booking) -> str:
+    return f"clinic_cancelled:{booking.id}"
 
 
 def session_cancelled(occurrence, bookings) -> None:
     for booking in bookings:
-        with force_locale(booking.locale):
-            subject = _("Legal clinic session cancelled (booking %(reference)s)", reference=booking.reference)
-            text = _(
-                "Sorry: the legal clinic session of %(when)s has been cancelled, and your booking "
-                "%(reference)s with it. Please book another session.",
-                when=_when(booking),
-                reference=booking.reference,
-            )
-            _send(booking, SESSION_CANCELLED, subject, text, "CANCEL")
+        enqueue(SESSION_CANCELLED, cancel_key(booking), [_recipient(booking)], _context(booking, occurrence, "CANCEL"))
 
 
 def suggestion_answered(suggestion) -> None:
-    """Suggestions carry free-text contact details only (no language, no verified channel): the seam
-    hands over the tracking number; the integrator decides whether `submitter_contact` is usable."""
-    _writer(
-        ResidentNotice(
-            event=SUGGESTION_ANSWERED,
-            booking_id=suggestion.id,
-            channel="",
-            to="",
-            locale="zh_CN",
-            subject=suggestion.tracking_number,
-            text="",
-        )
+    """Suggestions carry a free-text contact only: told when it is a phone number or an email address."""
+    from .errors import RuleViolation
+    from .validation import normalise_email_address, normalise_phone
+
+    contact = (getattr(suggestion, "submitter_contact", "") or "").strip()
+    email = phone = ""
+    try:
+        phone = normalise_phone(contact)
+    except RuleViolation:
+        try:
+            email = normalise_email_address(contact)
+        except RuleViolation:
+            return
+    if not (email or phone):
+        return
+    enqueue(
+        SUGGESTION_ANSWERED,
+        f"suggestion_answered:{suggestion.id}",
+        [Recipient.resident(email=email, phone=phone, locale=getattr(suggestion, "locale", "") or "zh_CN")],
+        {"number": suggestion.tracking_number, "path": "/suggestions/track"},
     )
 
 
-def recovery_code(phone: str, locale: str, text: str) -> None:
-    """The one-time code of "find my booking": SMS only, to the number that asked."""
-    _writer(
-        ResidentNotice(
-            event="resident.recovery_code",
-            booking_id=None,
-            channel="sms",
-            to=phone,
-            locale=locale,
-            subject="",
-            text=text,
-        )
+def recovery_code(phone: str, locale: str, code: str, minutes: int, ticket: str) -> None:
+    """The one-time code, by SMS only. The outbox holds it until sent (it expires in `minutes`)."""
+    enqueue(
+        RECOVERY_CODE,
+        f"recovery:{ticket}",
+        [Recipient.resident(phone=phone, locale=locale)],
+        {"code": code, "minutes": minutes},
     )

@@ -240,11 +240,13 @@ def manage():
 @roles_required(Role.STAFF)
 def manage_session(occurrence_id: int):
     occurrence = _clinic_session(occurrence_id)
+    bookings = clinic.bookings_for(occurrence)
     return render_template(
         "clinic/manage_session.html",
         occurrence=occurrence,
-        bookings=clinic.bookings_for(occurrence),
+        bookings=bookings,
         booked=BookingStatus.BOOKED,
+        notices=clinic.notice_status(bookings),
     )
 
 

@@ -343,3 +343,38 @@ def test_find_is_rate_limited_per_phone_and_per_ip(app, database_url):
         limiter.enabled = False  # the limiter is one object shared by every app in this process
         with limited.app_context():
             db.engine.dispose()
+
+
+def test_the_officials_page_costs_the_same_few_queries_for_many_days(app, web_app, client, auth):
+    from tests.conftest import count_queries
+
+    with web_app.app_context():
+        engine = db.engine
+    mine = pb.official()
+    start = local_today() + dt.timedelta(days=1)
+    pb.contact_day(day=start, officials=[mine])
+    db.session.commit()
+    auth.login(mine.email)
+    client.get("/official/")
+    with count_queries(engine) as few:
+        assert client.get("/official/").status_code == 200
+    for n in range(1, 15):
+        pb.contact_day(day=start + dt.timedelta(days=n), officials=[mine])
+    db.session.commit()
+    with count_queries(engine) as many:
+        assert client.get("/official/").status_code == 200
+    assert 0 < many() == few()
+
+
+def test_an_answered_suggestion_with_a_phone_is_told_by_sms(app, http_hook):
+    from services import suggestions
+
+    app.config["SMS_URL"] = http_hook.url + "/sms"
+    staff = make_user(Role.STAFF)
+    item = suggestions.submit(pb.contact_day().id, "路灯坏了", submitter_contact="138 1234 5678")
+    suggestions.assign(item, pb.bureau().id, staff)
+    suggestions.answer(item, "已修复", staff)
+    rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "suggestion_answered")).all()
+    assert [(r.channel, r.address) for r in rows] == [(OutboxChannel.SMS, "13812345678")]
+    assert notify_sender.send_due().sent == 1
+    assert item.tracking_number in http_hook.received[0][1]["text"]

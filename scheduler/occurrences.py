@@ -23,6 +23,7 @@ from models import (
     HearingNotice,
     Occurrence,
     OccurrenceStatus,
+    ProgrammeKind,
     Series,
     SeriesPattern,
     SeriesSite,
@@ -32,7 +33,7 @@ from models import (
     record,
     utcnow,
 )
-from services import clinic, resident_notices
+from services import clinic, notify_events, resident_notices
 from services.errors import RuleViolation
 from timeutil import local_today, span_utc, to_local
 
@@ -212,10 +213,21 @@ def _insert_missing(series: Series, sites: list[SeriesSite], planned: list[Plann
 
 def _sync_officials(occurrence: Occurrence, site: SeriesSite) -> bool:
     wanted = {official.id for official in site.officials}
-    if {official.id for official in occurrence.officials} == wanted:
+    had = {official.id for official in occurrence.officials}
+    if had == wanted:
         return False
     occurrence.officials = list(site.officials)
+    added = [o for o in site.officials if o.id not in had]
+    if added and occurrence.status is OccurrenceStatus.SCHEDULED and occurrence.starts_at > utcnow():
+        _tell_officials(occurrence, "assigned", added)
     return True
+
+
+def _tell_officials(occurrence: Occurrence, what: str, officials=None) -> None:
+    """Officials of a contact day hear of it being assigned to them, moved or cancelled (services/notify_events)."""
+    if occurrence.programme.kind is not ProgrammeKind.CONTACT_DAY:
+        return
+    notify_events.contact_day(occurrence, list(occurrence.officials if officials is None else officials), what)
 
 
 def reconcile_series(
@@ -354,6 +366,7 @@ def move_occurrence(
     clinic.sync_slots([occurrence.id])
     if clinic.is_clinic(occurrence):
         resident_notices.session_moved(occurrence, clinic.active_bookings(occurrence.id))
+    _tell_officials(occurrence, "moved")
     return occurrence
 
 
@@ -374,6 +387,7 @@ def cancel_occurrence(occurrence: Occurrence, actor, reason: str = "") -> Occurr
     db.session.flush()
     # A clinic session's bookings end with it, and each resident is told (services/clinic.py).
     clinic.cancel_session_bookings(occurrence)
+    _tell_officials(occurrence, "cancelled")
     return occurrence
 
 

@@ -36,6 +36,9 @@ def register_blueprints(app: Flask) -> None:
         health,
     ):
         app.register_blueprint(module.bp)
+    from . import notifications
+
+    app.register_blueprint(notifications.bp)
     from . import admin_holidays
 
     app.register_blueprint(admin_holidays.bp)

@@ -813,3 +813,53 @@ class VolunteerFeed(_KeyedFeed):
             url=url,
         )
         return meta, events
+
+
+class OfficialFeed(_KeyedFeed):
+    """The contact days one official is assigned to: for whoever holds that official's personal token.
+
+    The same token as a volunteer's own feed (one personal link per user, issued, re-issued and
+    revoked by feeds/tokens.py); this source reads the official's occurrences instead of shifts.
+    """
+
+    private = True
+    filename = "my-contact-days.ics"
+    prefix = "official"
+    param = "token"
+
+    _probe = ProbeStatement(
+        sa.select(
+            ft.c.user_id,
+            sa.func.count(o.c.id),
+            sa.func.sum(o.c.id),
+            sa.func.sum(o.c.sequence),
+            sa.func.max(o.c.last_modified),
+            sa.func.max(o.c.updated_at),
+            sa.func.max(v.c.updated_at),
+            sa.func.max(c.c.updated_at),
+            sa.func.max(u.c.updated_at),
+        )
+        .select_from(
+            # A deactivated account's feed stops with the account.
+            ft.join(u, sa.and_(u.c.id == ft.c.user_id, u.c.active.is_(True)))
+            .outerjoin(oo, oo.c.user_id == ft.c.user_id)
+            .outerjoin(o, sa.and_(o.c.id == oo.c.occurrence_id, _overlaps(o)))
+            .outerjoin(v, v.c.id == o.c.venue_id)
+            .outerjoin(c, c.c.id == o.c.community_id)
+        )
+        .where(_live_token(FeedKind.VOLUNTEER))
+        .group_by(ft.c.user_id)
+    )
+
+    def build(self, owner, window: Window, lang: str, links: Links) -> tuple[FeedMeta, list[FeedEvent]]:
+        mine = sa.select(oo.c.occurrence_id).where(oo.c.user_id == owner)
+        rows = load_occurrences(window, o.c.id.in_(mine))
+        meta = FeedMeta(
+            key=self.cache_key(owner),
+            lang=lang,
+            name=_("My contact days"),
+            description=_("The contact days you attend. Private: do not share this link."),
+            url=links.page("official.index"),
+        )
+        # The same events (UID, SEQUENCE) as the public feeds publish for these sessions.
+        return meta, occurrence_events(rows, lang, links)

@@ -33,7 +33,7 @@ from . import sources, tokens
 from .cache import body_etag, resolve
 from .calendar import render
 from .links import base_url, subscription
-from .sources import CommunityFeed, Links, ProgrammeFeed, TeamFeed, VolunteerFeed
+from .sources import CommunityFeed, Links, OfficialFeed, ProgrammeFeed, TeamFeed, VolunteerFeed
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
@@ -147,6 +147,13 @@ def volunteer(token: str):
     return serve(VolunteerFeed(token))
 
 
+@bp.get("/o/<token>.ics")
+def official(token: str):
+    if len(token) > MAX_TOKEN_LENGTH:
+        abort(404)
+    return serve(OfficialFeed(token))
+
+
 @bp.get("/occurrences/<uid>.ics")
 def occurrence_ics(uid: str):
     """One public session (or public hearing) as a file to import: `attachment` is right here."""
@@ -187,7 +194,7 @@ def team_feed(team: PatrolTeam) -> FeedToken | None:
 
 
 def may_have_personal_feed(user) -> bool:
-    return user.is_authenticated and user.role in (Role.VOLUNTEER, Role.COORDINATOR)
+    return user.is_authenticated and user.role in (Role.VOLUNTEER, Role.COORDINATOR, Role.OFFICIAL)
 
 
 @bp.app_template_global("feed_subscription")
@@ -203,7 +210,8 @@ def personal_feed(user):
     token = my_feed(user)
     if token is None:
         return None, None, tokens.ever_issued(user=user)
-    return token, subscription("feeds.volunteer", lang=current_language(), token=token.token), True
+    endpoint = "feeds.official" if user.role is Role.OFFICIAL else "feeds.volunteer"
+    return token, subscription(endpoint, lang=current_language(), token=token.token), True
 
 
 def _teams_of(user):
@@ -230,16 +238,16 @@ def _default_page(token: FeedToken) -> str:
     if token.kind is FeedKind.TEAM:
         return url_for("feeds.team_page", team_id=token.team_id)
     if token.user_id == current_user.id:
-        return url_for("volunteer.index")
+        return url_for("official.index" if current_user.role is Role.OFFICIAL else "volunteer.index")
     return url_for("feeds.token_list")
 
 
 @bp.post("/me/issue")
-@roles_required(Role.VOLUNTEER, Role.COORDINATOR)
+@roles_required(Role.VOLUNTEER, Role.COORDINATOR, Role.OFFICIAL)
 def issue_mine():
     tokens.get_or_issue(user=current_user)
     flash(_("Your calendar link is ready."), "success")
-    return _back(url_for("volunteer.index"))
+    return _back(url_for("official.index" if current_user.role is Role.OFFICIAL else "volunteer.index"))
 
 
 @bp.post("/teams/<id:team_id>/issue")

@@ -2,7 +2,7 @@
 
 from .audit import AuditLog, record
 from .base import UTCDateTime, db, new_uid, utcnow
-from .clinic import BookingStatus, ClinicBooking, ClinicSlot
+from .clinic import BookingRecoveryCode, BookingStatus, ClinicBooking, ClinicSlot
 from .feeds import FeedKind, FeedSnapshot, FeedToken, new_feed_token
 from .notifications import Notification, NotificationKind, NotificationStatus
 from .outbox import OutboxChannel, OutboxMessage, OutboxStatus

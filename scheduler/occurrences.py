@@ -33,7 +33,7 @@ from models import (
     record,
     utcnow,
 )
-from services import clinic, notify_events
+from services import clinic, notify_events, resident_notices
 from services.errors import RuleViolation
 from timeutil import local_today, span_utc, to_local
 
@@ -364,6 +364,8 @@ def move_occurrence(
     )
     db.session.flush()
     clinic.sync_slots([occurrence.id])
+    if clinic.is_clinic(occurrence):
+        resident_notices.session_moved(occurrence, clinic.active_bookings(occurrence.id))
     _tell_officials(occurrence, "moved")
     return occurrence
 
@@ -383,6 +385,8 @@ def cancel_occurrence(occurrence: Occurrence, actor, reason: str = "") -> Occurr
             _touch_notice(notice)
     record(actor, "occurrence.cancel", "occurrence", occurrence.id, uid=occurrence.uid, reason=reason)
     db.session.flush()
+    # A clinic session's bookings end with it, and each resident is told (services/clinic.py).
+    clinic.cancel_session_bookings(occurrence)
     _tell_officials(occurrence, "cancelled")
     return occurrence
 

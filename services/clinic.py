@@ -15,13 +15,14 @@ from flask_babel import gettext as _
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
-from i18n import normalise_language
+from i18n import current_language, normalise_language
 from models import (
     BookingStatus,
     ClinicBooking,
     ClinicSlot,
     Occurrence,
     OccurrenceStatus,
+    OutboxMessage,
     Programme,
     ProgrammeKind,
     db,
@@ -29,10 +30,11 @@ from models import (
     utcnow,
 )
 
+from . import resident_notices
 from .codes import new_code, normalise_code
 from .errors import RuleViolation
 from .transactions import unit_of_work
-from .validation import clean_text, normalise_phone
+from .validation import clean_text, normalise_email_address, normalise_phone
 
 SLOT_MINUTES = 30
 DEFAULT_SLOT_CAPACITY = 2  # per slot, when the session has no capacity of its own
@@ -141,6 +143,8 @@ def book(
     language: str = "zh_CN",
     now: dt.datetime | None = None,
     occurrence_id: int | None = None,
+    email: str = "",
+    locale: str | None = None,
 ) -> ClinicBooking:
     """Book one place in a slot; RuleViolation when the input is bad or the slot full, past or gone.
 
@@ -151,16 +155,26 @@ def book(
     name = clean_text(name, _("Your name"), NAME_MAX)
     phone = normalise_phone(phone)
     topic = clean_text(topic, _("What would you like advice on?"), TOPIC_MAX, required=False, multiline=True)
+    email = normalise_email_address(email)
     language = normalise_language(language) or "zh_CN"
+    locale = normalise_language(locale) or current_language()
     slot = _open_slot(slot_id, occurrence_id, language, now)
     _refuse_second_booking(slot.occurrence, phone)
     _take_place(slot, now)
     booking = ClinicBooking(
-        reference=_unused_reference(), slot=slot, name=name, phone=phone, topic=topic, language=language
+        reference=_unused_reference(),
+        slot=slot,
+        name=name,
+        phone=phone,
+        topic=topic,
+        language=language,
+        email=email,
+        locale=locale,
     )
     db.session.add(booking)
     db.session.flush()
     record(None, "clinic.book", "clinic_booking", booking.id, slot_id=slot.id)
+    resident_notices.booking_confirmed(booking)
     return booking
 
 
@@ -254,6 +268,11 @@ def cancel(reference: str, phone: str, now: dt.datetime | None = None) -> Clinic
         raise RuleViolation(
             _("No booking matches this reference code and phone number. Please check both."), "no_booking", 404
         )
+    return _cancel_booking(booking, now)
+
+
+def _cancel_booking(booking: ClinicBooking, now: dt.datetime) -> ClinicBooking:
+    """The resident's own cancel, once they have proved the booking is theirs."""
     if booking.status is BookingStatus.CANCELLED:
         raise RuleViolation(_("This booking has already been cancelled."), "already_cancelled", 409)
     if booking.slot.starts_at <= now:
@@ -280,6 +299,63 @@ def cancel(reference: str, phone: str, now: dt.datetime | None = None) -> Clinic
     db.session.expire(booking.slot, ["booked_count"])
     record(None, "clinic.cancel", "clinic_booking", booking.id)
     return booking
+
+
+@unit_of_work
+def cancel_mine(booking_id: int, phone: str, now: dt.datetime | None = None) -> ClinicBooking:
+    """Cancel a booking of a phone number its holder has proved to own (services/recovery.py)."""
+    now = now or utcnow()
+    booking = db.session.get(
+        ClinicBooking, booking_id, options=[orm.joinedload(ClinicBooking.slot).joinedload(ClinicSlot.occurrence)]
+    )
+    if booking is None or booking.phone != phone:
+        raise RuleViolation(
+            _("No booking matches this reference code and phone number. Please check both."), "no_booking", 404
+        )
+    return _cancel_booking(booking, now)
+
+
+def active_bookings(occurrence_id: int) -> list[ClinicBooking]:
+    """The live bookings of a session: the people a cancel or a move must tell."""
+    return list(
+        db.session.scalars(
+            sa.select(ClinicBooking)
+            .join(ClinicSlot)
+            .where(ClinicSlot.occurrence_id == occurrence_id, ClinicBooking.status == BookingStatus.BOOKED)
+            .options(orm.contains_eager(ClinicBooking.slot))
+            .order_by(ClinicSlot.starts_at, ClinicBooking.id)
+        )
+    )
+
+
+def count_active_bookings(occurrence_id: int) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(ClinicBooking.id))
+            .join(ClinicSlot)
+            .where(ClinicSlot.occurrence_id == occurrence_id, ClinicBooking.status == BookingStatus.BOOKED)
+        )
+        or 0
+    )
+
+
+def cancel_session_bookings(occurrence: Occurrence, now: dt.datetime | None = None) -> list[ClinicBooking]:
+    """Mark every live booking of a cancelled session cancelled (reason "session"), free the places,
+    and tell each resident. A building block: the session's cancel (scheduler) commits."""
+    if not is_clinic(occurrence):
+        return []
+    now = now or utcnow()
+    bookings = active_bookings(occurrence.id)
+    for booking in bookings:
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = now
+        booking.cancel_reason = "session"
+        booking.slot.booked_count = max(booking.slot.booked_count - 1, 0)
+    db.session.flush()
+    if bookings:
+        record(None, "clinic.cancel_session", "occurrence", occurrence.id, bookings=len(bookings))
+    resident_notices.session_cancelled(occurrence, bookings)
+    return bookings
 
 
 def bookings_for(occurrence: Occurrence) -> list[ClinicBooking]:
@@ -318,3 +394,23 @@ def free_places(occurrences: list[Occurrence], now: dt.datetime | None = None) -
         oid: with_slots[oid] if oid in with_slots else sum(cap for start, _end, cap in slot_plan(o) if start > now)
         for oid, o in sessions.items()
     }
+
+
+def notice_status(bookings: list[ClinicBooking]) -> dict[int, list[tuple[str, str]]]:
+    """Per booking, how its latest message went on each channel: the cancellation notice for a booking
+    cancelled with its session, else the confirmation. One query for the whole list."""
+    wanted = {
+        (resident_notices.cancel_key(b) if b.cancel_reason == "session" else f"booking_confirmed:{b.id}"): b.id
+        for b in bookings
+    }
+    if not wanted:
+        return {}
+    found: dict[int, list[tuple[str, str]]] = {}
+    rows = db.session.execute(
+        sa.select(OutboxMessage.event_key, OutboxMessage.channel, OutboxMessage.status)
+        .where(OutboxMessage.event_key.in_(list(wanted)))
+        .order_by(OutboxMessage.event_key, OutboxMessage.channel)
+    )
+    for key, channel, status in rows:
+        found.setdefault(wanted[key], []).append((channel.value, status.value))
+    return found

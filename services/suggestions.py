@@ -29,6 +29,7 @@ from models import (
     utcnow,
 )
 
+from . import resident_notices
 from .codes import new_code, normalise_code
 from .errors import RuleViolation
 from .transactions import unit_of_work
@@ -158,6 +159,7 @@ def answer(suggestion: Suggestion, text: str, by: User, now: dt.datetime | None 
         suggestion.answered_at = now
     record(by, "suggestion.answer", "suggestion", suggestion.id)
     db.session.flush()
+    resident_notices.suggestion_answered(suggestion)
     return suggestion
 
 

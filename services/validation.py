@@ -61,3 +61,22 @@ def normalise_phone(value: str | None) -> str:
         "phone_format",
         400,
     )
+
+
+EMAIL_MAX = 254
+# Deliberately simple: one "@", a dot in the domain, no spaces or markup. Mail servers are the real test.
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]{2,}$")
+
+
+def normalise_email_address(value: str | None, required: bool = False) -> str:
+    """An optional email address as stored (trimmed, lower case), or RuleViolation (400)."""
+    text = (value or "").strip().lower()
+    if not text:
+        if required:
+            raise RuleViolation(_("Please fill in: %(field)s.", field=_("Email address")), "required", 400)
+        return ""
+    if len(text) > EMAIL_MAX or not _EMAIL.match(text) or ".." in text:
+        raise RuleViolation(
+            _("Please enter an email address such as name@example.com, or leave it empty."), "email_format", 400
+        )
+    return text

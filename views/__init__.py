@@ -16,6 +16,7 @@ def register_blueprints(app: Flask) -> None:
         clinic,
         errors,
         health,
+        official,
         public,
         roster,
         roster_copy,
@@ -35,6 +36,7 @@ def register_blueprints(app: Flask) -> None:
         roster_copy,
         volunteer,
         checkin,
+        official,
         health,
     ):
         app.register_blueprint(module.bp)

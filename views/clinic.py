@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import orm
-from wtforms import RadioField, SelectField, StringField, SubmitField, TelField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, SubmitField, TelField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from access import roles_required
 from extensions import limiter
 from i18n import current_language
-from inputs import coerce_id, page_arg
+from inputs import coerce_id, id_field, page_arg
 from models import (
     BookingStatus,
     ClinicBooking,
@@ -28,8 +29,10 @@ from models import (
     utcnow,
 )
 from responses import violation_page
-from services import clinic
+from scheduler import operations
+from services import clinic, recovery
 from services.errors import RuleViolation
+from services.validation import normalise_phone
 
 bp = Blueprint("clinic", __name__, url_prefix="/legal-clinic/book")
 LAST_BOOKING = "clinic_booking"
@@ -63,6 +66,12 @@ class BookingForm(FlaskForm):
         render_kw={"autocomplete": "tel", "maxlength": 32},
         description=_l("Used only to confirm or change your booking; seen only by clinic staff."),
     )
+    email = EmailField(
+        _l("Email (optional)"),
+        validators=[_too_long(_l("Email (optional)"), 254)],
+        render_kw={"autocomplete": "email", "maxlength": 254, "inputmode": "email"},
+        description=_l("For the confirmation with a calendar entry, and if the session changes."),
+    )
     language = SelectField(_l("Language of the consultation"))
     topic = TextAreaField(
         _l("What would you like advice on?"),
@@ -84,6 +93,16 @@ class CancelForm(FlaskForm):
         render_kw={"autocomplete": "tel"},
     )
     submit = SubmitField(_l("Cancel the booking"))
+
+
+class SessionCancelForm(FlaskForm):
+    reason = StringField(
+        _l("Reason (shown in calendars)"),
+        validators=[Optional(), _too_long(_l("Reason (shown in calendars)"), 200)],
+        render_kw={"maxlength": 200},
+    )
+    expected = HiddenField(validators=[InputRequired(), Length(max=6)])
+    submit = SubmitField(_l("Cancel the session and tell them"))
 
 
 def _clinic_session(occurrence_id: int) -> Occurrence:
@@ -139,6 +158,8 @@ def book(occurrence_id: int):
                 form.topic.data or "",
                 form.language.data,
                 occurrence_id=occurrence.id,
+                email=form.email.data or "",
+                locale=current_language(),
             )
         except RuleViolation as violation:
             return violation_page(violation, page, inline=True)
@@ -187,7 +208,7 @@ def cancel():
 
 @bp.after_request
 def _no_store_for_staff(response):
-    if request.endpoint and request.endpoint.startswith("clinic.manage"):
+    if request.endpoint and request.endpoint.startswith(("clinic.manage", "clinic.find", "clinic.my_bookings")):
         response.headers["Cache-Control"] = "no-store"  # names and phone numbers
     return response
 
@@ -219,9 +240,138 @@ def manage():
 @roles_required(Role.STAFF)
 def manage_session(occurrence_id: int):
     occurrence = _clinic_session(occurrence_id)
+    bookings = clinic.bookings_for(occurrence)
     return render_template(
         "clinic/manage_session.html",
         occurrence=occurrence,
-        bookings=clinic.bookings_for(occurrence),
+        bookings=bookings,
         booked=BookingStatus.BOOKED,
+        notices=clinic.notice_status(bookings),
     )
+
+
+@bp.route("/manage/<id:occurrence_id>/cancel", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def manage_cancel(occurrence_id: int):
+    """Cancel a clinic session: first the count of residents who will be told, then the cancel (POST).
+
+    The confirming form carries the count the staff member saw; if bookings came or went meanwhile,
+    the page shows the new count again instead of cancelling (409)."""
+    occurrence = _clinic_session(occurrence_id)
+    form = SessionCancelForm()
+    count = clinic.count_active_bookings(occurrence.id)
+
+    def page(error=None, status=200):
+        return render_template(
+            "clinic/manage_cancel.html", occurrence=occurrence, form=form, count=count, error=error
+        ), status
+
+    if occurrence.status is OccurrenceStatus.CANCELLED:
+        return redirect(url_for(".manage_session", occurrence_id=occurrence.id), code=303)
+    if request.method == "GET":
+        form.expected.data = count
+        return page()
+    if not form.validate_on_submit():
+        return page(status=400)
+    if form.expected.data != str(count):
+        form.expected.data = count
+        return page(_("The number of bookings changed while you were deciding. Please check it again."), 409)
+    try:
+        operations.cancel_occurrence(current_user, occurrence, reason=(form.reason.data or "").strip())
+    except RuleViolation as violation:
+        return violation_page(violation, lambda error=None: page(error)[0], inline=True)
+    flash(_("Session cancelled. %(count)d booked residents are being told.", count=count), "success")
+    return redirect(url_for(".manage_session", occurrence_id=occurrence.id), code=303)
+
+
+# --------------------------------------------------------------- find my booking
+
+RECOVERY_TICKET = "clinic_recovery"
+
+
+def _phone_key() -> str:
+    """Rate-limit key per phone number (normalised, so spacing does not give new tries)."""
+    raw = (request.form.get("phone") or "")[:40]
+    try:
+        return "phone:" + normalise_phone(raw)
+    except RuleViolation:
+        return "phone:?" + raw
+
+
+class FindForm(FlaskForm):
+    phone = TelField(
+        _l("Phone number used for the booking"),
+        validators=[_required(_l("Phone number")), _too_long(_l("Phone number"), 32)],
+        render_kw={"autocomplete": "tel", "maxlength": 32},
+    )
+    submit = SubmitField(_l("Send me a code"))
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code from the text message"),
+        validators=[_required(_l("Code from the text message")), _too_long(_l("Code from the text message"), 12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 12},
+    )
+    submit = SubmitField(_l("Show my bookings"))
+
+
+@bp.route("/find", methods=["GET", "POST"])
+@limiter.limit("5 per minute;20 per hour", methods=["POST"])
+@limiter.limit("3 per 10 minutes;6 per day", methods=["POST"], key_func=_phone_key)
+def find():
+    form = FindForm()
+
+    def page(error=None):
+        return render_template("clinic/find.html", form=form, error=error)
+
+    if form.validate_on_submit():
+        try:
+            ticket = recovery.request_code(form.phone.data)
+        except RuleViolation as violation:
+            return violation_page(violation, page, inline=True)
+        session[RECOVERY_TICKET] = ticket
+        return redirect(url_for(".find_code"), code=303)
+    return page(), 400 if request.method == "POST" else 200
+
+
+@bp.route("/find/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def find_code():
+    form = CodeForm()
+    ticket = session.get(RECOVERY_TICKET)
+    if not ticket:
+        return redirect(url_for(".find"))
+
+    def page(error=None):
+        return render_template("clinic/find_code.html", form=form, error=error, minutes=recovery.CODE_MINUTES)
+
+    if form.validate_on_submit():
+        try:
+            recovery.verify(ticket, form.code.data)
+        except RuleViolation as violation:
+            return violation_page(violation, page, inline=True)
+        return redirect(url_for(".my_bookings"), code=303)
+    return page(), 400 if request.method == "POST" else 200
+
+
+@bp.route("/mine", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def my_bookings():
+    phone = recovery.verified_phone(session.get(RECOVERY_TICKET))
+    if phone is None:
+        return redirect(url_for(".find"))
+    error, status = None, 200
+    if request.method == "POST":
+        form = FlaskForm()
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            clinic.cancel_mine(id_field("booking_id"), phone)
+        except RuleViolation as violation:
+            error, status = violation.message, violation.status
+        else:
+            flash(_("The booking was cancelled."), "success")
+            return redirect(url_for(".my_bookings"), code=303)
+    response = render_template("clinic/mine.html", bookings=recovery.upcoming_bookings(phone), error=error)
+    return response, status

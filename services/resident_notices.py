@@ -1,0 +1,189 @@
+"""What residents are told, through the notification outbox (services/notify.py).
+
+One function per event, called inside the change's unit of work: each writes outbox rows (email
+and/or SMS, whatever the booking gave) and never commits. Messages are rendered at send time in
+the booking's language (`ClinicBooking.locale`: the page the resident booked on). Dated messages
+carry an iMIP part with the session's feed UID and SEQUENCE: REQUEST on booking and on a move
+(the move raised SEQUENCE), CANCEL when the session is cancelled.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from timeutil import to_local
+
+from .notify import Recipient, Rendered, enqueue, event, ical_context, iso
+from .notify_events import _lang_field, message
+
+BOOKING_CONFIRMED = "booking_confirmed"
+SESSION_MOVED = "clinic_session_moved"
+SESSION_CANCELLED = "clinic_session_cancelled"
+SUGGESTION_ANSWERED = "suggestion_answered"
+RECOVERY_CODE = "booking_recovery_code"
+
+
+def _recipient(booking) -> Recipient:
+    return Recipient.resident(email=booking.email, phone=booking.phone, locale=booking.locale, name=booking.name)
+
+
+def _context(booking, occurrence, method: str) -> dict:
+    venue = occurrence.venue
+    slot = booking.slot
+    return {
+        "ref": booking.reference,
+        "start": iso(slot.starts_at),
+        "end": iso(slot.ends_at),
+        "session_start": iso(occurrence.starts_at),
+        "session_end": iso(occurrence.ends_at),
+        "place_zh": venue.name_zh if venue is not None else "",
+        "place_en": (venue.name_en or venue.name_zh) if venue is not None else "",
+        "path": "/legal-clinic/book/find",
+        # The session's identity in the feeds: the visit updates in the resident's calendar with it.
+        "ical": ical_context(
+            occurrence.uid,
+            occurrence.sequence or 0,
+            slot.starts_at if method != "MOVED" else occurrence.starts_at,
+            slot.ends_at if method != "MOVED" else occurrence.ends_at,
+            method="REQUEST" if method == "MOVED" else method,
+            location=venue.name_zh if venue is not None else "",
+        ),
+    }
+
+
+def _when(c: dict, start: str = "start", end: str = "end") -> str:
+    import datetime as dt
+
+    begin = to_local(dt.datetime.fromisoformat(c[start]))
+    finish = to_local(dt.datetime.fromisoformat(c[end]))
+    return f"{begin:%Y-%m-%d %H:%M}–{finish:%H:%M}"
+
+
+@event(BOOKING_CONFIRMED, "a resident booked a legal-clinic consultation")
+def _booking_confirmed(c: dict, r) -> Rendered:
+    return message(
+        _("Legal clinic booking %(ref)s confirmed", ref=c["ref"]),
+        r.name,
+        _("Your consultation is booked. Keep the reference code: with it and your phone number you can cancel."),
+        [_when(c), _lang_field(c, "place"), _("Reference code: %(ref)s", ref=c["ref"])],
+        _("Find or cancel my booking"),
+        c.get("path", ""),
+    )
+
+
+@event(SESSION_MOVED, "a booked legal-clinic session was moved")
+def _session_moved(c: dict, r) -> Rendered:
+    return message(
+        _("Legal clinic session moved (booking %(ref)s)", ref=c["ref"]),
+        r.name,
+        _(
+            "The legal clinic session you booked has moved. Your booking stays; if the new time does not suit you, please cancel it."
+        ),
+        [
+            _("New time: %(when)s", when=_when(c, "session_start", "session_end")),
+            _lang_field(c, "place"),
+            _("Reference code: %(ref)s", ref=c["ref"]),
+        ],
+        _("Find or cancel my booking"),
+        c.get("path", ""),
+    )
+
+
+@event(SESSION_CANCELLED, "a booked legal-clinic session was cancelled")
+def _session_cancelled(c: dict, r) -> Rendered:
+    return message(
+        _("Legal clinic session cancelled (booking %(ref)s)", ref=c["ref"]),
+        r.name,
+        _(
+            "Sorry: the legal clinic session you booked has been cancelled, and your booking with it. Please book another session."
+        ),
+        [_when(c), _lang_field(c, "place"), _("Reference code: %(ref)s", ref=c["ref"])],
+        _("Legal clinic"),
+        "/legal-clinic",
+    )
+
+
+@event(SUGGESTION_ANSWERED, "a resident's suggestion was answered")
+def _suggestion_answered(c: dict, r) -> Rendered:
+    return message(
+        _("Your suggestion %(number)s has an answer", number=c["number"]),
+        r.name,
+        _("The bureau has answered your suggestion. Read the answer with your tracking number."),
+        [_("Tracking number: %(number)s", number=c["number"])],
+        _("Track my suggestion"),
+        c.get("path", ""),
+    )
+
+
+@event(RECOVERY_CODE, "one-time code of find-my-booking (SMS)")
+def _recovery_code(c: dict, r) -> Rendered:
+    text = _(
+        "Your code to see your legal clinic bookings: %(code)s (valid %(minutes)d minutes). "
+        "If you did not ask for it, ignore this message.",
+        code=c["code"],
+        minutes=c["minutes"],
+    )
+    return Rendered(subject=_("Your code"), text=text, sms=text)
+
+
+def booking_confirmed(booking) -> None:
+    enqueue(
+        BOOKING_CONFIRMED,
+        f"booking_confirmed:{booking.id}",
+        [_recipient(booking)],
+        _context(booking, booking.slot.occurrence, "REQUEST"),
+    )
+
+
+def session_moved(occurrence, bookings) -> None:
+    """Every live booking of a moved session; the key carries the SEQUENCE, so each move tells again."""
+    for booking in bookings:
+        enqueue(
+            SESSION_MOVED,
+            f"clinic_moved:{occurrence.id}:{occurrence.sequence}:{booking.id}",
+            [_recipient(booking)],
+            _context(booking, occurrence, "MOVED"),
+        )
+
+
+def cancel_key(booking) -> str:
+    return f"clinic_cancelled:{booking.id}"
+
+
+def session_cancelled(occurrence, bookings) -> None:
+    for booking in bookings:
+        enqueue(SESSION_CANCELLED, cancel_key(booking), [_recipient(booking)], _context(booking, occurrence, "CANCEL"))
+
+
+def suggestion_answered(suggestion) -> None:
+    """Suggestions carry a free-text contact only: told when it is a phone number or an email address."""
+    from .errors import RuleViolation
+    from .validation import normalise_email_address, normalise_phone
+
+    contact = (getattr(suggestion, "submitter_contact", "") or "").strip()
+    email = phone = ""
+    try:
+        phone = normalise_phone(contact)
+    except RuleViolation:
+        try:
+            email = normalise_email_address(contact)
+        except RuleViolation:
+            return
+    if not (email or phone):
+        return
+    enqueue(
+        SUGGESTION_ANSWERED,
+        f"suggestion_answered:{suggestion.id}",
+        [Recipient.resident(email=email, phone=phone, locale=getattr(suggestion, "locale", "") or "zh_CN")],
+        {"number": suggestion.tracking_number, "path": "/suggestions/track"},
+    )
+
+
+def recovery_code(phone: str, locale: str, code: str, minutes: int, ticket: str) -> None:
+    """The one-time code, by SMS only. The outbox holds it until sent (it expires in `minutes`)."""
+    enqueue(
+        RECOVERY_CODE,
+        f"recovery:{ticket}",
+        [Recipient.resident(phone=phone, locale=locale)],
+        {"code": code, "minutes": minutes},
+    )

@@ -39,6 +39,14 @@ from .shifts import (
     Unavailability,
 )
 from .suggestions import Suggestion, SuggestionStatus
+from .trades import (
+    ACTIVE_TRADE,
+    ACTIVE_WAITLIST,
+    TradeOffer,
+    TradeStatus,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership
 from .users import (
     PASSWORD_MAX_LENGTH,

@@ -5,6 +5,7 @@ from .base import UTCDateTime, db, new_uid, utcnow
 from .clinic import BookingStatus, ClinicBooking, ClinicSlot
 from .feeds import FeedKind, FeedSnapshot, FeedToken, new_feed_token
 from .notifications import Notification, NotificationKind, NotificationStatus
+from .outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from .places import AreaKind, Community, CommunityArea, Subdistrict, Venue, VenueKind
 from .programmes import (
     PUBLIC_PROGRAMME_KINDS,

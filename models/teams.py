@@ -21,6 +21,8 @@ class PatrolTeam(BilingualNameMixin, TimestampMixin, db.Model):
     __tablename__ = "patrol_teams"
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    # The team's group-chat robot (apprise URL, e.g. wecombot://…, dingtalk://…); never shown to other teams.
+    chat_webhook: orm.Mapped[str] = orm.mapped_column(sa.String(500), default="", server_default="")
     code: orm.Mapped[str] = orm.mapped_column(sa.String(32), unique=True)
     kind: orm.Mapped[TeamKind] = orm.mapped_column(str_enum(TeamKind, "team_kind"))
     subdistrict_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("subdistricts.id"), index=True)

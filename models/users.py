@@ -55,6 +55,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     title_en: orm.Mapped[str] = orm.mapped_column(sa.String(120), default="")
     bureau_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("bureaus.id"), index=True)
     locale: orm.Mapped[str] = orm.mapped_column(sa.String(8), default="zh_CN")
+    # Channel choices for notifications (services/notify.py); email on unless turned off.
+    notify_email: orm.Mapped[bool] = orm.mapped_column(default=True, server_default=sa.true())
+    notify_sms: orm.Mapped[bool] = orm.mapped_column(default=False, server_default=sa.false())
     weekly_hours_limit: orm.Mapped[int | None] = orm.mapped_column()
     is_sample: orm.Mapped[bool] = orm.mapped_column(default=False)
 

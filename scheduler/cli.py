@@ -79,3 +79,22 @@ def run() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(schedule_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(notifications_cli)
+
+
+notifications_cli = AppGroup("notifications", help="The notification outbox.")
+
+
+@notifications_cli.command("send")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="At most this many messages.")
+@click.option(
+    "--recover", is_flag=True, help="First make messages left in flight by a stopped sender due (only if none runs)."
+)
+def send_notifications(limit: int | None, recover: bool) -> None:
+    """Deliver every notification due now (email, SMS, team chat); retries wait with backoff."""
+    from .notify_sender import recover_orphaned, send_due
+
+    if recover:
+        recover_orphaned()
+    result = send_due(limit=limit)
+    click.echo(f"sent {result.sent}, retrying later {result.retrying}, failed {result.failed}")

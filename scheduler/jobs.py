@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 
 JOB_ROLL_HORIZON = "roll_horizon"
 JOB_SEND_REMINDERS = "send_reminders"
+JOB_SEND_NOTIFICATIONS = "send_notifications"
 JOB_ALERT_UNDERSTAFFED = "alert_understaffed"
-JOB_IDS = (JOB_ROLL_HORIZON, JOB_SEND_REMINDERS, JOB_ALERT_UNDERSTAFFED)
+JOB_IDS = (JOB_ROLL_HORIZON, JOB_SEND_REMINDERS, JOB_SEND_NOTIFICATIONS, JOB_ALERT_UNDERSTAFFED)
 
 
 def roll_horizon(today: dt.date | None = None) -> dict:
@@ -55,6 +56,12 @@ def send_due_reminders(now: dt.datetime | None = None):
     from .reminders import send_due_reminders as send
 
     return send(now or utcnow())
+
+
+def send_notifications(now: dt.datetime | None = None):
+    from .notify_sender import send_due
+
+    return send_due(now)
 
 
 def alert_understaffed(now: dt.datetime | None = None):
@@ -98,6 +105,9 @@ class JobRunner:
                 from .reminders import recover_orphaned_claims
 
                 recover_orphaned_claims()
+                from .notify_sender import recover_orphaned
+
+                recover_orphaned()
                 self._recovered = True
 
 
@@ -126,6 +136,17 @@ def add_jobs(scheduler: BaseScheduler, runner: JobRunner, run_now: bool = True) 
         name="send due reminders",
         args=[JOB_SEND_REMINDERS, send_due_reminders],
         misfire_grace_time=300,
+        next_run_time=first,
+        **common,
+    )
+    scheduler.add_job(
+        runner,
+        "interval",
+        minutes=1,
+        id=JOB_SEND_NOTIFICATIONS,
+        name="send due notifications",
+        args=[JOB_SEND_NOTIFICATIONS, send_notifications],
+        misfire_grace_time=60,
         next_run_time=first,
         **common,
     )

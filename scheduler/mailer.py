@@ -20,6 +20,9 @@ class Mail:
     body: str
     # Deterministic per reminder: if a crash forces a resend, mail systems can drop the duplicate.
     message_id: str
+    html: str = ""  # an HTML alternative of `body`
+    ical: str = ""  # an iMIP part (RFC 6047): a VCALENDAR with METHOD
+    ical_method: str = "REQUEST"
 
 
 class MailError(RuntimeError):
@@ -95,6 +98,11 @@ class Mailer:
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = mail.message_id
         message.set_content(mail.body)
+        if mail.html:
+            message.add_alternative(mail.html, subtype="html")
+        if mail.ical:
+            # Inside multipart/alternative, as Outlook and Gmail expect for an invitation.
+            message.add_alternative(mail.ical, subtype="calendar", params={"method": mail.ical_method})
         if self.settings is None:
             # One line per batch at INFO (close()); a first start sends hundreds of demo reminders.
             self.not_sent += 1

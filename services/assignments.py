@@ -47,7 +47,7 @@ from models import (
 )
 from timeutil import to_local
 
-from . import transactions
+from . import notify_events, transactions
 from .errors import RuleViolation
 
 T = TypeVar("T")
@@ -372,6 +372,7 @@ def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) 
         team_id=shift.team_id,
         volunteer_id=volunteer.id,
     )
+    notify_events.shift_assigned(assignment, shift, volunteer, self_service=self_service)
     return assignment
 
 
@@ -427,6 +428,9 @@ def _end(actor: User, assignment_id: int, status: AssignmentStatus, action: str)
     assignment = _fresh_assignment(assignment_id)
     _touch_shift(assignment.shift_id, -1)
     _cancel_pending_swaps(assignment_id)
+    notify_events.shift_removed(
+        assignment, _fresh_shift(assignment.shift_id), assignment.volunteer, dropped=status is AssignmentStatus.DROPPED
+    )
     record(
         actor,
         action,
@@ -546,6 +550,7 @@ def request_swap(actor: User, assignment_id: int, to_user_id: int) -> SwapReques
             team_id=shift.team_id,
             to_user_id=to_user.id,
         )
+        notify_events.swap_requested(swap, shift, actor, to_user)
         return swap
 
     return in_transaction(work)
@@ -587,6 +592,7 @@ def answer_swap(actor: User, swap_id: int, accept: bool) -> SwapRequest:
         if not accept:
             swap.status = SwapStatus.DECLINED
             record(actor, "swap.decline", "swap_request", swap.id, assignment_id=swap.assignment_id)
+            notify_events.swap_answered(swap, swap.assignment.shift, swap.from_user, actor, accepted=False)
             return swap
         old = _fresh_assignment(swap.assignment_id)
         if old.status is not AssignmentStatus.ASSIGNED or old.volunteer_id != swap.from_user_id:
@@ -627,6 +633,9 @@ def answer_swap(actor: User, swap_id: int, accept: bool) -> SwapRequest:
             team_id=shift.team_id,
             from_user_id=swap.from_user_id,
             to_user_id=actor.id,
+        )
+        notify_events.swap_answered(
+            swap, _fresh_shift(shift.id), swap.from_user, actor, accepted=True, new_assignment=new
         )
         return swap
 

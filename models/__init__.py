@@ -40,6 +40,7 @@ from .shifts import (
     Unavailability,
 )
 from .suggestions import Suggestion, SuggestionStatus
+from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership
 from .trades import (
     ACTIVE_TRADE,
     ACTIVE_WAITLIST,
@@ -48,7 +49,6 @@ from .trades import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership
 from .users import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,

@@ -70,6 +70,13 @@ def alert_understaffed(now: dt.datetime | None = None):
     return alert(now or utcnow())
 
 
+def expire_waitlist_offers(now: dt.datetime | None = None) -> dict:
+    """Waiting-list offers past their time pass to the next in line (services/trades.py commits)."""
+    from services.trades import expire_offers
+
+    return expire_offers(now or utcnow())
+
+
 class JobRunner:
     """Runs one job function in a fresh application context, only while this process is the leader."""
 
@@ -158,6 +165,18 @@ def add_jobs(scheduler: BaseScheduler, runner: JobRunner, run_now: bool = True) 
         name="alert coordinators of understaffed shifts",
         args=[JOB_ALERT_UNDERSTAFFED, alert_understaffed],
         misfire_grace_time=1800,
+        next_run_time=first,
+        **common,
+    )
+    # Offers can be as short as WAITLIST_OFFER_MIN_MINUTES: check every few minutes.
+    scheduler.add_job(
+        runner,
+        "interval",
+        minutes=2,
+        id=JOB_EXPIRE_OFFERS,
+        name="expire waiting-list offers",
+        args=[JOB_EXPIRE_OFFERS, expire_waitlist_offers],
+        misfire_grace_time=120,
         next_run_time=first,
         **common,
     )

@@ -18,10 +18,23 @@ def register_blueprints(app: Flask) -> None:
         public,
         roster,
         suggestions,
+        trades,
         volunteer,
     )
 
-    for module in (auth, public, clinic, suggestions, admin, admin_schedule, admin_people, roster, volunteer, health):
+    for module in (
+        auth,
+        public,
+        clinic,
+        suggestions,
+        admin,
+        admin_schedule,
+        admin_people,
+        roster,
+        volunteer,
+        trades,
+        health,
+    ):
         app.register_blueprint(module.bp)
     from . import admin_holidays
 

@@ -300,6 +300,18 @@ def team_waitlists(actor: User, team: PatrolTeam) -> list[WaitlistEntry]:
     )
 
 
+def my_teams(user_id: int) -> list[PatrolTeam]:
+    """The teams whose trade board I can open (one query)."""
+    return list(
+        db.session.scalars(
+            sa.select(PatrolTeam)
+            .join(TeamMembership, TeamMembership.team_id == PatrolTeam.id)
+            .where(TeamMembership.user_id == user_id, PatrolTeam.active.is_(True))
+            .order_by(PatrolTeam.code)
+        )
+    )
+
+
 # --- trade board ---------------------------------------------------------------------------------
 
 

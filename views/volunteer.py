@@ -20,6 +20,7 @@ from models import Role, utcnow
 from services import assignments as service
 from services import availability as availability_service
 from services import roster as queries
+from services import trades as trade_service
 from services.errors import RuleViolation
 from timeutil import local_today
 
@@ -84,6 +85,7 @@ def index():
         outgoing=outgoing,
         pending_for=pending_for,
         teammates=queries.teammates(current_user.id),
+        my_teams=trade_service.my_teams(current_user.id),
         can_drop=service.can_still_drop,
         cutoff_hours=int(service.drop_cutoff().total_seconds() // 3600),
         hours=queries.volunteer_hours(current_user.id, year),

@@ -42,6 +42,14 @@ from .shifts import (
 )
 from .suggestions import Suggestion, SuggestionStatus
 from .teams import MembershipRole, PatrolTeam, TeamKind, TeamMembership, member_label
+from .trades import (
+    ACTIVE_TRADE,
+    ACTIVE_WAITLIST,
+    TradeOffer,
+    TradeStatus,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from .users import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,

@@ -72,6 +72,7 @@ class Shift(TimestampMixin, db.Model):
         sa.CheckConstraint("min_volunteers >= 0", name="min_not_negative"),
         sa.CheckConstraint("max_volunteers >= 1 AND max_volunteers >= min_volunteers", name="max_valid"),
         sa.CheckConstraint("assigned_count >= 0 AND assigned_count <= max_volunteers", name="assigned_within_capacity"),
+        sa.CheckConstraint("held_count >= 0", name="held_not_negative"),
         sa.Index("ix_shifts_team_starts", "team_id", "starts_at"),
     )
 
@@ -89,6 +90,8 @@ class Shift(TimestampMixin, db.Model):
     min_volunteers: orm.Mapped[int] = orm.mapped_column(default=2)
     max_volunteers: orm.Mapped[int] = orm.mapped_column(default=6)
     assigned_count: orm.Mapped[int] = orm.mapped_column(default=0)
+    # Places held for waiting-list offers (models/trades.py): not free for anyone else.
+    held_count: orm.Mapped[int] = orm.mapped_column(default=0, server_default="0")
     status: orm.Mapped[ShiftStatus] = orm.mapped_column(
         str_enum(ShiftStatus, "shift_status"), default=ShiftStatus.SCHEDULED
     )

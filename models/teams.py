@@ -31,6 +31,8 @@ class PatrolTeam(BilingualNameMixin, TimestampMixin, db.Model):
     police_station_en: orm.Mapped[str] = orm.mapped_column(sa.String(120), default="")
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
     is_sample: orm.Mapped[bool] = orm.mapped_column(default=False)
+    # Team setting: a take on the open trade board waits for a coordinator's approval.
+    trade_approval_required: orm.Mapped[bool] = orm.mapped_column(default=False, server_default=sa.false())
 
     subdistrict: orm.Mapped[Subdistrict | None] = orm.relationship()  # noqa: F821
     memberships: orm.Mapped[list[TeamMembership]] = orm.relationship(

@@ -80,6 +80,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(schedule_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(waitlist_cli)
 
 
 notifications_cli = AppGroup("notifications", help="The notification outbox.")
@@ -98,3 +99,15 @@ def send_notifications(limit: int | None, recover: bool) -> None:
         recover_orphaned()
     result = send_due(limit=limit)
     click.echo(f"sent {result.sent}, retrying later {result.retrying}, failed {result.failed}")
+
+
+waitlist_cli = AppGroup("waitlist", help="Waiting lists of full shifts.")
+
+
+@waitlist_cli.command("expire")
+def expire_offers_now() -> None:
+    """Run the offer-expiry job now: offers past their time pass to the next in line."""
+    from .jobs import expire_waitlist_offers
+
+    outcome = expire_waitlist_offers()
+    click.echo(f"expired {outcome['expired']}, offered {outcome['offered']}, queues closed {outcome['closed']}")

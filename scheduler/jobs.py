@@ -31,7 +31,8 @@ JOB_ROLL_HORIZON = "roll_horizon"
 JOB_SEND_REMINDERS = "send_reminders"
 JOB_SEND_NOTIFICATIONS = "send_notifications"
 JOB_ALERT_UNDERSTAFFED = "alert_understaffed"
-JOB_IDS = (JOB_ROLL_HORIZON, JOB_SEND_REMINDERS, JOB_SEND_NOTIFICATIONS, JOB_ALERT_UNDERSTAFFED)
+JOB_EXPIRE_OFFERS = "expire_waitlist_offers"
+JOB_IDS = (JOB_ROLL_HORIZON, JOB_SEND_REMINDERS, JOB_SEND_NOTIFICATIONS, JOB_ALERT_UNDERSTAFFED, JOB_EXPIRE_OFFERS)
 
 
 def roll_horizon(today: dt.date | None = None) -> dict:
@@ -68,6 +69,13 @@ def alert_understaffed(now: dt.datetime | None = None):
     from .reminders import alert_understaffed as alert
 
     return alert(now or utcnow())
+
+
+def expire_waitlist_offers(now: dt.datetime | None = None) -> dict:
+    """Waiting-list offers past their time pass to the next in line (services/trades.py commits)."""
+    from services.trades import expire_offers
+
+    return expire_offers(now or utcnow())
 
 
 class JobRunner:
@@ -158,6 +166,18 @@ def add_jobs(scheduler: BaseScheduler, runner: JobRunner, run_now: bool = True) 
         name="alert coordinators of understaffed shifts",
         args=[JOB_ALERT_UNDERSTAFFED, alert_understaffed],
         misfire_grace_time=1800,
+        next_run_time=first,
+        **common,
+    )
+    # Offers can be as short as WAITLIST_OFFER_MIN_MINUTES: check every few minutes.
+    scheduler.add_job(
+        runner,
+        "interval",
+        minutes=2,
+        id=JOB_EXPIRE_OFFERS,
+        name="expire waiting-list offers",
+        args=[JOB_EXPIRE_OFFERS, expire_waitlist_offers],
+        misfire_grace_time=120,
         next_run_time=first,
         **common,
     )

@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from models import (
+    ACTIVE_TRADE,
     Assignment,
     AssignmentStatus,
     Attendance,
@@ -39,6 +40,8 @@ from models import (
     SwapRequest,
     SwapStatus,
     TeamMembership,
+    TradeOffer,
+    TradeStatus,
     Unavailability,
     User,
     db,
@@ -47,7 +50,7 @@ from models import (
 )
 from timeutil import to_local
 
-from . import notify_events, transactions
+from . import notify_events, transactions, waitlist
 from .errors import RuleViolation
 
 T = TypeVar("T")
@@ -179,8 +182,9 @@ def _touch_shift(shift_id: int, delta: int = 0) -> bool:
         )
     )
     if delta > 0:
+        # Places held for waiting-list offers (services/waitlist.py) are not free for anyone else.
         stmt = stmt.where(
-            table.c.assigned_count + delta <= table.c.max_volunteers,
+            table.c.assigned_count + table.c.held_count + delta <= table.c.max_volunteers,
             table.c.status == ShiftStatus.SCHEDULED.value,
         )
     result = db.session.execute(stmt)
@@ -353,6 +357,11 @@ def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) 
     # Taken while the shift is loaded: the UPDATE below expires it and raises its SEQUENCE by one.
     context = notify_events.shift_context(shift, sequence=(shift.sequence or 0) + 1)
     if not _touch_shift(shift.id, +1):
+        shift = _fresh_shift(shift.id)
+        if shift.held_count and shift.assigned_count < shift.max_volunteers:
+            raise RuleViolation(
+                _("The free place on this shift is held for the next person on its waiting list."), "place_held"
+            )
         raise RuleViolation(
             _("This shift is full: all %(max)s places are taken.", max=shift.max_volunteers), "shift_full"
         )
@@ -429,7 +438,7 @@ def _end(actor: User, assignment_id: int, status: AssignmentStatus, action: str)
         raise RuleViolation(_("This assignment has already ended."), "not_active")
     assignment = _fresh_assignment(assignment_id)
     _touch_shift(assignment.shift_id, -1)
-    _cancel_pending_swaps(assignment_id)
+    _assignment_ended(assignment_id, assignment.shift_id, freed=True)
     notify_events.shift_removed(
         assignment, _fresh_shift(assignment.shift_id), assignment.volunteer, dropped=status is AssignmentStatus.DROPPED
     )
@@ -489,6 +498,26 @@ def unassign(actor: User, assignment_id: int) -> Assignment:
         return _end(actor, assignment_id, AssignmentStatus.REMOVED, "assignment.unassign")
 
     return in_transaction(work)
+
+
+def _assignment_ended(assignment_id: int, shift_id: int, *, freed: bool) -> None:
+    """The one hook for every path that ends an assignment (drop, removal: freed; swap or trade: not).
+
+    Pending swaps and open trade offers of it are void; a freed place goes to the waiting list.
+    """
+    _cancel_pending_swaps(assignment_id)
+    cancel_trade_offers(assignment_id)
+    if freed:
+        waitlist.offer_free_places(shift_id, lambda shift, user: _check_bookable(shift, user, self_service=True))
+
+
+def cancel_trade_offers(assignment_id: int) -> None:
+    table = TradeOffer.__table__
+    db.session.execute(
+        sa.update(table)
+        .where(table.c.assignment_id == assignment_id, table.c.status.in_([s.value for s in ACTIVE_TRADE]))
+        .values(status=TradeStatus.CANCELLED.value, decided_at=utcnow(), updated_at=utcnow())
+    )
 
 
 def _cancel_pending_swaps(assignment_id: int) -> None:
@@ -622,6 +651,7 @@ def answer_swap(actor: User, swap_id: int, accept: bool) -> SwapRequest:
         )
         db.session.add(new)
         swap.status = SwapStatus.ACCEPTED
+        cancel_trade_offers(old.id)
         _touch_shift(shift.id, 0)  # same head count, different person
         db.session.flush()
         record(

@@ -115,7 +115,10 @@ def event(kind: str, description: str = ""):
 
 
 def kinds() -> dict[str, EventKind]:
-    from . import notify_events  # noqa: F401 - registers the built-in kinds
+    from . import (
+        notify_events,  # noqa: F401 - registers the built-in kinds
+        trade_notices,  # noqa: F401 - waiting list and trade board kinds
+    )
 
     return dict(_KINDS)
 

@@ -499,7 +499,7 @@ def open_shifts(user: User, days: int, page: int, per_page: int = 30) -> tuple[l
         Shift.status == ShiftStatus.SCHEDULED,
         Shift.starts_at > now,
         Shift.starts_at < now + dt.timedelta(days=days),
-        Shift.assigned_count < Shift.max_volunteers,
+        Shift.assigned_count + Shift.held_count < Shift.max_volunteers,
         Shift.id.not_in(on_it),
     )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))

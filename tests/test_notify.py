@@ -79,7 +79,7 @@ def test_assign_sends_an_imip_request_with_the_feed_uid(app, smtp, locale):
     assert (result.sent, result.failed) == (1, 0)
     [message] = smtp.messages
     assert message["To"] == volunteer.email
-    subject = "New patrol shift" if locale == "en" else "New patrol shift"  # until translated
+    subject = "New patrol shift" if locale == "en" else "新的巡逻班次"
     assert str(email.header.make_header(email.header.decode_header(message["Subject"]))).startswith(subject)
     found = parts(message)
     assert set(found) == {"text/plain", "text/html", "text/calendar"}

@@ -21,6 +21,7 @@ def register_blueprints(app: Flask) -> None:
         roster,
         roster_copy,
         suggestions,
+        trades,
         volunteer,
     )
 
@@ -37,6 +38,7 @@ def register_blueprints(app: Flask) -> None:
         volunteer,
         checkin,
         official,
+        trades,
         health,
     ):
         app.register_blueprint(module.bp)

@@ -21,6 +21,7 @@ from services import assignments as service
 from services import availability as availability_service
 from services import checkin
 from services import roster as queries
+from services import trades as trade_service
 from services.errors import RuleViolation
 from timeutil import local_today
 
@@ -86,6 +87,7 @@ def index():
         pending_for=pending_for,
         teammates=queries.teammates(current_user.id),
         led_teams=set(checkin.led_team_ids(current_user)),  # a leader opens the shift's check-in page
+        my_teams=trade_service.my_teams(current_user.id),
         can_drop=service.can_still_drop,
         cutoff_hours=int(service.drop_cutoff().total_seconds() // 3600),
         hours=queries.volunteer_hours(current_user.id, year),

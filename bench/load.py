@@ -5,7 +5,8 @@
 
 One command, from a fresh clone with the requirements installed and PostgreSQL running:
 1. creates a fresh database (dropped again at the end), `flask db upgrade`, `flask demo load`,
-   and `flask schedule generate` when that command exists;
+   and `flask schedule generate` when that command exists, then ANALYZE (a production database has
+   planner statistics from autovacuum; a fresh one would get them mid-run and change its plans);
 2. starts gunicorn (gunicorn.conf.py, 4 workers) on a free loopback port, in production mode;
 3. measures a bare route of the same server (no database, no template) for the floor;
 4. replays for --duration seconds a mix of whatever the service offers, found in its URL map:
@@ -116,6 +117,15 @@ def prepare_data(env: dict, horizon_days: int = 90) -> list[str]:
         until = (local_today() + dt.timedelta(days=horizon_days)).isoformat()
         flask(env, "schedule", "generate", "--until", until)
         steps.append(f"schedule generate --until {until}")
+    # A production database has planner statistics (autovacuum's ANALYZE); a freshly loaded one has
+    # none until autovacuum gets to it, mid-run, so the plans would change while we measure.
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(env["DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
+    steps.append("ANALYZE")
     return steps
 
 
@@ -150,9 +160,12 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
         teams = list(db.session.scalars(sa.select(PatrolTeam.id).order_by(PatrolTeam.id).limit(20)))
         volunteers = list(
             db.session.scalars(
+                # distinct and ordered: a volunteer in two sample teams gets one feed token, whatever the plan
                 sa.select(User.id)
                 .join(TeamMembership)
                 .where(TeamMembership.team_id.in_(teams), TeamMembership.role == MembershipRole.MEMBER)
+                .distinct()
+                .order_by(User.id)
             )
         )
         # Private feeds: use the demo's tokens, or make some, as subscribers would have.

@@ -12,8 +12,8 @@ One command, from a fresh clone with the requirements installed and PostgreSQL r
 4. replays for --duration seconds a mix of whatever the service offers, found in its URL map:
    calendar-feed polls with If-None-Match (each client a subscriber polling its few feeds), public
    pages (each visitor in one language, as the pages' links keep it), API reads, volunteers'
-   sign-ups on their open-shifts page (each client logs in once per visit and keeps its cookie jar,
-   with CSRF tokens) and coordinators' assignments through the API; shifts for two weeks are made from the demo
+   sign-ups on their open-shifts page (each client logs in once per visit and keeps that session in
+   its own cookie jar, with CSRF tokens; its pages, API reads and feeds are a resident's, anonymous) and coordinators' assignments through the API; shifts for two weeks are made from the demo
    teams' templates if the scheduler's generator is not there;
 5. then sends the same mix open-loop at a fixed arrival rate (--rate, default 100 req/s, for
    --rate-duration seconds; bench/openloop.py): latency counted from each request's intended start,
@@ -345,7 +345,11 @@ class Client:
         self.port, self.recorder, self.seed = port, recorder, seed
         self.rng = random.Random(seed)
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookies: dict[str, str] = {}
+        # Two cookie jars: the volunteer's session (sign-ups, logged in once per visit) and the
+        # anonymous resident's (pages, API, feeds). Residents far outnumber logged-in volunteers;
+        # with one jar every page after a sign-up was a logged-in, never-cached page.
+        self.jars: dict[str, dict[str, str]] = {"volunteer": {}, "resident": {}}
+        self.cookies = self.jars["resident"]
         self.etags: dict[str, str] = {}
         self.subscriptions: list[dict] | None = None
         # A visitor reads in one language (the pages' links keep it), not a new one at every click:
@@ -358,8 +362,9 @@ class Client:
         self, kind: str, method: str, path: str, expected: set, body: str | None = None, headers: dict | None = None
     ) -> tuple[int | None, str, http.client.HTTPResponse | None]:
         headers = dict(headers or {})
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        jar = self.jars["volunteer" if kind == "signup" else "resident"]
+        if jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
         started = time.perf_counter() if self.intended is None else self.intended
         self.intended = None  # the following requests of a sign-up follow at once: their own start
         try:
@@ -377,7 +382,7 @@ class Client:
                 self.recorder.cache[(kind, response.getheader("X-Cache"))] += 1
         for cookie in response.msg.get_all("Set-Cookie") or []:
             name, _, value = cookie.split(";", 1)[0].partition("=")
-            self.cookies[name.strip()] = value
+            jar[name.strip()] = value
         if response.getheader("Connection", "").lower() == "close":
             self.conn.close()
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -395,7 +400,7 @@ class Client:
 
     def sign_up(self, target: dict) -> None:
         """A volunteer logs in once, opens the open-shifts page and signs up for a listed shift."""
-        if "session" not in self.cookies:
+        if "session" not in self.jars["volunteer"]:
             email = target["volunteers"][self.seed % len(target["volunteers"])]
             status, page, _ = self.send("signup", "GET", target["login"], {200})
             token = _CSRF.search(page) if status == 200 else None

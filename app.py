@@ -93,6 +93,13 @@ def configure_blueprints(app: Flask) -> None:
     page_cache.install(probes.unless_unchanged, probes.ProbeStatement)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(api_bp)
+    # The public API's reads show what the public pages show, to anyone: the same per-process cache,
+    # data version, ETag/304 and `public, max-age` (the API may not import views; the app wires it).
+    for endpoint in PUBLIC_API_READS:
+        app.view_functions[endpoint] = page_cache.cached_page(whoever_asks=True)(app.view_functions[endpoint])
+
+
+PUBLIC_API_READS = ("api.programmes", "api.occurrences", "api.occurrence", "api.venues", "api.communities")
 
 
 def configure_templates(app: Flask) -> None:

@@ -5,13 +5,15 @@
 
 One command, from a fresh clone with the requirements installed and PostgreSQL running:
 1. creates a fresh database (dropped again at the end), `flask db upgrade`, `flask demo load`,
-   and `flask schedule generate` when that command exists;
+   and `flask schedule generate` when that command exists, then ANALYZE (a production database has
+   planner statistics from autovacuum; a fresh one would get them mid-run and change its plans);
 2. starts gunicorn (gunicorn.conf.py, 4 workers) on a free loopback port, in production mode;
 3. measures a bare route of the same server (no database, no template) for the floor;
 4. replays for --duration seconds a mix of whatever the service offers, found in its URL map:
    calendar-feed polls with If-None-Match (each client a subscriber polling its few feeds), public
-   pages, API reads, volunteers' sign-ups on their open-shifts page (logged in, with CSRF tokens)
-   and coordinators' assignments through the API; shifts for two weeks are made from the demo
+   pages (each visitor in one language, as the pages' links keep it), API reads, volunteers'
+   sign-ups on their open-shifts page (each client logs in once per visit and keeps that session in
+   its own cookie jar, with CSRF tokens; its pages, API reads and feeds are a resident's, anonymous) and coordinators' assignments through the API; shifts for two weeks are made from the demo
    teams' templates if the scheduler's generator is not there;
 5. then sends the same mix open-loop at a fixed arrival rate (--rate, default 100 req/s, for
    --rate-duration seconds; bench/openloop.py): latency counted from each request's intended start,
@@ -19,7 +21,9 @@ One command, from a fresh clone with the requirements installed and PostgreSQL r
 6. then the anonymous public pages alone, closed-loop, for their ratio to the bare route;
 7. prints throughput, p50/p95/p99 latency, the error count and the ratio to the bare route, for the
    closed loop (the maximum the server takes) and the fixed rate (what a resident feels at that
-   rate), and exits non-zero if any request failed. Everything it started is stopped, also on Ctrl-C.
+   rate), the CPU per request of gunicorn's processes and of this load generator for each phase
+   (steadier than req/s on a shared machine; a generator near a core's worth is itself the limit),
+   and exits non-zero if any request failed. Everything it started is stopped, also on Ctrl-C.
 
 --via-nginx puts nginx in front (deploy/nginx.conf, run by bench/nginx.py as a child process on a
 free port, gunicorn with TRUSTED_PROXIES=1) and sends every request, the bare route's too, to it.
@@ -116,6 +120,15 @@ def prepare_data(env: dict, horizon_days: int = 90) -> list[str]:
         until = (local_today() + dt.timedelta(days=horizon_days)).isoformat()
         flask(env, "schedule", "generate", "--until", until)
         steps.append(f"schedule generate --until {until}")
+    # A production database has planner statistics (autovacuum's ANALYZE); a freshly loaded one has
+    # none until autovacuum gets to it, mid-run, so the plans would change while we measure.
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(env["DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
+    steps.append("ANALYZE")
     return steps
 
 
@@ -150,9 +163,12 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
         teams = list(db.session.scalars(sa.select(PatrolTeam.id).order_by(PatrolTeam.id).limit(20)))
         volunteers = list(
             db.session.scalars(
+                # distinct and ordered: a volunteer in two sample teams gets one feed token, whatever the plan
                 sa.select(User.id)
                 .join(TeamMembership)
                 .where(TeamMembership.team_id.in_(teams), TeamMembership.role == MembershipRole.MEMBER)
+                .distinct()
+                .order_by(User.id)
             )
         )
         # Private feeds: use the demo's tokens, or make some, as subscribers would have.
@@ -329,9 +345,16 @@ class Client:
         self.port, self.recorder, self.seed = port, recorder, seed
         self.rng = random.Random(seed)
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookies: dict[str, str] = {}
+        # Two cookie jars: the volunteer's session (sign-ups, logged in once per visit) and the
+        # anonymous resident's (pages, API, feeds). Residents far outnumber logged-in volunteers;
+        # with one jar every page after a sign-up was a logged-in, never-cached page.
+        self.jars: dict[str, dict[str, str]] = {"volunteer": {}, "resident": {}}
+        self.cookies = self.jars["resident"]
         self.etags: dict[str, str] = {}
         self.subscriptions: list[dict] | None = None
+        # A visitor reads in one language (the pages' links keep it), not a new one at every click:
+        # flipping ?lang= each time made every page answer with a Set-Cookie, never shareable.
+        self.lang = ("zh_CN", "en")[seed % 2]
         # Open loop (bench/openloop.py): the next request's latency counts from its intended start.
         self.intended: float | None = None
 
@@ -339,8 +362,9 @@ class Client:
         self, kind: str, method: str, path: str, expected: set, body: str | None = None, headers: dict | None = None
     ) -> tuple[int | None, str, http.client.HTTPResponse | None]:
         headers = dict(headers or {})
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        jar = self.jars["volunteer" if kind == "signup" else "resident"]
+        if jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
         started = time.perf_counter() if self.intended is None else self.intended
         self.intended = None  # the following requests of a sign-up follow at once: their own start
         try:
@@ -358,7 +382,7 @@ class Client:
                 self.recorder.cache[(kind, response.getheader("X-Cache"))] += 1
         for cookie in response.msg.get_all("Set-Cookie") or []:
             name, _, value = cookie.split(";", 1)[0].partition("=")
-            self.cookies[name.strip()] = value
+            jar[name.strip()] = value
         if response.getheader("Connection", "").lower() == "close":
             self.conn.close()
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -376,7 +400,7 @@ class Client:
 
     def sign_up(self, target: dict) -> None:
         """A volunteer logs in once, opens the open-shifts page and signs up for a listed shift."""
-        if "session" not in self.cookies:
+        if "session" not in self.jars["volunteer"]:
             email = target["volunteers"][self.seed % len(target["volunteers"])]
             status, page, _ = self.send("signup", "GET", target["login"], {200})
             token = _CSRF.search(page) if status == 200 else None
@@ -407,6 +431,8 @@ class Client:
         elif kind == "signup":
             self.sign_up(targets[0])
         else:
+            if kind == "page":
+                targets = [t for t in targets if t["path"].endswith(f"lang={self.lang}")] or targets
             target = self.rng.choice(targets)
             self.send(
                 kind,
@@ -462,6 +488,57 @@ def summary(values: list[float], elapsed: float) -> dict:
         "p95_ms": percentile(values, 95) * 1000,
         "p99_ms": percentile(values, 99) * 1000,
     }
+
+
+# ---------------------------------------------------------------- CPU accounting
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of a process group (gunicorn's master and workers), from /proc: the live
+    processes' own time plus, for each, its reaped children's (a worker recycled by max_requests
+    counts in its master's cutime); 0 where /proc is not there."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ...
+            total += sum(int(value) for value in fields[11:15]) / ticks  # utime stime cutime cstime
+    return total
+
+
+class CpuMeter:
+    """CPU per request of the server (gunicorn's processes) and of this load generator, per phase:
+    steadier than requests a second on a shared machine, and it shows whether the generator is
+    itself the bottleneck."""
+
+    def __init__(self, pgid: int):
+        self.pgid = pgid
+        self.rows: dict[str, dict] = {}
+
+    @contextlib.contextmanager
+    def phase(self, label: str):
+        server, generator = group_cpu_seconds(self.pgid), time.process_time()
+        box: dict = {}
+        yield box
+        self.rows[label] = {
+            "server_cpu_s": group_cpu_seconds(self.pgid) - server,
+            "generator_cpu_s": time.process_time() - generator,
+            "requests": box.get("requests", 0),
+        }
+
+    def report(self) -> dict:
+        out = {}
+        for label, row in self.rows.items():
+            n = max(row["requests"], 1)
+            out[label] = {
+                **row,
+                "server_cpu_ms_per_request": 1000 * row["server_cpu_s"] / n,
+                "generator_cpu_ms_per_request": 1000 * row["generator_cpu_s"] / n,
+            }
+        return out
 
 
 # ---------------------------------------------------------------- main
@@ -634,10 +711,15 @@ def main() -> int:
 
         bare_route = ("bare", [{"method": "GET", "path": "/_bench/bare"}])
         run_load(port, lambda r: bare_route, 3, args.clients)  # warm-up: workers import, connect, cache
+        meter = CpuMeter(process.pid)
         print(f"bare route for {args.bare_duration:.0f} s ...", flush=True)
-        bare, bare_elapsed = run_load(port, lambda r: bare_route, args.bare_duration, args.clients)
+        with meter.phase("bare route") as box:
+            bare, bare_elapsed = run_load(port, lambda r: bare_route, args.bare_duration, args.clients)
+            box["requests"] = len(bare.latency["bare"])
         print(f"mixed load for {args.duration:.0f} s ...", flush=True)
-        mixed, mixed_elapsed = run_load(port, choose, args.duration, args.clients)
+        with meter.phase("mix (closed)") as box:
+            mixed, mixed_elapsed = run_load(port, choose, args.duration, args.clients)
+            box["requests"] = sum(len(v) for v in mixed.latency.values())
         load_mid = os.getloadavg()[0]
         opened = None
         if args.rate > 0:
@@ -649,22 +731,26 @@ def main() -> int:
                 flush=True,
             )
             opened = Recorder()
-            open_elapsed, open_stats = run_open_loop(
-                lambda n: Client(port, opened, args.seed + 1000 + n),
-                choose,
-                opened,
-                args.rate,
-                args.rate_duration,
-                args.connections,
-                drain=10 if args.quick else 30,
-                seed=args.seed,
-            )
+            with meter.phase(f"mix at {args.rate:g}/s") as box:
+                open_elapsed, open_stats = run_open_loop(
+                    lambda n: Client(port, opened, args.seed + 1000 + n),
+                    choose,
+                    opened,
+                    args.rate,
+                    args.rate_duration,
+                    args.connections,
+                    drain=10 if args.quick else 30,
+                    seed=args.seed,
+                )
+                box["requests"] = sum(len(v) for v in opened.latency.values())
             load_open = os.getloadavg()[0]
         public = None
         if args.page_duration > 0 and usable.get("page"):
             print(f"anonymous public pages alone for {args.page_duration:.0f} s ...", flush=True)
             pages = ("page", usable["page"])
-            public, public_elapsed = run_load(port, lambda r: pages, args.page_duration, args.clients)
+            with meter.phase("public pages") as box:
+                public, public_elapsed = run_load(port, lambda r: pages, args.page_duration, args.clients)
+                box["requests"] = len(public.latency["page"])
     finally:
         stack.close()
         if process is not None and process.poll() is None:
@@ -768,6 +854,15 @@ def main() -> int:
         )
         errors += len(public.errors)
         extra["public_pages"] = {**public_stats, "ratio_to_bare": public_ratio, "errors": len(public.errors)}
+    cpu = meter.report()
+    print()
+    print("CPU per request (gunicorn's processes; this load generator), from /proc and process_time:")
+    for label, row in cpu.items():
+        print(
+            f"  {label:<16} server {row['server_cpu_ms_per_request']:6.2f} ms   "
+            f"generator {row['generator_cpu_ms_per_request']:6.2f} ms   ({row['requests']} requests)"
+        )
+    extra["cpu"] = cpu
     report = {
         "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

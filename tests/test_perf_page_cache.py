@@ -259,3 +259,23 @@ def test_the_cache_is_bounded_by_the_bytes_it_holds():
     assert cache.get(("page", 0)) is None and cache.get(("page", 4)) is not None
     cache.put(("big",), page_cache.Entry("v", 0.0, b"x" * 1000, "text/html"))  # larger than the limit: not kept
     assert cache.get(("big",)) is None and cache.size == 200
+
+
+def test_the_data_version_reads_each_table_once_and_sees_each_kind_of_change(app, world):
+    """One scan per fingerprinted table (it reruns after every commit), yet a new row, a removed
+    row and an edit each change the version."""
+    statement = page_cache._version_statement()
+    assert len(statement.selected_columns) == len(page_cache._FINGERPRINTED)
+    first = page_cache.data_version()
+    assert page_cache.data_version() == first  # nothing committed: same version
+    user = make_user(role=Role.VOLUNTEER)
+    db.session.commit()
+    added = page_cache.data_version()
+    assert added != first
+    user.name = "Renamed"
+    db.session.commit()
+    edited = page_cache.data_version()
+    assert edited != added
+    db.session.delete(user)
+    db.session.commit()
+    assert page_cache.data_version() not in (edited, added)

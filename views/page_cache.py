@@ -37,6 +37,7 @@ from i18n import current_language
 from models import (
     ClinicSlot,
     Community,
+    CommunityArea,
     HearingNotice,
     HolidayYear,
     Occurrence,
@@ -62,6 +63,7 @@ _FINGERPRINTED = [
     (HearingNotice.__table__, "id", "updated_at"),
     (Programme.__table__, "id", "updated_at"),
     (Community.__table__, "id", "updated_at"),
+    (CommunityArea.__table__, "id", None),  # areas a community serves (search, the API)
     (Subdistrict.__table__, "id", None),
     (Venue.__table__, "id", "updated_at"),
     (SeriesSite.__table__, "id", "updated_at"),
@@ -74,12 +76,18 @@ _FINGERPRINTED = [
 
 
 def _version_statement() -> sa.Select:
+    # One scan per table, not one per aggregate (a third of the database's work when the probe
+    # reruns, which is after every commit anywhere): the table's count, sum and latest edit as one
+    # text value, compared as a whole.
     columns = []
     for table, summed, changed in _FINGERPRINTED:
-        columns.append(sa.select(sa.func.count()).select_from(table).scalar_subquery())
-        columns.append(sa.select(sa.func.coalesce(sa.func.sum(table.c[summed]), 0)).scalar_subquery())
+        parts = [sa.func.count(), sa.func.coalesce(sa.func.sum(table.c[summed]), 0)]
         if changed:
-            columns.append(sa.select(sa.func.max(table.c[changed])).scalar_subquery())
+            parts.append(sa.func.coalesce(sa.cast(sa.func.max(table.c[changed]), sa.String), ""))
+        text = sa.cast(parts[0], sa.String)
+        for part in parts[1:]:
+            text = text + ":" + sa.cast(part, sa.String)
+        columns.append(sa.select(text).select_from(table).scalar_subquery())
     return sa.select(*columns)
 
 
@@ -193,12 +201,11 @@ def _private(response) -> Response:
     return response
 
 
-def _respond(entry: Entry) -> Response:
+def _respond(entry: Entry, vary: str = "Accept-Language, Cookie, Accept-Encoding") -> Response:
     config = current_app.config
     gzipped = wants_gzip() and len(entry.body) >= config.get("COMPRESS_MIN_SIZE", 500)
     etag = quoted_etag(entry.etag, gzipped)
     g.shared_page = True  # feeds/http.py turns it private if a cookie is set after all (?lang=)
-    vary = "Accept-Language, Cookie, Accept-Encoding"
     if etag_matches(entry.etag):
         response = Response(status=304)
         response.headers.update({"ETag": etag, "Cache-Control": SHARED_CACHE, "Vary": vary})
@@ -212,17 +219,22 @@ def _respond(entry: Entry) -> Response:
     return response
 
 
-def cached_page(cookies: tuple[str, ...] = ()):
+def cached_page(cookies: tuple[str, ...] = (), whoever_asks: bool = False):
     """Serve the view's page from this process's cache for anonymous visitors (see the module doc).
 
     `cookies`: the cookies besides the language that the page reads (they go into the key).
+    `whoever_asks`: the view never reads the session (the public API), so a caller's session cookie
+    does not make it private, and the shared copy does not vary on Cookie.
     """
+    vary = "Accept-Language, Accept-Encoding" if whoever_asks else "Accept-Language, Cookie, Accept-Encoding"
 
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if not anonymous() or not current_app.config.get("PAGE_CACHE_ENABLED", True):
-                return _private(view(*args, **kwargs))
+            shareable = request.method in ("GET", "HEAD") if whoever_asks else anonymous()
+            if not shareable or not current_app.config.get("PAGE_CACHE_ENABLED", True):
+                response = view(*args, **kwargs)
+                return response if whoever_asks else _private(response)  # the API sets its own headers
             key = (
                 request.host_url,
                 request.full_path,
@@ -247,7 +259,7 @@ def cached_page(cookies: tuple[str, ...] = ()):
                 cache.renders += 1
             else:
                 cache.hits += 1
-            return _respond(entry)
+            return _respond(entry, vary)
 
         return wrapper
 

@@ -13,8 +13,8 @@ from sqlalchemy import orm
 from models import Assignment, AssignmentStatus, PatrolTeam, Shift, TeamMembership, db
 from services import notify_settings
 from services.assignments import assign, can_manage_team, unassign
-from services.memberships import member_labels
 from services.errors import RuleViolation
+from services.memberships import member_labels
 
 from . import bp
 from .common import MAX_ID, ApiError, check_id, date_range, local_iso, paginated

@@ -27,7 +27,7 @@ from models import (
     VenueKind,
     db,
 )
-from services import checkin, clinic, suggestions
+from services import checkin, clinic, planner, suggestions
 from tests import public_builders as pb
 from tests import schedule_builders as sb
 from tests.conftest import base_config
@@ -60,6 +60,7 @@ def world(app):
         address_en="2F, Dushu Neighbourhood Centre",
     )
     official = pb.official()
+    official.email = "official@test.example"
     first, second, third = pb.second_sundays(local_today(), 3)
     pb.contact_day(community, first, venue=venue, status=OccurrenceStatus.CANCELLED)
     moved = pb.contact_day(community, second, venue=venue, officials=[official])
@@ -115,6 +116,7 @@ def world(app):
     sb.make_shift(team, shift_day + dt.timedelta(days=1), dt.time(19), dt.time(22), min_volunteers=2, max_volunteers=4)
     series = sb.contact_day_series(sites=1)
     db.session.commit()
+    plan = planner.make_plan(coordinator, team.id, shift_day, shift_day + dt.timedelta(days=1))
     return {
         "contact": contact.id,
         "moved": moved.id,
@@ -129,6 +131,7 @@ def world(app):
         "site": series.sites[0].id,
         "user": volunteers[1].id,
         "month": f"{second + dt.timedelta(days=7):%Y-%m}",
+        "plan": plan.id,
     }
 
 
@@ -156,11 +159,23 @@ def role_pages(w) -> dict[str, list[str]]:
             "/legal-clinic/book/cancel",
             "/suggestions/",
             "/suggestions/track",
+            "/legal-clinic/book/find",
+            "/legal-clinic/book/find/code",
+            "/legal-clinic/book/mine",
             f"/suggestions/new/{w['contact']}",
             "/login",
             "/no-such-page",
         ],
-        "volunteer": ["/me/", "/me/availability", "/me/open", "/feeds/tokens"],
+        "volunteer": [
+            "/me/",
+            "/me/availability",
+            "/me/open",
+            "/feeds/tokens",
+            "/me/waitlists",
+            "/me/trades/TA",
+            "/settings",
+        ],
+        "official": ["/official/", "/settings"],
         "coordinator": [
             "/roster/",
             "/roster/team/TA",
@@ -175,6 +190,11 @@ def role_pages(w) -> dict[str, list[str]]:
             "/checkin/me",
             "/checkin/team/TA/members",
             "/roster/team/TA/copy",
+            "/roster/team/TA/plan",
+            f"/roster/plan/{w['plan']}",
+            "/roster/qualifications/",
+            f"/roster/teams/{w['team']}/chat",
+            "/me/trades/TA/waitlists",
             "/feeds/teams",
             f"/feeds/teams/{w['team']}",
             "/me/",
@@ -183,6 +203,7 @@ def role_pages(w) -> dict[str, list[str]]:
         "staff": [
             "/legal-clinic/book/manage",
             f"/legal-clinic/book/manage/{w['clinic']}",
+            f"/legal-clinic/book/manage/{w['clinic']}/cancel",
             "/suggestions/manage",
             f"/suggestions/manage/{w['suggestion']}",
             "/suggestions/manage/report",
@@ -207,6 +228,7 @@ def role_pages(w) -> dict[str, list[str]]:
             f"/admin/schedule/teams/{w['team']}/templates/new",
             f"/admin/schedule/templates/{w['template']}/edit",
             "/admin/holidays/",
+            "/admin/notifications",
             "/feeds/tokens",
             "/roster/coverage",
         ],
@@ -218,6 +240,7 @@ LOGINS = {
     "coordinator": "coord@test.example",
     "staff": "staff@test.example",
     "admin": "admin@test.example",
+    "official": "official@test.example",
 }
 
 
@@ -296,7 +319,7 @@ def _forms(page, base: str, w: dict, lang: str, width: int, problems: list[str],
     problems += [f"{label}: {x['id']} ({x['impact']}) at {x['nodes']}" for x in v]
 
 
-@pytest.mark.parametrize("role", ["resident", "volunteer", "coordinator", "staff", "admin"])
+@pytest.mark.parametrize("role", ["resident", "volunteer", "official", "coordinator", "staff", "admin"])
 def test_no_axe_violation_on_any_page(browser, world, served, role):  # noqa: F811
     _needs(AXE.exists(), f"{AXE.relative_to(ROOT)} missing: run `npm ci` at the repository root")
     problems: list[str] = []

@@ -132,4 +132,6 @@ def test_csv_import_sets_language_and_channels(runner, tmp_path, app):
     bad = tmp_path / "bad.csv"
     bad.write_text("email,name,teams,language,channels\nx@test.example,丙,T301,fr,sms\n", encoding="utf-8")
     result = runner.invoke(args=["import", "volunteers", str(bad)])
-    assert result.exit_code != 0 and "language" in result.output and "sms needs a phone" in result.output
+    # The command speaks the console's default language (Chinese): the row's two refusals, named.
+    assert result.exit_code != 0 and "language “fr”" in result.output and "短信需要手机号码" in result.output
+    assert "nothing imported" in result.output

@@ -95,7 +95,8 @@ def update_me():
     ):
         raise ApiError(400, "bad_request", _("channels must be an object with true/false for email and sms."))
     language, phone = data.get("language"), data.get("phone")
-    if (language is not None and not isinstance(language, str)) or (phone is not None and not isinstance(phone, str)):
+    # A key sent as null is not "unchanged": the document types both as strings.
+    if any(key in data and not isinstance(data[key], str) for key in ("language", "phone")):
         raise ApiError(400, "bad_request", _("language and phone must be text."))
     if phone is not None and len(phone) > 32:
         raise ApiError(400, "bad_request", _("The phone number is too long."))

@@ -18,7 +18,7 @@ from timeutil import local_today
 ROOT = Path(__file__).resolve().parent.parent
 HAN = re.compile(r"[\u3400-\u9fff]")
 # Kept as typed: placeholders, JSON, recurrence rules, times, tags, URLs and format names.
-TECHNICAL = re.compile(r"\{[^}]*\}|FREQ=[A-Z0-9=;]+|%\(\w+\)[sd]|https?://\S+|\d:\d|<[^>]+>|YYYY-MM-DD")
+TECHNICAL = re.compile(r"\{[^}]*\}|FREQ=[A-Z0-9=;]+|%\(\w+\)[sd]|[a-z][a-z0-9+.-]*://\S+|\d:\d|<[^>]+>|YYYY-MM-DD")
 
 
 def test_chinese_catalogue_uses_full_width_punctuation():

@@ -46,7 +46,10 @@ def main() -> int:
         os.environ.update(RUN_SCHEDULER_IN_PROCESS="0", LOG_FORMAT="json")
         from app import create_app
 
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        # The test client speaks http: production's Secure cookies would never come back (login 400).
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
+        )
         import logging
 
         logging.disable(logging.WARNING)

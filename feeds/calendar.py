@@ -7,6 +7,7 @@ of the same data give the same bytes, which is what lets the ETag be a hash of t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from icalendar import Calendar, Event, Timezone, vCategory, vDDDTypes, vDuration, vGeo, vInt, vText, vUri
@@ -155,5 +156,25 @@ def build_calendar(meta: FeedMeta, events: list[FeedEvent]) -> Calendar:
     return cal
 
 
+# Rendered VEVENTs kept per process. A feed is rebuilt whenever anything in it changes (a sign-up
+# changes one shift's head count in a team's feed of a few hundred shifts); serialising every event
+# again was most of a rebuild's cost. An event's bytes are a function of its FeedEvent alone.
+EVENT_CACHE_SIZE = 50_000  # a few hundred bytes each: some 20 MB per worker at most
+
+
+@functools.lru_cache(maxsize=EVENT_CACHE_SIZE)
+def _event_bytes(item: FeedEvent) -> bytes:
+    return make_event(item).to_ical()
+
+
 def render(meta: FeedMeta, events: list[FeedEvent]) -> bytes:
-    return build_calendar(meta, events).to_ical()
+    """The same bytes as `build_calendar(meta, events).to_ical()`, each event serialised once per process.
+
+    A component's bytes are its own lines between BEGIN and END, so the calendar without events,
+    cut before its closing line, and the events' bytes in order make the whole file.
+    """
+    head = build_calendar(meta, []).to_ical()
+    end = b"END:VCALENDAR\r\n"
+    if not head.endswith(end):  # a library whose layout differs: the plain way, still right
+        return build_calendar(meta, events).to_ical()
+    return b"".join([head[: -len(end)], *map(_event_bytes, events), end])

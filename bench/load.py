@@ -1,6 +1,6 @@
 """Load benchmark: gunicorn with 4 workers on PostgreSQL, a realistic request mix on loopback.
 
-    python bench/load.py [--duration 60] [--rate 100] [--via-nginx] [--quick]
+    python bench/load.py [--duration 60] [--warmup 10] [--rate 100] [--via-nginx] [--quick]
                          [--database-url postgresql+psycopg://postgres@127.0.0.1:5432]
 
 One command, from a fresh clone with the requirements installed and PostgreSQL running:
@@ -9,7 +9,9 @@ One command, from a fresh clone with the requirements installed and PostgreSQL r
    planner statistics from autovacuum; a fresh one would get them mid-run and change its plans);
 2. starts gunicorn (gunicorn.conf.py, 4 workers) on a free loopback port, in production mode;
 3. measures a bare route of the same server (no database, no template) for the floor;
-4. replays for --duration seconds a mix of whatever the service offers, found in its URL map:
+4. after --warmup seconds of the same mix, not counted (a server that has run a while has imported
+   its modules, compiled its templates and filled its caches in every worker), replays for
+   --duration seconds a mix of whatever the service offers, found in its URL map:
    calendar-feed polls with If-None-Match (each client a subscriber polling its few feeds), public
    pages (each visitor in one language, as the pages' links keep it), API reads, volunteers'
    sign-ups on their open-shifts page (each client logs in once per visit and keeps that session in
@@ -568,6 +570,13 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60, help="seconds of the mixed load (default 60)")
     parser.add_argument("--bare-duration", type=float, default=15, help="seconds on the bare route (default 15)")
     parser.add_argument(
+        "--warmup",
+        type=float,
+        default=10,
+        help="seconds of the mix sent first and not counted (default 10): every worker imports, compiles its "
+        "templates and fills its caches once, as a server that has been up a while has",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER),
         help="PostgreSQL server URL (a fresh database is created on it and dropped)",
@@ -599,6 +608,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.duration, args.bare_duration, args.rate_duration, args.page_duration = 4, 2, 3, 2
+        args.warmup = min(args.warmup, 1)
         args.workers, args.clients = min(args.workers, 2), min(args.clients, 8)
     if not args.database_url.startswith("postgresql"):
         parser.error("--database-url must be a PostgreSQL server URL")
@@ -716,6 +726,9 @@ def main() -> int:
         with meter.phase("bare route") as box:
             bare, bare_elapsed = run_load(port, lambda r: bare_route, args.bare_duration, args.clients)
             box["requests"] = len(bare.latency["bare"])
+        if args.warmup > 0:
+            print(f"mixed load for {args.warmup:.0f} s to warm up (not counted) ...", flush=True)
+            run_load(port, choose, args.warmup, args.clients)
         print(f"mixed load for {args.duration:.0f} s ...", flush=True)
         with meter.phase("mix (closed)") as box:
             mixed, mixed_elapsed = run_load(port, choose, args.duration, args.clients)

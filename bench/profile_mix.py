@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=200, help="requests per kind (default 200)")
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--kinds", default="feed,page,api,signup,write")
+    parser.add_argument("--sort", default="tottime", help="pstats order: tottime (own time) or cumulative")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -102,7 +103,7 @@ def main() -> int:
             # A sign-up action is two requests (page + POST).
             print(f"\n== {kind}: {1000 * cpu / args.n:.2f} ms CPU per action ({1000 * wall / args.n:.2f} ms wall)")
             out = io.StringIO()
-            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(args.top)
+            pstats.Stats(prof, stream=out).sort_stats(args.sort).print_stats(args.top)
             print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
         with app.app_context():
             from models import db

@@ -13,7 +13,7 @@ import inputs
 import ops
 from config import load_config
 from extensions import babel, compress, csrf, limiter, login_manager, migrate
-from i18n import remember_language, select_locale
+from i18n import install_template_gettext, remember_language, select_locale
 from models import db
 
 
@@ -51,6 +51,7 @@ def configure_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    install_template_gettext(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, has_app_context, has_request_context, request
-from flask_babel import get_locale
+from flask import current_app, g, has_app_context, has_request_context, request
+from flask_babel import get_locale, get_translations
 
 LANG_COOKIE = "lang"
 SUPPORTED = ("zh_CN", "en")
@@ -77,3 +77,32 @@ def remember_language(response):
                 secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
             )
     return response
+
+
+def _translations():
+    """The translations of the current locale, looked up once per locale per request.
+
+    Flask-Babel resolves the context, domain and locale (and formats the locale's name) on every
+    call; a page listing 30 shifts makes over a hundred calls, and that lookup was half the cost of
+    rendering it. The memo sits beside Flask-Babel's own per-context state and is keyed by the
+    locale object, so `force_locale` (a message rendered in its recipient's language) is obeyed.
+    """
+    context = g.get("_flask_babel") if has_app_context() else None
+    locale = getattr(context, "babel_locale", None)
+    if locale is None:  # not chosen yet in this context: let Flask-Babel choose it
+        return get_translations()
+    memo = getattr(context, "sip_translations", None)
+    if memo is None or memo[0] is not locale:
+        memo = context.sip_translations = (locale, get_translations())
+    return memo[1]
+
+
+def install_template_gettext(app) -> None:
+    """Templates' `_()`, `ngettext()`… through `_translations` (after `babel.init_app`, which installs its own)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )

@@ -1,0 +1,30 @@
+"""Templates translate through i18n._translations (looked up once per locale per request): the
+request's language, and a `force_locale` block (a message in its recipient's language) obeyed
+inside it and undone after it."""
+
+from __future__ import annotations
+
+from flask import render_template_string
+from flask_babel import force_locale
+
+TEMPLATE = "{{ _('Open shifts') }}|{{ ngettext('%(num)s day', '%(num)s days', 2) }}"
+
+
+def test_request_language_then_forced_locale_then_back(app):
+    with app.app_context(), app.test_request_context("/?lang=zh_CN"):  # a fresh g, as each request has
+        assert render_template_string(TEMPLATE).startswith("空缺班次|")
+        with force_locale("en"):
+            assert render_template_string(TEMPLATE).startswith("Open shifts|")
+        assert render_template_string(TEMPLATE).startswith("空缺班次|")
+    with app.app_context(), app.test_request_context("/?lang=en"):
+        assert render_template_string(TEMPLATE).startswith("Open shifts|")
+        with force_locale("zh_CN"):
+            assert render_template_string(TEMPLATE).startswith("空缺班次|")
+
+
+def test_outside_a_request_force_locale_chooses(app):
+    render_template_string(TEMPLATE)  # the default language chosen first, then overridden
+    with force_locale("en"):
+        assert render_template_string(TEMPLATE).startswith("Open shifts|")
+    with force_locale("zh_CN"):
+        assert render_template_string(TEMPLATE).startswith("空缺班次|")

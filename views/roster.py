@@ -9,6 +9,7 @@ in the re-rendered shift row, so a coordinator can staff a week without page loa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import sqlalchemy as sa
 from flask import (
@@ -48,6 +49,7 @@ managers = roles_required(Role.COORDINATOR)
 
 
 @bp.app_template_filter("hhmm")
+@functools.lru_cache(maxsize=4096)  # rosters repeat the same few start and end times
 def hhmm_filter(value: dt.datetime) -> str:
     """Local 24-hour time (19:00), as patrol rosters are written in both languages."""
     return service.hhmm(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import time
 
 import sqlalchemy as sa
@@ -57,8 +59,18 @@ _ZH_DAY_PATTERNS = {
 
 def day_in_words(value, fmt: str = "full") -> str:
     """A date in the reader's language with a pattern written for English, e.g. "EEE d MMM"."""
-    if current_language() != "en":
+    lang = current_language()
+    if lang != "en":
         fmt = _ZH_DAY_PATTERNS.get(fmt, fmt)
+    if type(value) is dt.date:  # a datetime would be moved to the reader's zone: not memoised
+        return _formatted_day(value, fmt, lang)
+    return format_date(value, fmt)
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted_day(value: dt.date, fmt: str, lang: str) -> str:
+    # A list of 30 shifts formats the same few days again and again; the words depend only on
+    # the day, the pattern and the language (`lang` decides the locale Flask-Babel uses here).
     return format_date(value, fmt)
 
 

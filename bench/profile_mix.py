@@ -58,6 +58,8 @@ def main() -> int:
             if not targets.get(kind):
                 continue
             client = app.test_client()
+            # Production checks a POST's Referer (Flask-WTF's SSL-strict CSRF); a browser sends one.
+            client.environ_base["HTTP_REFERER"] = "https://localhost/"
             etags: dict[str, str] = {}
             subs = rng.sample(targets["feed"], min(6, len(targets["feed"]))) if kind == "feed" else None
             if kind == "signup":

@@ -6,7 +6,9 @@ Hard rules (never broken by a plan): the shift's maximum, no overlap, the volunt
 unavailability, weekly hour limits, membership and active accounts, exactly as
 services/assignments.py defines them (same week, same hours, same date tests), plus a minimum
 rest between two shifts of one person (PLANNER_REST_HOURS, default 10) and what is already
-assigned stays. Publishing re-checks the service's rules by booking through `_book`.
+assigned stays; the service's qualification rule (the last places are kept for required holders,
+`nonholder_room`). Publishing re-checks the service's rules by booking through `_book`, and the
+rest against what was assigned since the draft (`check_rest`).
 
 Goals, as weights far apart (lexicographic in effect): reach every shift's minimum and its
 qualification requirements; spread hours evenly within each team (max - min, counting what each
@@ -81,6 +83,7 @@ class _Shift:
     minutes: int
     night: bool
     hhmm: str
+    held: int = 0  # places held for waiting-list offers: not free for the plan
     on: set[int] = field(default_factory=set)  # already assigned volunteers
 
 
@@ -150,6 +153,7 @@ def load_problem(  # noqa: C901 - one pass per table, kept together
             _minutes(s.starts_at, s.ends_at),
             is_night(s.starts_at, s.ends_at),
             service.hhmm(s.starts_at),
+            s.held_count,
         )
         for s in rows
     ]
@@ -246,6 +250,22 @@ def static_refusal(problem: Problem, shift: _Shift, person: _Person) -> str | No
     return None
 
 
+def nonholder_room(problem: Problem, s: _Shift) -> list[tuple[int, int]]:
+    """Per unmet requirement of the shift: (qualification, how many more NON-holders the plan may add).
+
+    The assignment service's rule (`assignments._check_qualifications`) in its final-state form:
+    until k holders are on the shift, non-holders fill at most max - held - k places. A plan whose
+    final state keeps this can be published in any order.
+    """
+    out = []
+    for qualification_id, count in problem.requirements.get(s.template_id, []):
+        have = sum(1 for v in s.on if v in problem.people and problem.people[v].holds(qualification_id, s.local_date))
+        if have >= count:
+            continue
+        out.append((qualification_id, max(0, s.max - s.held - count - (len(s.on) - have))))
+    return out
+
+
 def _too_close(problem: Problem, a: _Shift, b: _Shift) -> bool:
     """Two shifts one person cannot both do: they overlap, or the gap between them is under the rest."""
     return a.starts_at < b.ends_at + problem.rest and b.starts_at < a.ends_at + problem.rest
@@ -317,8 +337,10 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
     x: dict[tuple[int, int], object] = {}
     by_person: dict[int, list[_Shift]] = defaultdict(list)
     places: dict[int, int] = {}
+    room: dict[int, list[tuple[int, int]]] = {}
     for s in shifts:
-        cap = s.max - s.assigned
+        room[s.id] = nonholder_room(problem, s)
+        cap = s.max - s.assigned - s.held
         need = max(0, s.min - s.assigned)
         qual_need = 0
         for qualification_id, count in problem.requirements.get(s.template_id, []):
@@ -336,7 +358,7 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
                 by_person[vid].append(s)
     # The greedy start, and every auxiliary variable's value under it: a COMPLETE hint, which
     # CP-SAT takes as its first solution at once (a partial one it may fail to complete in time).
-    hint = _greedy(problem, shifts, x, by_person, places)
+    hint = _greedy(problem, shifts, x, by_person, places, room)
     hinted: dict[int, set[int]] = defaultdict(set)
     for sid, vid in hint:
         hinted[sid].add(vid)
@@ -363,6 +385,15 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
                 if (s.id, v) in x and problem.people[v].holds(qualification_id, s.local_date)
             ]
             qshort = model.NewIntVar(0, count - have, "")
+            # Hard, as the service enforces it: the last places are kept for holders.
+            room_left = dict(room[s.id]).get(qualification_id, 0)
+            others = [
+                x[(s.id, v)]
+                for v in problem.members.get(s.team_id, [])
+                if (s.id, v) in x and not problem.people[v].holds(qualification_id, s.local_date)
+            ]
+            if len(others) > room_left:
+                model.Add(sum(others) <= room_left)
             model.Add(sum(qualified) + qshort >= count - have)
             got = sum(1 for v in hinted[s.id] if problem.people[v].holds(qualification_id, s.local_date))
             model.AddHint(qshort, max(0, count - have - got))
@@ -435,7 +466,7 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
     return sorted(hint), "GREEDY"
 
 
-def _greedy(problem: Problem, shifts: list[_Shift], x, by_person, places) -> set[tuple[int, int]]:
+def _greedy(problem: Problem, shifts: list[_Shift], x, by_person, places, room) -> set[tuple[int, int]]:
     """Least-loaded first, shift by shift: a feasible start for the solver (and its fallback)."""
     load = {vid: problem.people[vid].base_minutes for vid in by_person}
     taken: dict[int, list[_Shift]] = defaultdict(list)
@@ -450,17 +481,23 @@ def _greedy(problem: Problem, shifts: list[_Shift], x, by_person, places) -> set
             (v for v in problem.members.get(s.team_id, []) if (s.id, v) in x),
             key=lambda v: (not any(problem.people[v].holds(q, s.local_date) for q in wanted), load[v], v),
         )
+        left = dict(room.get(s.id, []))
         for vid in candidates:
             if need <= 0:
                 break
             person = problem.people[vid]
             if any(_too_close(problem, s, o) for o in taken[vid]):
                 continue
+            lacking = [q for q in left if not person.holds(q, s.local_date)]
+            if any(left[q] <= 0 for q in lacking):
+                continue
             week = service.week_bounds(s.local_date)[0]
             if person.limit is not None and (
                 person.week_minutes[week] + week_used[(vid, week)] + s.minutes > person.limit * 60
             ):
                 continue
+            for q in lacking:
+                left[q] -= 1
             picked.add((s.id, vid))
             taken[vid].append(s)
             week_used[(vid, week)] += s.minutes
@@ -740,9 +777,50 @@ def add_entry(actor: User, plan_id: int, shift_id: int, volunteer_id: int) -> Pl
     return service.in_transaction(work)
 
 
+def check_rest(booked: Assignment, rest: dt.timedelta) -> None:
+    """Refuse (code "rest") when the person has another active assignment less than `rest` before
+    or after this one: what was assigned since the draft was made counts, as do the plan's
+    entries already booked in this transaction. The message names both shifts."""
+    other = db.session.scalar(
+        sa.select(Assignment)
+        .where(
+            Assignment.volunteer_id == booked.volunteer_id,
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            Assignment.id != booked.id,
+            Assignment.starts_at < booked.ends_at + rest,
+            Assignment.ends_at > booked.starts_at - rest,
+        )
+        .order_by(Assignment.starts_at)
+        .limit(1)
+    )
+    if other is None:
+        return
+    shift, theirs = booked.shift, other.shift
+    raise RuleViolation(
+        _(
+            "%(name)s would have less than %(hours)s hours of rest between the %(times)s shift of %(team)s "
+            "on %(date)s and the %(other_times)s shift of %(other_team)s on %(other_date)s; "
+            "nothing was published.",
+            name=booked.volunteer.display_name,
+            hours=f"{rest.total_seconds() / 3600:g}",
+            times=service.shift_times(shift),
+            team=service._team_label(shift.team),
+            date=service._date_label(shift.local_date),
+            other_times=service.shift_times(theirs),
+            other_team=service._team_label(theirs.team),
+            other_date=service._date_label(theirs.local_date),
+        ),
+        "rest",
+    )
+
+
 def publish(actor: User, plan_id: int) -> int:
     """Book every entry through the assignment service in ONE transaction: all of them, or none
-    (the first refusal rolls everything back and names the shift and person)."""
+    (the first refusal rolls everything back and names the shift and person).
+
+    Besides the service's rules (`_book`), the planner's minimum rest (the plan's `rest_hours`,
+    PLANNER_REST_HOURS, default 10) is re-checked against everything assigned now, since people
+    may have been booked after the draft was made (`check_rest`)."""
 
     def work():
         plan = _draft(actor, plan_id)
@@ -756,8 +834,10 @@ def publish(actor: User, plan_id: int) -> int:
             if not service.can_manage_team(actor, team_id):
                 raise service.forbidden()
         service.lock_users(*{v for _s, v, _t in entries})  # all at once, in id order: no deadlock cycle
+        rest = dt.timedelta(hours=plan.summary.get("rest_hours", DEFAULT_REST_HOURS))
         for shift_id, volunteer_id, _team in entries:
-            service._book(actor, shift_id, volunteer_id, self_service=False)
+            booked = service._book(actor, shift_id, volunteer_id, self_service=False, locked=True)
+            check_rest(booked, rest)
         plan.status = PlanStatus.PUBLISHED
         plan.published_at = utcnow()
         record(actor, "plan.publish", "plan", plan.id, team_id=plan.team_id, assignments=len(entries))

@@ -13,7 +13,9 @@ rest against what was assigned since the draft (`check_rest`).
 Goals, as weights far apart (lexicographic in effect): reach every shift's minimum and its
 qualification requirements; spread hours evenly within each team (max - min, counting what each
 member already has in the period); spread night shifts; prefer the usual volunteers of a
-weekday and time (roster_bulk.usual_volunteers); then, if asked, fill towards the maximum.
+weekday and time (roster_bulk.usual_volunteers) and put usual partners on the same shift
+(`usual_partners`: who patrolled together most in the weeks before); then, if asked, fill
+towards the maximum.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from flask_babel import ngettext
 from models import (
     Assignment,
     AssignmentStatus,
+    Attendance,
     PatrolTeam,
     Plan,
     PlanEntry,
@@ -51,7 +54,7 @@ from timeutil import to_local
 
 from . import assignments as service
 from .errors import RuleViolation
-from .roster_bulk import MAX_RANGE_DAYS, usual_volunteers
+from .roster_bulk import LOOKBACK_WEEKS, MAX_RANGE_DAYS, usual_volunteers
 
 DEFAULT_REST_HOURS = 10
 
@@ -60,6 +63,9 @@ W_SHORT = 1_000_000
 W_HOURS = 1  # per minute of (max - min) hours within a team
 W_NIGHTS = 60  # one night of spread counts like an hour
 W_USUAL = 5  # per placement of a usual volunteer of that weekday and time
+W_PARTNER = 4  # per shift two usual partners share (below minimums and spread, like usual days)
+PARTNER_MIN_SHIFTS = 2  # "often": at least this many shifts together in the lookback weeks
+PARTNERS_PER_PERSON = 2  # each person's most frequent partners only (keeps the model small)
 W_FILL = 300  # per extra place when filling towards the maximum (more than one shift of spread)
 
 
@@ -116,6 +122,7 @@ class Problem:
     usual: dict[tuple[int, int, str], set[int]]
     rest: dt.timedelta
     fill_to_max: bool
+    partners: set[tuple[int, int]] = field(default_factory=set)  # (a, b), a < b: usual partners
 
 
 def _minutes(start: dt.datetime, end: dt.datetime) -> int:
@@ -226,7 +233,44 @@ def load_problem(  # noqa: C901 - one pass per table, kept together
     for team_id in {s.team_id for s in shifts}:
         for (weekday, hhmm), ids in usual_volunteers(team_id, first).items():
             usual[(team_id, weekday, hhmm)] = set(ids[:4])
-    return Problem(shifts, people, dict(members), dict(requirements), usual, rest, fill_to_max)
+    partners = usual_partners(team_ids, first)
+    return Problem(shifts, people, dict(members), dict(requirements), usual, rest, fill_to_max, partners)
+
+
+def usual_partners(team_ids: list[int], before: dt.date, weeks: int = LOOKBACK_WEEKS) -> set[tuple[int, int]]:
+    """Pairs of volunteers who often patrolled together: on the same shift of these teams at least
+    PARTNER_MIN_SHIFTS times in the `weeks` before `before` (no-shows and swapped-away shifts do not
+    count), each person keeping their PARTNERS_PER_PERSON most frequent partners. One query."""
+    since = before - dt.timedelta(weeks=weeks)
+    on: dict[int, list[int]] = defaultdict(list)
+    for shift_id, volunteer_id in db.session.execute(
+        sa.select(Assignment.shift_id, Assignment.volunteer_id)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .where(
+            Shift.team_id.in_(team_ids),
+            Shift.local_date >= since,
+            Shift.local_date < before,
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            Assignment.attendance != Attendance.NO_SHOW,
+        )
+    ):
+        on[shift_id].append(volunteer_id)
+    together: dict[tuple[int, int], int] = defaultdict(int)
+    for people in on.values():
+        people.sort()
+        for i, a in enumerate(people):
+            for b in people[i + 1 :]:
+                together[(a, b)] += 1
+    best: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for (a, b), n in together.items():
+        if n >= PARTNER_MIN_SHIFTS:
+            best[a].append((-n, b))
+            best[b].append((-n, a))
+    pairs = set()
+    for a, ranked in best.items():
+        for _n, b in sorted(ranked)[:PARTNERS_PER_PERSON]:
+            pairs.add((min(a, b), max(a, b)))
+    return pairs
 
 
 # --- the rules, as the assignment service defines them ----------------------------------------
@@ -452,6 +496,7 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
             terms.append(-W_USUAL * var)
         if problem.fill_to_max:
             terms.append(-W_FILL * var)
+    terms += _partner_terms(problem, teams, shifts, x, model, hint)
     model.Minimize(sum(terms))
     for key, var in x.items():
         model.AddHint(var, 1 if key in hint else 0)
@@ -464,6 +509,33 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
         return [key for key, var in x.items() if solver.BooleanValue(var)], solver.StatusName(code)
     # No solution in time: the greedy one keeps every hard rule too.
     return sorted(hint), "GREEDY"
+
+
+def _partner_terms(problem: Problem, teams: list[int], shifts: list[_Shift], x, model, hint) -> list:
+    """A reward for each shift two usual partners share (one already on it counts too)."""
+    if not problem.partners:
+        return []
+    in_teams = set(teams)
+    pairs_by_team: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for a, b in problem.partners:
+        if a in problem.people and b in problem.people:
+            for team_id in problem.people[a].teams & problem.people[b].teams & in_teams:
+                pairs_by_team[team_id].append((a, b))
+    terms = []
+    for s in shifts:
+        for a, b in pairs_by_team.get(s.team_id, ()):
+            xa, xb = x.get((s.id, a)), x.get((s.id, b))
+            if xa is not None and xb is not None:
+                both = model.NewBoolVar("")
+                model.AddImplication(both, xa)
+                model.AddImplication(both, xb)
+                model.AddHint(both, 1 if (s.id, a) in hint and (s.id, b) in hint else 0)
+                terms.append(-W_PARTNER * both)
+            elif xa is not None and b in s.on:
+                terms.append(-W_PARTNER * xa)
+            elif xb is not None and a in s.on:
+                terms.append(-W_PARTNER * xb)
+    return terms
 
 
 def _greedy(problem: Problem, shifts: list[_Shift], x, by_person, places, room) -> set[tuple[int, int]]:
@@ -683,12 +755,17 @@ def _figures(problem: Problem, solution: Solution) -> dict:
         if values:
             spreads.append(max(values) - min(values))
     needed = sum(max(0, s.min - s.assigned) for s in problem.shifts)
+    on: dict[int, set[int]] = {s.id: set(s.on) for s in problem.shifts}
+    for sid, vid in solution.chosen:
+        on[sid].add(vid)
+    partner_shifts = sum(1 for people in on.values() for a, b in problem.partners if a in people and b in people)
     return {
         "shifts": len(problem.shifts),
         "places_needed": needed,
         "places_planned": len(solution.chosen),
         "shifts_at_minimum": sum(1 for s in problem.shifts) - sum(1 for u in solution.unfilled if u["short"]),
         "max_spread_hours": round(max(spreads, default=0), 2),
+        "partner_shifts": partner_shifts,
         "status": solution.status,
         "solve_seconds": round(solution.seconds, 3),
         "unfilled": solution.unfilled,

@@ -3,6 +3,8 @@
     python bench/planner.py            # 120 teams x 25 volunteers (3,000), January 2027 (7,440 shifts), SQLite
     python bench/planner.py --quick    # 4 teams (CI)
     python bench/planner.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/sip_bench python bench/planner.py
+                                       # an existing, EMPTY database (createdb it first); emptied after
 
 Each team has an evening (19:00-22:00) and a night (22:00-02:00) shift a day, 2 to 6 volunteers,
 and eight weeks of history in which a few regulars did most shifts (as on T001 in issue 12).
@@ -143,7 +145,7 @@ def _spread(db, team_ids, plan_id=None) -> tuple[float, float, int]:
     return max(spreads), statistics.mean(stds), at_min
 
 
-def run(url: str, label: str, teams: int) -> None:
+def run(url: str, label: str, teams: int, keep_schema: bool = True) -> None:
     from app import create_app
     from models import PatrolTeam, Role, User, db
     from services import planner
@@ -151,6 +153,8 @@ def run(url: str, label: str, teams: int) -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
     with app.app_context(), app.test_request_context():
+        if not keep_schema and sa.inspect(db.engine).get_table_names():
+            raise SystemExit(f"{url}: the database is not empty; give an empty one (createdb a new one).")
         db.create_all()
         _seed(db, teams)
         admin = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN))
@@ -163,7 +167,8 @@ def run(url: str, label: str, teams: int) -> None:
         spread, std, at_min = _spread(db, [team_ids[0]], one.id)
         print(
             f"{label} planner, one team-month: {one_s:.2f} s, {at_min}/62 shifts at minimum, "
-            f"spread {spread:.1f} h, std dev {std:.2f} h, solver {one.summary['status']}"
+            f"spread {spread:.1f} h, std dev {std:.2f} h, usual partners together on "
+            f"{one.summary['partner_shifts']} shifts, solver {one.summary['status']}"
         )
 
         began = time.perf_counter()
@@ -172,7 +177,8 @@ def run(url: str, label: str, teams: int) -> None:
         p_spread, p_std, p_min = _spread(db, team_ids, every.id)
         print(
             f"{label} planner, {len(team_ids)} teams: {all_s:.2f} s, {p_min}/{total} shifts at minimum, "
-            f"worst team spread {p_spread:.1f} h, mean std dev {p_std:.2f} h, solver {every.summary['status']}"
+            f"worst team spread {p_spread:.1f} h, mean std dev {p_std:.2f} h, "
+            f"usual partners together on {every.summary['partner_shifts']} shifts, solver {every.summary['status']}"
         )
 
         began = time.perf_counter()
@@ -190,6 +196,8 @@ def run(url: str, label: str, teams: int) -> None:
             f"one team {'OK' if one_s < 2 else 'SLOW'} (< 2 s), all teams {'OK' if all_s < 60 else 'SLOW'} (< 60 s)"
         )
         db.session.remove()
+        if keep_schema is False:
+            db.drop_all()
         db.engine.dispose()
 
 
@@ -199,7 +207,11 @@ def main() -> int:
     parser.add_argument("--postgres", help="PostgreSQL server URL (a temporary database is created and dropped)")
     args = parser.parse_args()
     teams = 4 if args.quick else 120
-    if args.postgres:
+    given = os.environ.get("BENCH_DATABASE_URL")
+    if given:
+        label = "PostgreSQL" if given.startswith("postgresql") else "SQLite"
+        run(given, label, teams, keep_schema=False)
+    elif args.postgres:
         name = f"bench_planner_{uuid.uuid4().hex[:8]}"
         admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:

@@ -34,16 +34,19 @@ from models import (
     Attendance,
     MembershipRole,
     PatrolTeam,
+    Qualification,
     Role,
     Shift,
     ShiftStatus,
     SwapRequest,
     SwapStatus,
     TeamMembership,
+    TemplateRequirement,
     TradeOffer,
     TradeStatus,
     Unavailability,
     User,
+    VolunteerQualification,
     db,
     record,
     utcnow,
@@ -165,29 +168,31 @@ def lock_users(*user_ids: int) -> None:
         )
 
 
-def _touch_shift(shift_id: int, delta: int = 0) -> bool:
+def _touch_shift(shift_id: int, delta: int = 0, *, from_held: bool = False) -> bool:
     """Bump the shift's SEQUENCE and LAST-MODIFIED (calendar feeds follow them) and its count.
 
     With delta=+1 the update only happens while there is a free place: that single statement
-    is what keeps the maximum under concurrent sign-ups.
+    is what keeps the maximum under concurrent sign-ups. With `from_held` the place booked is one
+    held for a waiting-list offer: the same statement moves it from held to assigned (the total
+    does not change, so no capacity can fail; it only needs the hold to exist).
     """
     table = Shift.__table__
-    stmt = (
-        sa.update(table)
-        .where(table.c.id == shift_id)
-        .values(
-            sequence=table.c.sequence + 1,
-            last_modified=utcnow(),
-            assigned_count=table.c.assigned_count + delta,
-        )
+    values = dict(
+        sequence=table.c.sequence + 1,
+        last_modified=utcnow(),
+        assigned_count=table.c.assigned_count + delta,
     )
-    if delta > 0:
+    stmt = sa.update(table).where(table.c.id == shift_id)
+    if from_held:
+        values["held_count"] = table.c.held_count - delta
+        stmt = stmt.where(table.c.held_count >= delta)
+    elif delta > 0:
         # Places held for waiting-list offers (services/waitlist.py) are not free for anyone else.
         stmt = stmt.where(
             table.c.assigned_count + table.c.held_count + delta <= table.c.max_volunteers,
             table.c.status == ShiftStatus.SCHEDULED.value,
         )
-    result = db.session.execute(stmt)
+    result = db.session.execute(stmt.values(**values))
     shift = db.session.identity_map.get(db.session.identity_key(Shift, shift_id))
     if shift is not None:
         db.session.expire(shift)
@@ -277,9 +282,22 @@ def unavailable_reason(volunteer: User, day: dt.date) -> str | None:
 
 
 def _check_bookable(
-    shift: Shift, volunteer: User, *, self_service: bool, exclude_assignment_id: int | None = None
+    shift: Shift,
+    volunteer: User,
+    *,
+    self_service: bool,
+    exclude_assignment_id: int | None = None,
+    from_held: bool = False,
+    transfer: bool = False,
+    leaving_id: int | None = None,
 ) -> None:
-    """Every rule a new booking must pass, in this order; raises the first one it breaks."""
+    """Every rule a new booking must pass, in this order; raises the first one it breaks.
+
+    How the place is taken matters only to the qualification rule (`_check_qualifications`): a
+    free place (default), the place held for this person by a waiting-list offer (`from_held`),
+    or a place handed over by a teammate in a swap or trade (`transfer`; `leaving_id` names the
+    giver while they are still on the shift).
+    """
     _check_shift_open(shift, self_service)
     if not volunteer.active:
         raise RuleViolation(_("%(name)s's account is deactivated.", name=_name(volunteer)), "inactive")
@@ -290,6 +308,93 @@ def _check_bookable(
         if reason:
             raise RuleViolation(reason, "unavailable")
     _check_weekly_limit(shift, volunteer)
+    _check_qualifications(shift, volunteer, from_held=from_held, transfer=transfer, leaving_id=leaving_id)
+
+
+def holds_qualification(expires_on: dt.date | None, day: dt.date) -> bool:
+    """A held qualification counts on a day up to its expiry date, inclusive (None: no expiry)."""
+    return expires_on is None or day <= expires_on
+
+
+def _check_qualifications(
+    shift: Shift, volunteer: User, *, from_held: bool, transfer: bool, leaving_id: int | None
+) -> None:
+    """The last places of a shift are kept for the qualification holders it still needs.
+
+    The rule (one per requirement of the shift's template, "at least k holders of Q"): booking
+    someone who does not hold Q valid on the shift's date (`VolunteerQualification.expires_on`,
+    inclusive) is refused when, after the booking,
+
+        holders still needed  =  k - holders of Q (valid that day) on the shift
+        places still left     =  max - assigned - held for waiting-list offers
+
+    and holders still needed > places still left: the booking would make the requirement
+    impossible to meet. Equivalently, until k holders are on it, non-holders fill at most
+    max - held - k places, whatever the order of the bookings (so a plan that respects this in
+    its final state can be published in any order). Holders are never refused by this rule.
+    The same rule for every path that books: assign (and bulk assign, copy, planner publish),
+    sign-up, swap, trade take, waiting-list offer and acceptance. A place converted from a hold
+    (`from_held`) does not change the places left; a handed-over place (`transfer`) neither, but
+    the giver's qualification leaves with them. When the shift has no free place at all the
+    capacity check says "full" instead.
+    """
+    if shift.template_id is None:
+        return
+    requirements = db.session.execute(
+        sa.select(TemplateRequirement.qualification_id, TemplateRequirement.count, Qualification)
+        .join(Qualification, Qualification.id == TemplateRequirement.qualification_id)
+        .where(TemplateRequirement.template_id == shift.template_id)
+        .order_by(Qualification.code)
+    ).all()
+    if not requirements:
+        return
+    if not from_held and not transfer and shift.max_volunteers - shift.assigned_count - shift.held_count <= 0:
+        return  # no place to take: the capacity check refuses it as full
+    on = set(
+        db.session.scalars(
+            sa.select(Assignment.volunteer_id).where(
+                Assignment.shift_id == shift.id, Assignment.status == AssignmentStatus.ASSIGNED
+            )
+        )
+    )
+    on.discard(leaving_id)
+    held = {
+        (user_id, qualification_id): expires_on
+        for user_id, qualification_id, expires_on in db.session.execute(
+            sa.select(
+                VolunteerQualification.user_id,
+                VolunteerQualification.qualification_id,
+                VolunteerQualification.expires_on,
+            ).where(
+                VolunteerQualification.user_id.in_(on | {volunteer.id}),
+                VolunteerQualification.qualification_id.in_([q for q, _count, _row in requirements]),
+            )
+        )
+    }
+    day = shift.local_date
+    assigned_after = shift.assigned_count + (0 if transfer else 1)
+    held_after = shift.held_count - (1 if from_held else 0)
+    places_left = shift.max_volunteers - assigned_after - held_after
+    for qualification_id, count, qualification in requirements:
+        key = (volunteer.id, qualification_id)
+        if key in held and holds_qualification(held[key], day):
+            continue
+        have = sum(
+            1 for v in on if (v, qualification_id) in held and holds_qualification(held[(v, qualification_id)], day)
+        )
+        if count - have > places_left:
+            raise RuleViolation(
+                _(
+                    "This shift needs %(count)s volunteers holding “%(qualification)s” and has %(have)s; "
+                    "its remaining places are kept for them, and %(name)s does not hold it on %(date)s.",
+                    count=count,
+                    qualification=qualification.name,
+                    have=have,
+                    name=_name(volunteer),
+                    date=_date_label(day),
+                ),
+                "qualification_required",
+            )
 
 
 def _check_shift_open(shift: Shift, self_service: bool) -> None:
@@ -349,15 +454,41 @@ def _check_weekly_limit(shift: Shift, volunteer: User) -> None:
         )
 
 
-def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) -> Assignment:
-    lock_users(volunteer_id)
+def _book(
+    actor: User,
+    shift_id: int,
+    volunteer_id: int,
+    *,
+    self_service: bool,
+    from_held: bool = False,
+    transfer: bool = False,
+    assigned_by_id: int | None = None,
+    announce: bool = True,
+    locked: bool = False,
+) -> Assignment:
+    """Create the Assignment of a booking, every rule checked (`_check_bookable`) under the lock.
+
+    The one place an Assignment is created. Which place it takes:
+    - a free place (default): the count goes up only while one is free (`_touch_shift`);
+    - `from_held`: the place a waiting-list offer held for this person (services/trades.answer_offer)
+      becomes theirs: held_count down and assigned_count up in the same statement;
+    - `transfer`: a teammate's place handed over (swap accept, trade take); the caller has already
+      ended the giver's assignment, so the head count stays.
+    `announce` records the booking and tells the volunteer; swap, trade and waiting-list callers
+    record and notify in their own terms instead. `locked`: the caller already holds the people's
+    locks (`lock_users`, all of them at once, in id order).
+    """
+    if not locked:
+        lock_users(volunteer_id)
     shift = _fresh_shift(shift_id)
     volunteer = _volunteer(volunteer_id)
-    _check_bookable(shift, volunteer, self_service=self_service)
+    _check_bookable(shift, volunteer, self_service=self_service, from_held=from_held, transfer=transfer)
     # Taken while the shift is loaded: the UPDATE below expires it and raises its SEQUENCE by one.
-    context = notify_events.shift_context(shift, sequence=(shift.sequence or 0) + 1)
-    if not _touch_shift(shift.id, +1):
+    context = notify_events.shift_context(shift, sequence=(shift.sequence or 0) + 1) if announce else None
+    if not _touch_shift(shift.id, 0 if transfer else +1, from_held=from_held):
         shift = _fresh_shift(shift.id)
+        if from_held:
+            raise RuleViolation(_("There is no place offered to you on this shift."), "no_offer")
         if shift.held_count and shift.assigned_count < shift.max_volunteers:
             raise RuleViolation(
                 _("The free place on this shift is held for the next person on its waiting list."), "place_held"
@@ -370,10 +501,12 @@ def _book(actor: User, shift_id: int, volunteer_id: int, *, self_service: bool) 
         volunteer_id=volunteer.id,
         starts_at=shift.starts_at,
         ends_at=shift.ends_at,
-        assigned_by_id=actor.id,
+        assigned_by_id=actor.id if assigned_by_id is None else assigned_by_id,
     )
     db.session.add(assignment)
     db.session.flush()
+    if not announce:
+        return assignment
     record(
         actor,
         "assignment.signup" if self_service else "assignment.assign",
@@ -567,7 +700,7 @@ def request_swap(actor: User, assignment_id: int, to_user_id: int) -> SwapReques
                 "swap_pending",
             )
         # Checked now so the request is not pointless; checked again, under lock, on acceptance.
-        _check_bookable(shift, to_user, self_service=True)
+        _check_bookable(shift, to_user, self_service=True, transfer=True, leaving_id=actor.id)
         swap = SwapRequest(assignment_id=assignment.id, from_user_id=actor.id, to_user_id=to_user.id)
         db.session.add(swap)
         db.session.flush()
@@ -630,8 +763,9 @@ def answer_swap(actor: User, swap_id: int, accept: bool) -> SwapRequest:
             raise RuleViolation(
                 _("This shift is no longer %(name)s's to give.", name=_name(swap.from_user)), "not_active"
             )
-        shift = _fresh_shift(old.shift_id)
-        _check_bookable(shift, actor, self_service=True)
+        _check_bookable(
+            _fresh_shift(old.shift_id), actor, self_service=True, transfer=True, leaving_id=swap.from_user_id
+        )
         table = Assignment.__table__
         moved = db.session.execute(
             sa.update(table)
@@ -642,17 +776,20 @@ def answer_swap(actor: User, swap_id: int, accept: bool) -> SwapRequest:
             raise RuleViolation(
                 _("This shift is no longer %(name)s's to give.", name=_name(swap.from_user)), "not_active"
             )
-        new = Assignment(
-            shift_id=shift.id,
-            volunteer_id=actor.id,
-            starts_at=shift.starts_at,
-            ends_at=shift.ends_at,
+        # Same head count, different person; every rule of a sign-up (any refusal rolls the move back).
+        new = _book(
+            actor,
+            old.shift_id,
+            actor.id,
+            self_service=True,
+            transfer=True,
             assigned_by_id=swap.from_user_id,
+            announce=False,
+            locked=True,
         )
-        db.session.add(new)
+        shift = _fresh_shift(old.shift_id)
         swap.status = SwapStatus.ACCEPTED
         cancel_trade_offers(old.id)
-        _touch_shift(shift.id, 0)  # same head count, different person
         db.session.flush()
         record(
             actor,

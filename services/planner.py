@@ -6,12 +6,16 @@ Hard rules (never broken by a plan): the shift's maximum, no overlap, the volunt
 unavailability, weekly hour limits, membership and active accounts, exactly as
 services/assignments.py defines them (same week, same hours, same date tests), plus a minimum
 rest between two shifts of one person (PLANNER_REST_HOURS, default 10) and what is already
-assigned stays. Publishing re-checks the service's rules by booking through `_book`.
+assigned stays; the service's qualification rule (the last places are kept for required holders,
+`nonholder_room`). Publishing re-checks the service's rules by booking through `_book`, and the
+rest against what was assigned since the draft (`check_rest`).
 
 Goals, as weights far apart (lexicographic in effect): reach every shift's minimum and its
 qualification requirements; spread hours evenly within each team (max - min, counting what each
 member already has in the period); spread night shifts; prefer the usual volunteers of a
-weekday and time (roster_bulk.usual_volunteers); then, if asked, fill towards the maximum.
+weekday and time (roster_bulk.usual_volunteers) and put usual partners on the same shift
+(`usual_partners`: who patrolled together most in the weeks before); then, if asked, fill
+towards the maximum.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from flask_babel import ngettext
 from models import (
     Assignment,
     AssignmentStatus,
+    Attendance,
     PatrolTeam,
     Plan,
     PlanEntry,
@@ -49,7 +54,7 @@ from timeutil import to_local
 
 from . import assignments as service
 from .errors import RuleViolation
-from .roster_bulk import MAX_RANGE_DAYS, usual_volunteers
+from .roster_bulk import LOOKBACK_WEEKS, MAX_RANGE_DAYS, usual_volunteers
 
 DEFAULT_REST_HOURS = 10
 
@@ -58,6 +63,9 @@ W_SHORT = 1_000_000
 W_HOURS = 1  # per minute of (max - min) hours within a team
 W_NIGHTS = 60  # one night of spread counts like an hour
 W_USUAL = 5  # per placement of a usual volunteer of that weekday and time
+W_PARTNER = 4  # per shift two usual partners share (below minimums and spread, like usual days)
+PARTNER_MIN_SHIFTS = 2  # "often": at least this many shifts together in the lookback weeks
+PARTNERS_PER_PERSON = 2  # each person's most frequent partners only (keeps the model small)
 W_FILL = 300  # per extra place when filling towards the maximum (more than one shift of spread)
 
 
@@ -81,6 +89,7 @@ class _Shift:
     minutes: int
     night: bool
     hhmm: str
+    held: int = 0  # places held for waiting-list offers: not free for the plan
     on: set[int] = field(default_factory=set)  # already assigned volunteers
 
 
@@ -113,6 +122,7 @@ class Problem:
     usual: dict[tuple[int, int, str], set[int]]
     rest: dt.timedelta
     fill_to_max: bool
+    partners: set[tuple[int, int]] = field(default_factory=set)  # (a, b), a < b: usual partners
 
 
 def _minutes(start: dt.datetime, end: dt.datetime) -> int:
@@ -150,6 +160,7 @@ def load_problem(  # noqa: C901 - one pass per table, kept together
             _minutes(s.starts_at, s.ends_at),
             is_night(s.starts_at, s.ends_at),
             service.hhmm(s.starts_at),
+            s.held_count,
         )
         for s in rows
     ]
@@ -222,7 +233,44 @@ def load_problem(  # noqa: C901 - one pass per table, kept together
     for team_id in {s.team_id for s in shifts}:
         for (weekday, hhmm), ids in usual_volunteers(team_id, first).items():
             usual[(team_id, weekday, hhmm)] = set(ids[:4])
-    return Problem(shifts, people, dict(members), dict(requirements), usual, rest, fill_to_max)
+    partners = usual_partners(team_ids, first)
+    return Problem(shifts, people, dict(members), dict(requirements), usual, rest, fill_to_max, partners)
+
+
+def usual_partners(team_ids: list[int], before: dt.date, weeks: int = LOOKBACK_WEEKS) -> set[tuple[int, int]]:
+    """Pairs of volunteers who often patrolled together: on the same shift of these teams at least
+    PARTNER_MIN_SHIFTS times in the `weeks` before `before` (no-shows and swapped-away shifts do not
+    count), each person keeping their PARTNERS_PER_PERSON most frequent partners. One query."""
+    since = before - dt.timedelta(weeks=weeks)
+    on: dict[int, list[int]] = defaultdict(list)
+    for shift_id, volunteer_id in db.session.execute(
+        sa.select(Assignment.shift_id, Assignment.volunteer_id)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .where(
+            Shift.team_id.in_(team_ids),
+            Shift.local_date >= since,
+            Shift.local_date < before,
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            Assignment.attendance != Attendance.NO_SHOW,
+        )
+    ):
+        on[shift_id].append(volunteer_id)
+    together: dict[tuple[int, int], int] = defaultdict(int)
+    for people in on.values():
+        people.sort()
+        for i, a in enumerate(people):
+            for b in people[i + 1 :]:
+                together[(a, b)] += 1
+    best: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for (a, b), n in together.items():
+        if n >= PARTNER_MIN_SHIFTS:
+            best[a].append((-n, b))
+            best[b].append((-n, a))
+    pairs = set()
+    for a, ranked in best.items():
+        for _n, b in sorted(ranked)[:PARTNERS_PER_PERSON]:
+            pairs.add((min(a, b), max(a, b)))
+    return pairs
 
 
 # --- the rules, as the assignment service defines them ----------------------------------------
@@ -244,6 +292,22 @@ def static_refusal(problem: Problem, shift: _Shift, person: _Person) -> str | No
         if person.week_minutes[week] + shift.minutes > person.limit * 60:  # _check_weekly_limit
             return "weekly_limit"
     return None
+
+
+def nonholder_room(problem: Problem, s: _Shift) -> list[tuple[int, int]]:
+    """Per unmet requirement of the shift: (qualification, how many more NON-holders the plan may add).
+
+    The assignment service's rule (`assignments._check_qualifications`) in its final-state form:
+    until k holders are on the shift, non-holders fill at most max - held - k places. A plan whose
+    final state keeps this can be published in any order.
+    """
+    out = []
+    for qualification_id, count in problem.requirements.get(s.template_id, []):
+        have = sum(1 for v in s.on if v in problem.people and problem.people[v].holds(qualification_id, s.local_date))
+        if have >= count:
+            continue
+        out.append((qualification_id, max(0, s.max - s.held - count - (len(s.on) - have))))
+    return out
 
 
 def _too_close(problem: Problem, a: _Shift, b: _Shift) -> bool:
@@ -317,8 +381,10 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
     x: dict[tuple[int, int], object] = {}
     by_person: dict[int, list[_Shift]] = defaultdict(list)
     places: dict[int, int] = {}
+    room: dict[int, list[tuple[int, int]]] = {}
     for s in shifts:
-        cap = s.max - s.assigned
+        room[s.id] = nonholder_room(problem, s)
+        cap = s.max - s.assigned - s.held
         need = max(0, s.min - s.assigned)
         qual_need = 0
         for qualification_id, count in problem.requirements.get(s.template_id, []):
@@ -336,7 +402,7 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
                 by_person[vid].append(s)
     # The greedy start, and every auxiliary variable's value under it: a COMPLETE hint, which
     # CP-SAT takes as its first solution at once (a partial one it may fail to complete in time).
-    hint = _greedy(problem, shifts, x, by_person, places)
+    hint = _greedy(problem, shifts, x, by_person, places, room)
     hinted: dict[int, set[int]] = defaultdict(set)
     for sid, vid in hint:
         hinted[sid].add(vid)
@@ -363,6 +429,15 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
                 if (s.id, v) in x and problem.people[v].holds(qualification_id, s.local_date)
             ]
             qshort = model.NewIntVar(0, count - have, "")
+            # Hard, as the service enforces it: the last places are kept for holders.
+            room_left = dict(room[s.id]).get(qualification_id, 0)
+            others = [
+                x[(s.id, v)]
+                for v in problem.members.get(s.team_id, [])
+                if (s.id, v) in x and not problem.people[v].holds(qualification_id, s.local_date)
+            ]
+            if len(others) > room_left:
+                model.Add(sum(others) <= room_left)
             model.Add(sum(qualified) + qshort >= count - have)
             got = sum(1 for v in hinted[s.id] if problem.people[v].holds(qualification_id, s.local_date))
             model.AddHint(qshort, max(0, count - have - got))
@@ -421,6 +496,7 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
             terms.append(-W_USUAL * var)
         if problem.fill_to_max:
             terms.append(-W_FILL * var)
+    terms += _partner_terms(problem, teams, shifts, x, model, hint)
     model.Minimize(sum(terms))
     for key, var in x.items():
         model.AddHint(var, 1 if key in hint else 0)
@@ -435,7 +511,34 @@ def _solve_component(problem: Problem, teams: list[int], shifts: list[_Shift], b
     return sorted(hint), "GREEDY"
 
 
-def _greedy(problem: Problem, shifts: list[_Shift], x, by_person, places) -> set[tuple[int, int]]:
+def _partner_terms(problem: Problem, teams: list[int], shifts: list[_Shift], x, model, hint) -> list:
+    """A reward for each shift two usual partners share (one already on it counts too)."""
+    if not problem.partners:
+        return []
+    in_teams = set(teams)
+    pairs_by_team: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for a, b in problem.partners:
+        if a in problem.people and b in problem.people:
+            for team_id in problem.people[a].teams & problem.people[b].teams & in_teams:
+                pairs_by_team[team_id].append((a, b))
+    terms = []
+    for s in shifts:
+        for a, b in pairs_by_team.get(s.team_id, ()):
+            xa, xb = x.get((s.id, a)), x.get((s.id, b))
+            if xa is not None and xb is not None:
+                both = model.NewBoolVar("")
+                model.AddImplication(both, xa)
+                model.AddImplication(both, xb)
+                model.AddHint(both, 1 if (s.id, a) in hint and (s.id, b) in hint else 0)
+                terms.append(-W_PARTNER * both)
+            elif xa is not None and b in s.on:
+                terms.append(-W_PARTNER * xa)
+            elif xb is not None and a in s.on:
+                terms.append(-W_PARTNER * xb)
+    return terms
+
+
+def _greedy(problem: Problem, shifts: list[_Shift], x, by_person, places, room) -> set[tuple[int, int]]:
     """Least-loaded first, shift by shift: a feasible start for the solver (and its fallback)."""
     load = {vid: problem.people[vid].base_minutes for vid in by_person}
     taken: dict[int, list[_Shift]] = defaultdict(list)
@@ -450,17 +553,23 @@ def _greedy(problem: Problem, shifts: list[_Shift], x, by_person, places) -> set
             (v for v in problem.members.get(s.team_id, []) if (s.id, v) in x),
             key=lambda v: (not any(problem.people[v].holds(q, s.local_date) for q in wanted), load[v], v),
         )
+        left = dict(room.get(s.id, []))
         for vid in candidates:
             if need <= 0:
                 break
             person = problem.people[vid]
             if any(_too_close(problem, s, o) for o in taken[vid]):
                 continue
+            lacking = [q for q in left if not person.holds(q, s.local_date)]
+            if any(left[q] <= 0 for q in lacking):
+                continue
             week = service.week_bounds(s.local_date)[0]
             if person.limit is not None and (
                 person.week_minutes[week] + week_used[(vid, week)] + s.minutes > person.limit * 60
             ):
                 continue
+            for q in lacking:
+                left[q] -= 1
             picked.add((s.id, vid))
             taken[vid].append(s)
             week_used[(vid, week)] += s.minutes
@@ -646,12 +755,17 @@ def _figures(problem: Problem, solution: Solution) -> dict:
         if values:
             spreads.append(max(values) - min(values))
     needed = sum(max(0, s.min - s.assigned) for s in problem.shifts)
+    on: dict[int, set[int]] = {s.id: set(s.on) for s in problem.shifts}
+    for sid, vid in solution.chosen:
+        on[sid].add(vid)
+    partner_shifts = sum(1 for people in on.values() for a, b in problem.partners if a in people and b in people)
     return {
         "shifts": len(problem.shifts),
         "places_needed": needed,
         "places_planned": len(solution.chosen),
         "shifts_at_minimum": sum(1 for s in problem.shifts) - sum(1 for u in solution.unfilled if u["short"]),
         "max_spread_hours": round(max(spreads, default=0), 2),
+        "partner_shifts": partner_shifts,
         "status": solution.status,
         "solve_seconds": round(solution.seconds, 3),
         "unfilled": solution.unfilled,
@@ -740,9 +854,50 @@ def add_entry(actor: User, plan_id: int, shift_id: int, volunteer_id: int) -> Pl
     return service.in_transaction(work)
 
 
+def check_rest(booked: Assignment, rest: dt.timedelta) -> None:
+    """Refuse (code "rest") when the person has another active assignment less than `rest` before
+    or after this one: what was assigned since the draft was made counts, as do the plan's
+    entries already booked in this transaction. The message names both shifts."""
+    other = db.session.scalar(
+        sa.select(Assignment)
+        .where(
+            Assignment.volunteer_id == booked.volunteer_id,
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            Assignment.id != booked.id,
+            Assignment.starts_at < booked.ends_at + rest,
+            Assignment.ends_at > booked.starts_at - rest,
+        )
+        .order_by(Assignment.starts_at)
+        .limit(1)
+    )
+    if other is None:
+        return
+    shift, theirs = booked.shift, other.shift
+    raise RuleViolation(
+        _(
+            "%(name)s would have less than %(hours)s hours of rest between the %(times)s shift of %(team)s "
+            "on %(date)s and the %(other_times)s shift of %(other_team)s on %(other_date)s; "
+            "nothing was published.",
+            name=booked.volunteer.display_name,
+            hours=f"{rest.total_seconds() / 3600:g}",
+            times=service.shift_times(shift),
+            team=service._team_label(shift.team),
+            date=service._date_label(shift.local_date),
+            other_times=service.shift_times(theirs),
+            other_team=service._team_label(theirs.team),
+            other_date=service._date_label(theirs.local_date),
+        ),
+        "rest",
+    )
+
+
 def publish(actor: User, plan_id: int) -> int:
     """Book every entry through the assignment service in ONE transaction: all of them, or none
-    (the first refusal rolls everything back and names the shift and person)."""
+    (the first refusal rolls everything back and names the shift and person).
+
+    Besides the service's rules (`_book`), the planner's minimum rest (the plan's `rest_hours`,
+    PLANNER_REST_HOURS, default 10) is re-checked against everything assigned now, since people
+    may have been booked after the draft was made (`check_rest`)."""
 
     def work():
         plan = _draft(actor, plan_id)
@@ -756,8 +911,10 @@ def publish(actor: User, plan_id: int) -> int:
             if not service.can_manage_team(actor, team_id):
                 raise service.forbidden()
         service.lock_users(*{v for _s, v, _t in entries})  # all at once, in id order: no deadlock cycle
+        rest = dt.timedelta(hours=plan.summary.get("rest_hours", DEFAULT_REST_HOURS))
         for shift_id, volunteer_id, _team in entries:
-            service._book(actor, shift_id, volunteer_id, self_service=False)
+            booked = service._book(actor, shift_id, volunteer_id, self_service=False, locked=True)
+            check_rest(booked, rest)
         plan.status = PlanStatus.PUBLISHED
         plan.published_at = utcnow()
         record(actor, "plan.publish", "plan", plan.id, team_id=plan.team_id, assignments=len(entries))

@@ -1,10 +1,12 @@
 """Qualifications (team leader, first aid, ...): the admin's list, who holds one (with an optional
 expiry), and what each shift template requires.
 
-Where the rule lives: a requirement does NOT refuse a booking (a coordinator may book an
-unqualified volunteer, e.g. while the leader is still being confirmed); a shift whose requirement
-is not met is flagged on the roster like an understaffed one (`missing_for_shifts`), and the
-planner (services/planner.py) meets requirements with the same top priority as minimums.
+Where the rule lives: the assignment service refuses a booking that would leave too few places
+for the holders a shift still needs (`assignments._check_qualifications`, code
+"qualification_required"; its docstring states the rule); a shift whose requirement is not met
+is flagged on the roster like an understaffed one (`missing_for_shifts`), and the planner
+(services/planner.py) keeps the same rule as a hard constraint and meets requirements with the
+same top priority as minimums.
 """
 
 from __future__ import annotations

@@ -41,6 +41,11 @@ def _can_book(shift: Shift, user: User) -> None:
     service._check_bookable(shift, user, self_service=True)
 
 
+def _can_take(shift: Shift, user: User, offer: TradeOffer) -> None:
+    """The sign-up rules for taking a teammate's offered place (they are still on the shift)."""
+    service._check_bookable(shift, user, self_service=True, transfer=True, leaving_id=offer.from_user_id)
+
+
 # --- waiting list --------------------------------------------------------------------------------
 
 
@@ -139,31 +144,13 @@ def answer_offer(actor: User, entry_id: int, accept: bool) -> WaitlistEntry:
             record(actor, "waitlist.decline", "waitlist_entry", entry.id, shift_id=entry.shift_id)
             db.session.refresh(entry)
             return entry
-        _can_book(shift, actor)
         if not waitlist._set_status(entry.id, WaitlistStatus.OFFERED, WaitlistStatus.ACCEPTED, decided_at=now):
             raise RuleViolation(_("There is no place offered to you on this shift."), "no_offer")
-        # The held place becomes the booked one: same total, so no capacity check can fail here.
-        table = Shift.__table__
-        db.session.execute(
-            sa.update(table)
-            .where(table.c.id == shift.id)
-            .values(
-                held_count=table.c.held_count - 1,
-                assigned_count=table.c.assigned_count + 1,
-                sequence=table.c.sequence + 1,
-                last_modified=now,
-            )
+        # The held place becomes the booked one (the sign-up rules, checked in _book): same total,
+        # so no capacity check can fail here.
+        assignment = service._book(
+            actor, shift.id, actor.id, self_service=True, from_held=True, announce=False, locked=True
         )
-        db.session.expire(shift)
-        assignment = Assignment(
-            shift_id=shift.id,
-            volunteer_id=actor.id,
-            starts_at=shift.starts_at,
-            ends_at=shift.ends_at,
-            assigned_by_id=actor.id,
-        )
-        db.session.add(assignment)
-        db.session.flush()
         record(
             actor,
             "waitlist.accept",
@@ -364,17 +351,19 @@ def _transfer(actor: User, offer: TradeOffer, taker: User, now: dt.datetime) -> 
     )
     if moved.rowcount != 1:
         raise RuleViolation(_("This shift is no longer on offer."), "trade_closed")
-    shift = offer.shift
-    new = Assignment(
-        shift_id=shift.id,
-        volunteer_id=taker.id,
-        starts_at=shift.starts_at,
-        ends_at=shift.ends_at,
+    # Same head count, different person; the sign-up rules again, under the caller's locks.
+    new = service._book(
+        actor,
+        offer.shift_id,
+        taker.id,
+        self_service=True,
+        transfer=True,
         assigned_by_id=offer.from_user_id,
+        announce=False,
+        locked=True,
     )
-    db.session.add(new)
+    shift = service._fresh_shift(offer.shift_id)
     service._cancel_pending_swaps(offer.assignment_id)
-    service._touch_shift(shift.id, 0)  # same head count, different person
     db.session.flush()
     trade_notices.trade_taken(offer, shift, offer.from_user, taker)
     return new
@@ -395,7 +384,7 @@ def take_trade(actor: User, offer_id: int) -> TradeOffer:
         if offer.status is not TradeStatus.OPEN:
             raise RuleViolation(_("Someone else has already taken this shift."), "trade_taken")
         shift = service._fresh_shift(offer.shift_id)
-        _can_book(shift, actor)
+        _can_take(shift, actor, offer)
         now = utcnow()
         approval = db.session.scalar(
             sa.select(PatrolTeam.trade_approval_required).where(PatrolTeam.id == offer.team_id)
@@ -441,7 +430,7 @@ def decide_trade(actor: User, offer_id: int, approve: bool) -> TradeOffer:
         offer.decided_by_id = actor.id
         offer.decided_at = now
         if approve:
-            _can_book(service._fresh_shift(offer.shift_id), taker)
+            _can_take(service._fresh_shift(offer.shift_id), taker, offer)
             _transfer(actor, offer, taker, now)
             offer.status = TradeStatus.TAKEN
         else:

@@ -58,7 +58,7 @@ def test_roster_flags_a_shift_without_its_required_holder(app):
         for day in (dt.date(2027, 1, 5), dt.date(2027, 1, 20))
     )
     for shift in (jan_5, jan_20):
-        make_assignment(shift, people[0])  # a booking is not refused for lacking a qualification
+        make_assignment(shift, people[0])  # straight into the table (booked before the requirement, say)
     db.session.commit()
     rows = {r.shift.id: r for r in queries.team_roster(team, JAN_1, JAN_31, with_availability=False).rows}
     assert rows[jan_5.id].missing_qualifications == []

@@ -350,6 +350,11 @@ def test_availability_page(setup, client, auth, app):
     assert "Every Tuesday" in page and "night class" in page
     assert client.post("/me/availability", data={"weekday": "1", "day": day}).status_code == 400  # both
     assert client.post("/me/availability", data={"weekday": "", "day": "2020-01-01"}).status_code == 400
+    # Blank-looking or unlisted weekdays are refused with a message, not a 500 (found by a form fuzzer).
+    for odd in (" ", "x", "7", "-1", "1e9", "１"):
+        response = client.post("/me/availability?lang=en", data={"weekday": odd, "day": ""})
+        assert response.status_code == 400, odd
+        assert re.search(r"Choose (either )?a weekday|Not a valid choice", response.get_data(as_text=True)), odd
     row = db.session.scalar(sa.select(Unavailability).where(Unavailability.weekday == 1))
     other = make_user(Role.VOLUNTEER, email="other@test.example")
     db.session.commit()

@@ -190,7 +190,13 @@ def _availability_post(form: UnavailableForm, limit_form: LimitForm):
         return _act(remove)
     if not form.validate_on_submit():
         return None, 400
-    weekday = int(form.weekday.data) if form.weekday.data else None
+    # Optional() ends validation on a blank value and clears the "not a valid choice" error, so
+    # " " or "x" arrive here: only the listed weekdays are taken.
+    raw_weekday = (form.weekday.data or "").strip()
+    if raw_weekday and raw_weekday not in {choice.value for choice in WEEKDAYS}:
+        form.weekday.errors.append(_("Choose a weekday."))
+        return None, 400
+    weekday = int(raw_weekday) if raw_weekday else None
     day = form.day.data
     if day is not None and day < local_today():
         form.day.errors.append(_("Choose a date that has not passed."))

@@ -84,6 +84,9 @@ THEMES = {
     "impossible": (HUGE, "abc", "2031-02-30", "2031-13", "0", ""),
     "long": (LONG, LONG, LONG, LONG, LONG, LONG),
     "nul": (NUL, NUL, NUL, NUL, NUL, NUL),
+    # Blank-looking: Optional() stops a field's validation on it and clears SelectField's own
+    # "not a valid choice" error, so a view that trusted the field met " " (a 500 found this way).
+    "blank": (" ", " ", " ", " ", " ", " "),
 }
 FORM_ID_FIELDS = (
     "shift_id",

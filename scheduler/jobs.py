@@ -106,13 +106,10 @@ class JobRunner:
                 db.session.remove()
 
     def _recover_once(self) -> None:
-        # First job as the leader: what a dead predecessor left claimed is sent now, not after a
-        # timeout (scheduler/reminders.py).
+        # First job as the leader: what a dead predecessor's sender left in flight (reminders
+        # included: they travel the outbox) is sent now, not after the lease runs out.
         with self._recovering:
             if not self._recovered:
-                from .reminders import recover_orphaned_claims
-
-                recover_orphaned_claims()
                 from .notify_sender import recover_orphaned
 
                 recover_orphaned()

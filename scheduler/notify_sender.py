@@ -72,13 +72,26 @@ def _claim(now: dt.datetime, batch: int) -> list[int]:
         query = query.with_for_update(skip_locked=True)
     ids = list(db.session.scalars(query))
     if ids:
-        db.session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=now + LEASE)
+        # The UPDATE re-checks that each row is still due: on SQLite (no SKIP LOCKED) a second
+        # sender that selected the same rows claims none of them (writes are serialised).
+        table = OutboxMessage.__table__
+        ids = sorted(
+            db.session.scalars(
+                sa.update(table)
+                .where(table.c.id.in_(ids), _due_sql(table, now))
+                .values(status=OutboxStatus.SENDING.value, attempts=table.c.attempts + 1, next_attempt_at=now + LEASE)
+                .returning(table.c.id)
+            )
         )
     db.session.commit()  # the claim is durable before anything is sent
     return ids
+
+
+def _due_sql(columns, now: dt.datetime):
+    return sa.and_(
+        columns.c.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+        columns.c.next_attempt_at <= now,
+    )
 
 
 def message_id(row: OutboxMessage) -> str:

@@ -11,7 +11,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -318,6 +318,54 @@ def _render_waitlist_offer(c: dict, r: Recipient) -> Rendered:
         _shift_details(c),
         _("Take it"),
         c.get("path", "/me/"),
+    )
+
+
+# --- reminders (queued by scheduler/reminders.py) ------------------------------------------------
+
+
+@event("shift_reminder", "a volunteer's shift starts within SHIFT_REMINDER_HOURS")
+def _render_shift_reminder(c: dict, r: Recipient) -> Rendered:
+    return message(
+        _("Patrol shift reminder: %(when)s", when=_when(c)),
+        r.name,
+        _("You are on a patrol shift soon:"),
+        _shift_details(c),
+        _("If you cannot come, drop the shift or ask a teammate to swap"),
+        "/me/",
+    )
+
+
+@event("contact_day_reminder", "an official's contact day starts within CONTACT_DAY_REMINDER_HOURS")
+def _render_contact_day_reminder(c: dict, r: Recipient) -> Rendered:
+    place = _lang_field(c, "place")
+    venue = ", ".join(part for part in (_lang_field(c, "venue"), _lang_field(c, "address")) if part)
+    return message(
+        _("Contact day %(when)s: %(place)s", when=_when(c), place=place),
+        r.name,
+        _("You are expected at this contact day session:"),
+        [place, _when(c), venue, _lang_field(c, "note")],
+    )
+
+
+@event("understaffed_alert", "a coordinator's digest of their teams' shifts below minimum in the next 48 hours")
+def _render_understaffed_digest(c: dict, r: Recipient) -> Rendered:
+    shifts = c.get("shifts", [])
+    return message(
+        ngettext(
+            "%(num)d patrol shift below its minimum in the next 48 hours",
+            "%(num)d patrol shifts below their minimum in the next 48 hours",
+            len(shifts),
+        ),
+        r.name,
+        _("These shifts of your teams have fewer volunteers than their minimum:"),
+        [
+            f"{_when(s)}  {_lang_field(s, 'team')}  "
+            + _("%(assigned)d of at least %(minimum)d", assigned=s.get("assigned", 0), minimum=s.get("minimum", 0))
+            for s in shifts
+        ],
+        _("Assign volunteers in the roster"),
+        "/roster/",
     )
 
 

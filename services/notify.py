@@ -59,11 +59,15 @@ class Recipient:
 
     @classmethod
     def team_chat(cls, team) -> Recipient | None:
-        """A team's group-chat robot, or None when the team has none. Chat messages go out in Chinese."""
+        """A team's group-chat robot, or None when the team has none; messages in the team's chat language."""
         url = getattr(team, "chat_webhook", "") or ""
         if not url:
             return None
-        return cls(key=f"team:{team.id}", name=team.name_zh if hasattr(team, "name_zh") else "", webhook=url)
+        locale = getattr(team, "chat_locale", "") or "zh_CN"
+        locale = locale if locale in LOCALES else "zh_CN"
+        name_zh = getattr(team, "name_zh", "") or ""
+        name = (getattr(team, "name_en", "") or name_zh) if locale == "en" else name_zh
+        return cls(key=f"team:{team.id}", name=name, locale=locale, webhook=url)
 
     def channels(self) -> list[tuple[OutboxChannel, str]]:
         out = []

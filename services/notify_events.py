@@ -125,12 +125,15 @@ def team_coordinators(team_id: int) -> list[Recipient]:
 
 
 def team_chat(team_id: int) -> Recipient | None:
+    """The team's group robot, written to in the team's chat language (one small query)."""
     row = db.session.execute(
-        sa.select(PatrolTeam.id, PatrolTeam.name_zh, PatrolTeam.chat_webhook).where(PatrolTeam.id == team_id)
+        sa.select(
+            PatrolTeam.id, PatrolTeam.name_zh, PatrolTeam.name_en, PatrolTeam.chat_webhook, PatrolTeam.chat_locale
+        ).where(PatrolTeam.id == team_id)
     ).first()
     if row is None or not row.chat_webhook:
         return None
-    return Recipient(key=f"team:{row.id}", name=row.name_zh, webhook=row.chat_webhook)
+    return Recipient.team_chat(row)
 
 
 # --- volunteers --------------------------------------------------------------------------------
@@ -238,9 +241,9 @@ def _render_swap_declined(c: dict, r: Recipient) -> Rendered:
 @event("late_drop", "a volunteer dropped a shift starting within 48 hours (coordinators, team chat)")
 def _render_late_drop(c: dict, r: Recipient) -> Rendered:
     return message(
-        _("%(name)s dropped a shift starting soon", name=c.get("volunteer_name", "")),
+        _("%(name)s dropped a shift starting soon", name=_lang_field(c, "volunteer_name")),
         r.name,
-        _("%(name)s is no longer on this shift, which starts within 48 hours:", name=c.get("volunteer_name", "")),
+        _("%(name)s is no longer on this shift, which starts within 48 hours:", name=_lang_field(c, "volunteer_name")),
         _shift_details(c),
         _("Roster"),
         "/roster/",
@@ -263,12 +266,18 @@ def _render_understaffed(c: dict, r: Recipient) -> Rendered:
     )
 
 
+def _roster_change(c: dict) -> str:
+    """The change, in the reader's language (the context holds a code)."""
+    what = c.get("what", "")
+    return {"signup": _("signed up")}.get(what, what)
+
+
 @event("roster_changed", "a team's roster changed (team chat)")
 def _render_roster_changed(c: dict, r: Recipient) -> Rendered:
     return message(
-        _("Roster change: %(what)s", what=c.get("what", "")),
+        _("Roster change: %(what)s", what=_roster_change(c)),
         "",
-        _("%(who)s: %(what)s", who=c.get("volunteer_name", ""), what=c.get("what", "")),
+        _("%(who)s: %(what)s", who=_lang_field(c, "volunteer_name"), what=_roster_change(c)),
         _shift_details(c),
         _("Roster"),
         "/roster/",
@@ -372,6 +381,11 @@ def _render_understaffed_digest(c: dict, r: Recipient) -> Rendered:
 # --- emitters (call inside the change's unit of work) ------------------------------------------
 
 
+def _volunteer_names(volunteer) -> dict:
+    """Both names: the message is rendered later, in the reader's language (`_lang_field`)."""
+    return {"volunteer_name_zh": volunteer.name, "volunteer_name_en": volunteer.name_en or volunteer.name}
+
+
 def shift_assigned(assignment, shift, volunteer, *, self_service: bool, context: dict | None = None) -> None:
     """`context`: shift_context taken before the booking's UPDATE expired the shift (saves a SELECT)."""
     kind = "signup_confirmed" if self_service else "volunteer_assigned"
@@ -385,7 +399,7 @@ def shift_assigned(assignment, shift, volunteer, *, self_service: bool, context:
             "roster_changed",
             f"roster:signup:{assignment.id}",
             [chat],
-            context | {"volunteer_name": volunteer.name, "what": "signup"},
+            context | _volunteer_names(volunteer) | {"what": "signup"},
         )
 
 
@@ -402,7 +416,7 @@ def shift_removed(assignment, shift, volunteer, *, dropped: bool) -> None:
             "late_drop",
             f"late_drop:{assignment.id}",
             [*coordinators, chat],
-            context | {"volunteer_name": volunteer.name, "ical": None},
+            context | _volunteer_names(volunteer) | {"ical": None},
         )
     if shift.starts_at > now and (shift.assigned_count or 0) < (shift.min_volunteers or 0):
         if coordinators is None:

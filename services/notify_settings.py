@@ -50,8 +50,10 @@ def update_preferences(
 
 
 @unit_of_work
-def set_team_webhook(actor: User, team_id: int, url: str, *, validate=None) -> PatrolTeam:
-    """A coordinator of the team (or an admin) sets or clears its group-chat robot URL.
+def set_team_webhook(actor: User, team_id: int, url: str, *, locale: str | None = None, validate=None) -> PatrolTeam:
+    """A coordinator of the team (or an admin) sets or clears its group-chat robot URL and its language.
+
+    `locale` (zh_CN or en; None keeps it): the language the team's chat messages are written in.
 
     `validate` (a callable) checks the URL; the view passes scheduler.channels.valid_chat_url
     (services may not import the scheduler layer).
@@ -68,8 +70,12 @@ def set_team_webhook(actor: User, team_id: int, url: str, *, validate=None) -> P
             "bad_webhook",
             400,
         )
+    if locale is not None:
+        if locale not in LANGUAGES:
+            raise RuleViolation(_("Choose Chinese or English."), "bad_language", 400)
+        team.chat_locale = locale
     team.chat_webhook = url
-    record(actor, "team.chat_webhook", "patrol_team", team.id, set=bool(url))
+    record(actor, "team.chat_webhook", "patrol_team", team.id, set=bool(url), locale=team.chat_locale)
     return team
 
 

@@ -174,7 +174,7 @@ def suggestion_answered(suggestion) -> None:
     enqueue(
         SUGGESTION_ANSWERED,
         f"suggestion_answered:{suggestion.id}",
-        [Recipient.resident(email=email, phone=phone, locale=getattr(suggestion, "locale", "") or "zh_CN")],
+        [Recipient.resident(email=email, phone=phone, locale=suggestion.locale or "zh_CN")],
         {"number": suggestion.tracking_number, "path": "/suggestions/track"},
     )
 

@@ -32,7 +32,15 @@ JOB_SEND_REMINDERS = "send_reminders"
 JOB_SEND_NOTIFICATIONS = "send_notifications"
 JOB_ALERT_UNDERSTAFFED = "alert_understaffed"
 JOB_EXPIRE_OFFERS = "expire_waitlist_offers"
-JOB_IDS = (JOB_ROLL_HORIZON, JOB_SEND_REMINDERS, JOB_SEND_NOTIFICATIONS, JOB_ALERT_UNDERSTAFFED, JOB_EXPIRE_OFFERS)
+JOB_PURGE_RECOVERY = "purge_recovery_codes"
+JOB_IDS = (
+    JOB_ROLL_HORIZON,
+    JOB_SEND_REMINDERS,
+    JOB_SEND_NOTIFICATIONS,
+    JOB_ALERT_UNDERSTAFFED,
+    JOB_EXPIRE_OFFERS,
+    JOB_PURGE_RECOVERY,
+)
 
 
 def roll_horizon(today: dt.date | None = None) -> dict:
@@ -76,6 +84,13 @@ def expire_waitlist_offers(now: dt.datetime | None = None) -> dict:
     from services.trades import expire_offers
 
     return expire_offers(now or utcnow())
+
+
+def purge_recovery_codes(now: dt.datetime | None = None) -> dict:
+    """ "Find my booking" codes: old ones deleted, no code text left in the outbox (services/recovery.py commits)."""
+    from services.recovery import purge
+
+    return purge(now or utcnow())
 
 
 class JobRunner:
@@ -163,6 +178,17 @@ def add_jobs(scheduler: BaseScheduler, runner: JobRunner, run_now: bool = True) 
         name="alert coordinators of understaffed shifts",
         args=[JOB_ALERT_UNDERSTAFFED, alert_understaffed],
         misfire_grace_time=1800,
+        next_run_time=first,
+        **common,
+    )
+    scheduler.add_job(
+        runner,
+        "interval",
+        hours=1,
+        id=JOB_PURGE_RECOVERY,
+        name="purge booking recovery codes",
+        args=[JOB_PURGE_RECOVERY, purge_recovery_codes],
+        misfire_grace_time=3600,
         next_run_time=first,
         **common,
     )

@@ -115,7 +115,7 @@ def _suggestion_answered(c: dict, r) -> Rendered:
     )
 
 
-@event(RECOVERY_CODE, "one-time code of find-my-booking (SMS)")
+@event(RECOVERY_CODE, "one-time code of find-my-booking (SMS)", secret=("code",))
 def _recovery_code(c: dict, r) -> Rendered:
     text = _(
         "Your code to see your legal clinic bookings: %(code)s (valid %(minutes)d minutes). "

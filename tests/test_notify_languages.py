@@ -96,3 +96,72 @@ def test_a_suggestion_keeps_its_pages_language_and_the_answer_is_told_in_it(app,
     assert item.tracking_number in text and says in text
     if lang == "en":
         assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)  # not one Chinese character
+
+
+SAMPLE = {
+    "shift_id": 1,
+    "team_zh": "甲队",
+    "team_en": "Team A",
+    "area_zh": "湖东",
+    "area_en": "East shore",
+    "start": "2027-01-02T11:00:00+00:00",
+    "end": "2027-01-02T14:00:00+00:00",
+    "session_start": "2027-01-02T10:00:00+00:00",
+    "session_end": "2027-01-02T15:00:00+00:00",
+    "place_zh": "独墅社区",
+    "place_en": "Dushu",
+    "venue_zh": "联络所",
+    "venue_en": "Centre",
+    "address_zh": "二楼",
+    "address_en": "2F",
+    "from_name": "Zhang",
+    "to_name": "Li",
+    "volunteer_name_zh": "王五",
+    "volunteer_name_en": "Wang Wu",
+    "what": "signup",
+    "assigned": 1,
+    "minimum": 3,
+    "taker": "Zhao",
+    "giver": "Qian",
+    "approved": True,
+    "ref": "ABC123",
+    "number": "S-1",
+    "code": "123456",
+    "minutes": 10,
+    "shifts": [
+        {
+            "team_zh": "甲队",
+            "team_en": "Team A",
+            "start": "2027-01-02T11:00:00+00:00",
+            "end": "2027-01-02T14:00:00+00:00",
+            "assigned": 1,
+            "minimum": 2,
+        }
+    ],
+}
+
+
+def _cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_every_kind_reads_in_english_and_in_chinese(app):
+    """The table of kinds (services/notify_events.NOTICES and its siblings): each renders in both languages."""
+    from flask_babel import force_locale
+
+    from services import notify
+
+    kinds = notify.kinds()
+    assert len(kinds) >= 27
+    for kind, spec in kinds.items():
+        for approved in (True, False):
+            context = SAMPLE | {"approved": approved}
+            with force_locale("en"):
+                english = spec.render(dict(context), notify.Recipient(key="k", name="Ann", locale="en"))
+            with force_locale("zh_CN"):
+                chinese = spec.render(dict(context), notify.Recipient(key="k", name="安", locale="zh_CN"))
+            assert english.subject and english.text, kind
+            assert not _cjk(english.subject + english.text), (kind, english.subject, english.text)
+            assert _cjk(chinese.subject) and _cjk(chinese.text), (kind, chinese.subject)
+            if english.html:
+                assert "style=" not in english.html and "<script" not in english.html

@@ -365,6 +365,8 @@ def _volunteer_names(volunteer) -> dict:
 
 def shift_assigned(assignment, shift, volunteer, *, self_service: bool, context: dict | None = None) -> None:
     """`context`: shift_context taken before the booking's UPDATE expired the shift (saves a SELECT)."""
+    if not notify.enabled():
+        return  # nothing to build either (the shift may be expired: no refresh SELECT for nothing)
     kind = "signup_confirmed" if self_service else "volunteer_assigned"
     context = context or shift_context(shift)
     enqueue(kind, f"{kind}:{assignment.id}", [Recipient.user(volunteer)], context)

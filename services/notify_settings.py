@@ -86,6 +86,12 @@ def retry(actor: User, message_id: int) -> OutboxMessage:
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         raise not_found(_("This notification does not exist."))
+    if any((message.context or {}).get(key) == notify.CLEARED for key in notify.secret_keys(message.kind)):
+        raise RuleViolation(
+            _("This message held a one-time code that is no longer kept, so it cannot be sent again."),
+            "secret_cleared",
+            409,
+        )
     if not notify.retry(message_id):
         raise RuleViolation(_("This notification has already been sent."), "already_sent", 409)
     record(actor, "notification.retry", "outbox_message", message_id)

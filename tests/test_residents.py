@@ -413,6 +413,13 @@ def test_the_code_is_blanked_in_the_outbox_once_sent_or_given_up(app, http_hook)
     assert notify_sender.send_due(now + dt.timedelta(minutes=5)).failed == 1
     failing = next(r for r in _code_rows() if r.address == "13812345672")
     assert failing.status is OutboxStatus.FAILED and failing.context["code"] == "[cleared]"
+    # An admin's retry cannot send "[cleared]" as a code: refused, the row stays as it is.
+    from services import notify_settings
+
+    with pytest.raises(Exception) as refused:
+        notify_settings.retry(make_user(Role.ADMIN), failing.id)
+    assert refused.value.status == 409 and refused.value.code == "secret_cleared"
+    assert next(r for r in _code_rows() if r.id == failing.id).status is OutboxStatus.FAILED
 
 
 def test_the_purge_job_deletes_old_codes_and_leaves_no_code_text_in_the_outbox(app, http_hook):  # noqa: F811

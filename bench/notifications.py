@@ -9,7 +9,9 @@
    connection, committing each outcome: messages per second.
 2. Cost to the request: `services.assignments.assign` (a coordinator puts a volunteer on a shift,
    one unit of work, committed) timed alternately with NOTIFICATIONS_ENABLED on and off; the
-   difference of the medians is what a notification adds to the request that causes it.
+   difference of the medians is what a notification adds to the request that causes it (noisy on
+   a shared machine: run with more --rounds). One assign() per arm is also run with its SQL
+   statements listed, to show which ones the notification adds (one INSERT into the outbox).
 """
 
 from __future__ import annotations
@@ -114,11 +116,15 @@ def request_cost(app, rounds: int) -> None:
     emit = notify_events.shift_assigned
 
     def timed(*args, **kw):
+        # The audit row the service added would be flushed by the outbox INSERT's autoflush and
+        # counted here; it is written either way (at commit without notifications), so flush it first.
+        db.session.flush()
         began = time.perf_counter()
         try:
             return emit(*args, **kw)
         finally:
-            inside.append(time.perf_counter() - began)
+            if app.config.get("NOTIFICATIONS_ENABLED", True):  # the rounds without return at once
+                inside.append(time.perf_counter() - began)
 
     notify_events.shift_assigned = timed
     with app.app_context():
@@ -155,6 +161,22 @@ def request_cost(app, rounds: int) -> None:
         coordinator_id = coordinator.id
         pairs = [(s.id, v.id) for s, v in zip(shifts, volunteers, strict=True)]
         timings: dict[bool, list[float]] = {True: [], False: []}
+        statements = {True: [], False: []}
+        db.session.expunge_all()  # both arms start like a new request
+        for enabled, (shift_id, volunteer_id) in zip((True, False), pairs[-2:], strict=True):
+            # One assign() per arm with its statements listed (not timed): what a notification adds.
+            app.config["NOTIFICATIONS_ENABLED"] = enabled
+
+            def seen(conn, cursor, statement, params, context, executemany, into=statements[enabled]):
+                into.append(" ".join(statement.split())[:70])
+
+            sa.event.listen(db.engine, "before_cursor_execute", seen)
+            try:
+                assignments.assign(db.session.get(User, coordinator_id), shift_id, volunteer_id)
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", seen)
+            db.session.expunge_all()
+        pairs = pairs[:-2]
         for i, (shift_id, volunteer_id) in enumerate(pairs):
             enabled = i % 2 == 0
             app.config["NOTIFICATIONS_ENABLED"] = enabled
@@ -167,14 +189,27 @@ def request_cost(app, rounds: int) -> None:
         rows = db.session.scalar(sa.select(sa.func.count()).where(OutboxMessage.kind == "volunteer_assigned"))
     notify_events.shift_assigned = emit
     on, off = (statistics.median(timings[k][1:]) * 1000 for k in (True, False))
+    # Each round with notifications against the round without right after it: the machine's load
+    # drifts less between neighbours than over the whole run.
+    paired = statistics.median(a - b for a, b in zip(timings[True][1:], timings[False][1:], strict=False)) * 1000
     emitted = statistics.median(inside[1:]) * 1000
     print(
         f"notification work inside the request (shift_assigned: context + one INSERT), median: {emitted:.2f} ms, "
         f"p95 {sorted(inside)[int(len(inside) * 0.95)] * 1000:.2f} ms"
     )
+    added = list(statements[True])
+    for statement in statements[False]:
+        if statement in added:
+            added.remove(statement)
     print(
-        f"assign() median over {rounds // 2} rounds each: with notifications {on:.2f} ms, without {off:.2f} ms, "
-        f"added {on - off:.2f} ms (target < 2 ms); {rows} rows queued"
+        f"statements of one assign(): {len(statements[True])} with notifications, {len(statements[False])} without; "
+        f"added: {added}"
+        + (f"\n  with: {statements[True]}\n  without: {statements[False]}" if os.environ.get("BENCH_VERBOSE") else "")
+    )
+    print(
+        f"assign() median over {len(timings[True])} and {len(timings[False])} rounds: with notifications {on:.2f} ms, without {off:.2f} ms, "
+        f"added {on - off:.2f} ms "
+        f"(median of neighbouring pairs: {paired:.2f} ms; target < 2 ms); {rows} rows queued"
     )
 
 

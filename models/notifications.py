@@ -1,4 +1,9 @@
-"""Reminders and alerts, recorded so each is sent exactly once across restarts."""
+"""The reminders' ledger: one row per (kind, subject, recipient), so each reminder is queued once.
+
+Since reminders travel the notification outbox (scheduler/reminders.py), a row is written with
+status SENT in the same transaction as its outbox rows: "handed to the outbox"; the delivery itself
+(attempts, errors) is the outbox row's. PENDING and FAILED rows are from the sender before that.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +23,9 @@ class NotificationKind(enum.Enum):
 
 
 class NotificationStatus(enum.Enum):
-    PENDING = "pending"  # claimed, not yet handed to the SMTP server
-    SENT = "sent"
-    FAILED = "failed"
+    PENDING = "pending"  # (before the outbox) claimed, not yet handed to the SMTP server
+    SENT = "sent"  # handed to the outbox (before it: to the SMTP server)
+    FAILED = "failed"  # (before the outbox) the last send failed
 
 
 class Notification(db.Model):

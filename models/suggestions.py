@@ -30,6 +30,8 @@ class Suggestion(TimestampMixin, db.Model):
     # Personal data: never shown to someone who only holds the tracking number.
     submitter_name: orm.Mapped[str] = orm.mapped_column(sa.String(100), default="")
     submitter_contact: orm.Mapped[str] = orm.mapped_column(sa.String(120), default="")
+    # The language of the page it was sent from (zh_CN or en): the answer's notice is written in it.
+    locale: orm.Mapped[str] = orm.mapped_column(sa.String(8), default="zh_CN", server_default="zh_CN")
     recorded_by_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     bureau_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("bureaus.id"), index=True)
     status: orm.Mapped[SuggestionStatus] = orm.mapped_column(

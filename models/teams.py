@@ -23,6 +23,8 @@ class PatrolTeam(BilingualNameMixin, TimestampMixin, db.Model):
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     # The team's group-chat robot (apprise URL, e.g. wecombot://…, dingtalk://…); never shown to other teams.
     chat_webhook: orm.Mapped[str] = orm.mapped_column(sa.String(500), default="", server_default="")
+    # The language its chat messages are written in (zh_CN or en): a group reads one language.
+    chat_locale: orm.Mapped[str] = orm.mapped_column(sa.String(8), default="zh_CN", server_default="zh_CN")
     code: orm.Mapped[str] = orm.mapped_column(sa.String(32), unique=True)
     kind: orm.Mapped[TeamKind] = orm.mapped_column(str_enum(TeamKind, "team_kind"))
     subdistrict_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("subdistricts.id"), index=True)

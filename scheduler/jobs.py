@@ -32,7 +32,15 @@ JOB_SEND_REMINDERS = "send_reminders"
 JOB_SEND_NOTIFICATIONS = "send_notifications"
 JOB_ALERT_UNDERSTAFFED = "alert_understaffed"
 JOB_EXPIRE_OFFERS = "expire_waitlist_offers"
-JOB_IDS = (JOB_ROLL_HORIZON, JOB_SEND_REMINDERS, JOB_SEND_NOTIFICATIONS, JOB_ALERT_UNDERSTAFFED, JOB_EXPIRE_OFFERS)
+JOB_PURGE_RECOVERY = "purge_recovery_codes"
+JOB_IDS = (
+    JOB_ROLL_HORIZON,
+    JOB_SEND_REMINDERS,
+    JOB_SEND_NOTIFICATIONS,
+    JOB_ALERT_UNDERSTAFFED,
+    JOB_EXPIRE_OFFERS,
+    JOB_PURGE_RECOVERY,
+)
 
 
 def roll_horizon(today: dt.date | None = None) -> dict:
@@ -78,6 +86,13 @@ def expire_waitlist_offers(now: dt.datetime | None = None) -> dict:
     return expire_offers(now or utcnow())
 
 
+def purge_recovery_codes(now: dt.datetime | None = None) -> dict:
+    """ "Find my booking" codes: old ones deleted, no code text left in the outbox (services/recovery.py commits)."""
+    from services.recovery import purge
+
+    return purge(now or utcnow())
+
+
 class JobRunner:
     """Runs one job function in a fresh application context, only while this process is the leader."""
 
@@ -106,13 +121,10 @@ class JobRunner:
                 db.session.remove()
 
     def _recover_once(self) -> None:
-        # First job as the leader: what a dead predecessor left claimed is sent now, not after a
-        # timeout (scheduler/reminders.py).
+        # First job as the leader: what a dead predecessor's sender left in flight (reminders
+        # included: they travel the outbox) is sent now, not after the lease runs out.
         with self._recovering:
             if not self._recovered:
-                from .reminders import recover_orphaned_claims
-
-                recover_orphaned_claims()
                 from .notify_sender import recover_orphaned
 
                 recover_orphaned()
@@ -166,6 +178,17 @@ def add_jobs(scheduler: BaseScheduler, runner: JobRunner, run_now: bool = True) 
         name="alert coordinators of understaffed shifts",
         args=[JOB_ALERT_UNDERSTAFFED, alert_understaffed],
         misfire_grace_time=1800,
+        next_run_time=first,
+        **common,
+    )
+    scheduler.add_job(
+        runner,
+        "interval",
+        hours=1,
+        id=JOB_PURGE_RECOVERY,
+        name="purge booking recovery codes",
+        args=[JOB_PURGE_RECOVERY, purge_recovery_codes],
+        misfire_grace_time=3600,
         next_run_time=first,
         **common,
     )

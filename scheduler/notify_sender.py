@@ -7,7 +7,9 @@ Each delivered row is marked `sent` in its own commit, so a sender killed mid-ba
 most the one message in flight: on restart `recover_orphaned` makes `sending` rows due again, and
 that one message is re-sent with the same Message-ID (mail systems drop the duplicate); every
 other message is sent exactly once. A failure is retried after BACKOFF × 2^(attempts-1), and
-given up as `failed` (error kept, shown on /admin/notifications) after MAX_ATTEMPTS.
+given up as `failed` (error kept, shown on /admin/notifications) after MAX_ATTEMPTS. A kind's
+secret context keys (a one-time code) are blanked in the same commit that records `sent` or
+`failed`.
 """
 
 from __future__ import annotations
@@ -72,13 +74,26 @@ def _claim(now: dt.datetime, batch: int) -> list[int]:
         query = query.with_for_update(skip_locked=True)
     ids = list(db.session.scalars(query))
     if ids:
-        db.session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=now + LEASE)
+        # The UPDATE re-checks that each row is still due: on SQLite (no SKIP LOCKED) a second
+        # sender that selected the same rows claims none of them (writes are serialised).
+        table = OutboxMessage.__table__
+        ids = sorted(
+            db.session.scalars(
+                sa.update(table)
+                .where(table.c.id.in_(ids), _due_sql(table, now))
+                .values(status=OutboxStatus.SENDING.value, attempts=table.c.attempts + 1, next_attempt_at=now + LEASE)
+                .returning(table.c.id)
+            )
         )
     db.session.commit()  # the claim is durable before anything is sent
     return ids
+
+
+def _due_sql(columns, now: dt.datetime):
+    return sa.and_(
+        columns.c.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+        columns.c.next_attempt_at <= now,
+    )
 
 
 def message_id(row: OutboxMessage) -> str:
@@ -142,6 +157,7 @@ def send_due(
                     row.last_error = f"{type(exc).__name__}: {exc}"[:500]
                     if row.attempts >= max_attempts:
                         row.status = OutboxStatus.FAILED
+                        notify.forget_secrets(row)
                         result.failed += 1
                     else:
                         row.status = OutboxStatus.PENDING
@@ -152,6 +168,7 @@ def send_due(
                     row.status = OutboxStatus.SENT
                     row.sent_at = utcnow()
                     row.last_error = ""
+                    notify.forget_secrets(row)  # a one-time code is not kept once it is out
                     result.sent += 1
                 pending_commit += 1
                 # Default 1: each outcome is durable at once, so a crash repeats at most the one

@@ -1,34 +1,36 @@
-"""Reminders and alerts by email, each sent exactly once, also across scheduler restarts.
+"""Reminders and alerts, queued on the notification outbox exactly once each, also across restarts.
 
-The `notifications` table is the ledger: a reminder is claimed by inserting its row
-(unique on kind, subject, recipient) and committing *before* the message goes out; the row is
-marked sent right after. A restart therefore never repeats a sent reminder, and a reminder the
-scheduler was down for is sent by the next run as long as its shift or session has not started.
-A failed send is retried (up to MAX_ATTEMPTS).
+Three kinds: a volunteer's shift reminder (SHIFT_REMINDER_HOURS before the start), an official's
+contact-day reminder (CONTACT_DAY_REMINDER_HOURS before) and a coordinator's digest of their teams'
+understaffed shifts in the next 48 hours. They travel the same pipeline as every other message:
 
-A claim left pending by a sender that died in the middle of a send (killed, host lost) is
-recovered by the sender's liveness, not by waiting: only the scheduler holding the leader lock
-sends (scheduler/leader.py), and the lock ends with its process. So when a process becomes the
-leader, every pending claim belongs to a sender that is gone: `recover_orphaned_claims` turns
-them into retries at once, and the new leader's first run (right after it starts) sends them,
-with the same Message-ID. The guarantee is at-least-once: a message the dead sender had
-already handed to the mail server before dying is sent a second time, with the same
-Message-ID, so a receiving system can drop the duplicate. A claim still pending after
-STALE_CLAIM (a leader stuck in a send) is retried too.
+- **Queue.** The `notifications` table is the reminders' ledger, one row per (kind, subject,
+  recipient) with its unique key. A run inserts the ledger rows of what is due and, in the SAME
+  transaction, the outbox rows (`services/notify.enqueue`: one per channel the person chose, the
+  event key naming the reminder, rendered later in the person's language). A second run, or a
+  restarted scheduler, finds the ledger rows and queues nothing; the outbox's own unique key
+  (event, recipient, channel) is the second lock on the door. A ledger row therefore means "handed
+  to the outbox" (status SENT); the message's delivery is its outbox row's.
+- **Deliver.** The outbox sender (`scheduler/notify_sender.py`): claims, retries with backoff,
+  recovers a sender killed mid-send, shows failures on /admin/notifications. The reminder jobs
+  run it right after queuing, so a reminder goes out in the run that finds it (the every-minute
+  sender job would take it too; the sender's claim keeps two senders off one row).
+
+A reminder the scheduler was down for is queued by the next run as long as its shift or session
+has not started. Ledger rows written before reminders moved onto the outbox and left pending or
+failed (with attempts to spare) are queued once more.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, ngettext
-from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from models import (
@@ -51,15 +53,14 @@ from models import (
     occurrence_officials,
     utcnow,
 )
-from timeutil import to_local
+from services import notify_events
+from services.notify import Recipient, enqueue, iso
 
 from .dbutil import insert_ignoring_conflicts
-from .mailer import Mail, Mailer, MailError
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-STALE_CLAIM = dt.timedelta(minutes=10)
+MAX_ATTEMPTS = 3  # of a ledger row from before the outbox: how often it was tried by the old sender
 UNDERSTAFFED_WINDOW = dt.timedelta(hours=48)
 
 
@@ -72,16 +73,17 @@ class Due:
 
 
 @dataclass
-class DeliveryResult:
+class ReminderRun:
+    """`queued`: reminders handed to the outbox (a digest counts each shift); the rest: the sender's run."""
+
+    queued: int = 0
     sent: int = 0
+    retrying: int = 0
     failed: int = 0
 
-    def __add__(self, other: DeliveryResult) -> DeliveryResult:
-        return DeliveryResult(self.sent + other.sent, self.failed + other.failed)
 
-
-def _needs_sending(kind: NotificationKind, subject_column, recipient_column, now: dt.datetime):
-    """Join condition and filter: no ledger row yet, or a failed/stale one that may be retried."""
+def _needs_queueing(kind: NotificationKind, subject_column, recipient_column):
+    """Join condition and filter: no ledger row yet, or an old sender's pending/failed one with tries left."""
     on = sa.and_(
         Notification.kind == kind,
         Notification.subject_id == subject_column,
@@ -89,205 +91,136 @@ def _needs_sending(kind: NotificationKind, subject_column, recipient_column, now
     )
     where = sa.or_(
         Notification.id.is_(None),
-        sa.and_(
-            Notification.attempts < MAX_ATTEMPTS,
-            sa.or_(
-                Notification.status == NotificationStatus.FAILED,
-                sa.and_(Notification.status == NotificationStatus.PENDING, Notification.created_at < now - STALE_CLAIM),
-            ),
-        ),
+        sa.and_(Notification.status != NotificationStatus.SENT, Notification.attempts < MAX_ATTEMPTS),
     )
     return on, where
 
 
-def recover_orphaned_claims() -> int:
-    """Make every pending claim retryable; called by a process that has just become the leader (commits).
+def _claim(dues: list[Due]) -> set[tuple]:
+    """Ledger rows for `dues` (in the caller's transaction): the keys this run queues.
 
-    Only the leader sends, and it has sent nothing yet: a pending claim is one whose sender died
-    before recording the outcome. Its attempt was counted when claimed, so a message that kills
-    its sender every time is given up after MAX_ATTEMPTS instead of looping.
+    New keys are inserted (a conflict means another run has them); an old sender's retryable
+    row is taken over by a conditional UPDATE, so it, too, is queued by one run only.
     """
-    recovered = db.session.execute(
-        sa.update(Notification)
-        .where(Notification.status == NotificationStatus.PENDING)
-        .values(status=NotificationStatus.FAILED, last_error="sender stopped before recording the outcome")
-    ).rowcount
-    db.session.commit()
-    if recovered:
-        log.warning("recovered %d reminder claim(s) left pending by a scheduler that stopped", recovered)
-    return recovered
-
-
-def _claim(dues: list[Due], now: dt.datetime) -> dict[tuple, Notification]:
-    """Ledger rows for `dues`: new ones inserted and committed; returns those this run may send."""
+    now = utcnow()
     keys = {(d.kind, d.subject_id, d.recipient.id) for d in dues}
+    table = Notification.__table__
     rows = [
         {
             "kind": kind,
             "subject_id": subject,
             "recipient_id": recipient,
-            "status": NotificationStatus.PENDING,
+            "status": NotificationStatus.SENT,
             "attempts": 0,
             "created_at": now,
+            "sent_at": now,
             "last_error": "",
         }
         for kind, subject, recipient in keys
     ]
-    table = Notification.__table__
-    inserted = set(
-        db.session.execute(
-            insert_ignoring_conflicts(table, ["kind", "subject_id", "recipient_id"]).returning(table.c.id), rows
-        ).scalars()
-    )
-    db.session.commit()  # the claim is durable before anything is sent
-    found = db.session.scalars(
-        sa.select(Notification).where(
-            Notification.kind.in_({k for k, _s, _r in keys}),
-            Notification.subject_id.in_({s for _k, s, _r in keys}),
-            Notification.recipient_id.in_({r for _k, _s, r in keys}),
-        )
-    )
-    mine = {}
-    for note in found:
-        key = (note.kind, note.subject_id, note.recipient_id)
-        if key not in keys:
-            continue
-        retry = note.attempts < MAX_ATTEMPTS and (
-            note.status is NotificationStatus.FAILED
-            or (note.status is NotificationStatus.PENDING and note.created_at < now - STALE_CLAIM)
-        )
-        if note.id in inserted or retry:
-            mine[key] = note
+    inserted = db.session.execute(
+        insert_ignoring_conflicts(table, ["kind", "subject_id", "recipient_id"]).returning(
+            table.c.kind, table.c.subject_id, table.c.recipient_id
+        ),
+        rows,
+    ).all()
+    mine = {(NotificationKind(k) if isinstance(k, str) else k, s, r) for k, s, r in inserted}
+    rest = keys - mine
+    if rest:
+        leftovers = db.session.execute(
+            sa.select(Notification.id, Notification.kind, Notification.subject_id, Notification.recipient_id).where(
+                Notification.kind.in_({k for k, _s, _r in rest}),
+                Notification.subject_id.in_({s for _k, s, _r in rest}),
+                Notification.recipient_id.in_({r for _k, _s, r in rest}),
+                Notification.status != NotificationStatus.SENT,
+                Notification.attempts < MAX_ATTEMPTS,
+            )
+        ).all()
+        ids = [row.id for row in leftovers if (row.kind, row.subject_id, row.recipient_id) in rest]
+        if ids:
+            taken = db.session.execute(
+                sa.update(table)
+                .where(table.c.id.in_(ids), table.c.status != NotificationStatus.SENT.value)
+                .values(status=NotificationStatus.SENT.value, sent_at=now, last_error="")
+                .returning(table.c.kind, table.c.subject_id, table.c.recipient_id)
+            ).all()
+            mine |= {(NotificationKind(k) if isinstance(k, str) else k, s, r) for k, s, r in taken}
     return mine
 
 
-def _deliver(
-    dues: list[Due], compose: Callable[[User, list[Due]], Mail], now: dt.datetime, digest: bool = False
-) -> DeliveryResult:
-    """Claim, send and record. With `digest`, one message per recipient covers all their dues."""
-    result = DeliveryResult()
+def _queue(dues: list[Due], digest: bool = False) -> int:
+    """Ledger rows and outbox rows of `dues`, one transaction (commits). Returns the reminders queued."""
     if not dues:
-        return result
-    mine = _claim(dues, now)
+        return 0
+    mine = _claim(dues)
     groups: dict[tuple, list[Due]] = defaultdict(list)
     for due in dues:
         key = (due.kind, due.subject_id, due.recipient.id)
         if key in mine:
             groups[(due.recipient.id,) if digest else key].append(due)
-    config = current_app.config
-    with Mailer(config.get("SMTP_URL", ""), config.get("MAIL_FROM", "noreply@sip-schedule.example")) as mailer:
-        for group in groups.values():
-            notes = [mine[(d.kind, d.subject_id, d.recipient.id)] for d in group]
-            for note in notes:
-                note.attempts += 1
-            db.session.commit()
-            recipient = group[0].recipient
-            # Every bilingual field read while composing follows this (see i18n.current_language).
-            with force_locale(recipient.locale or "zh_CN"):
-                mail = compose(recipient, group)
-            try:
-                mailer.send(mail)
-            except MailError as exc:
-                log.warning("reminder to user %s failed: %s", recipient.id, exc)
-                for note in notes:
-                    note.status = NotificationStatus.FAILED
-                    note.last_error = str(exc)[:500]
-                result.failed += len(notes)
-            else:
-                for note in notes:
-                    note.status = NotificationStatus.SENT
-                    note.sent_at = utcnow()
-                    note.last_error = ""
-                result.sent += len(notes)
-            db.session.commit()
-    return result
+    for group in groups.values():
+        first = group[0]
+        kind = first.kind.value
+        if first.kind is NotificationKind.SHIFT_REMINDER:
+            event_key = f"{kind}:{first.subject_id}"
+            context = _shift_context(first.item)
+        elif first.kind is NotificationKind.CONTACT_DAY_REMINDER:
+            event_key = f"{kind}:{first.subject_id}"
+            context = _contact_day_context(first.item)
+        else:
+            shifts = sorted((d.item for d in group), key=lambda s: (s.starts_at, s.id))
+            ids = ",".join(str(s.id) for s in shifts)
+            event_key = f"{kind}:{first.recipient.id}:{hashlib.sha256(ids.encode()).hexdigest()[:24]}"
+            context = _digest_context(shifts)
+        enqueue(kind, event_key, [Recipient.user(first.recipient)], context)
+    db.session.commit()
+    return sum(len(group) for group in groups.values())
 
 
-def _message_id(kind: NotificationKind, subject_id: int, recipient_id: int) -> str:
-    domain = current_app.config.get("MAIL_FROM", "noreply@sip-schedule.example").rpartition("@")[2] or "localhost"
-    return f"<{kind.value}.{subject_id}.{recipient_id}@{domain}>"
+# --- what a reminder's message needs, as JSON (rendered at send time: services/notify_events.py) --
 
 
-def _when(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
-    start, end = to_local(starts_at), to_local(ends_at)
-    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}" + (" (+1)" if end.date() != start.date() else "")
+def _shift_context(assignment: Assignment) -> dict:
+    return notify_events.shift_context(assignment.shift) | {"ical": None}
 
 
-def _link(path: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
-    return f"{base}{path}" if base else path
-
-
-def _compose_shift(recipient: User, dues: list[Due]) -> Mail:
-    assignment: Assignment = dues[0].item
-    shift = assignment.shift
-    team, area = shift.team.name, shift.area
-    when = _when(shift.starts_at, shift.ends_at)
-    subject = _("Patrol shift reminder: %(when)s", when=when)
-    body = "\n".join(
-        [
-            _("Hello %(name)s,", name=recipient.display_name),
-            "",
-            _("You are on a patrol shift soon:"),
-            f"  {team}",
-            f"  {when}",
-            f"  {area}",
-            "",
-            _("If you cannot come, drop the shift or ask a teammate to swap: %(link)s", link=_link("/me/")),
-        ]
-    )
-    return Mail(recipient.email, subject, body, _message_id(dues[0].kind, dues[0].subject_id, recipient.id))
-
-
-def _compose_contact_day(recipient: User, dues: list[Due]) -> Mail:
-    occurrence: Occurrence = dues[0].item
-    place = occurrence.community or occurrence.venue
-    place_name = place.name
+def _contact_day_context(occurrence: Occurrence) -> dict:
     venue = occurrence.venue
-    when = _when(occurrence.starts_at, occurrence.ends_at)
-    subject = _("Contact day %(when)s: %(place)s", when=when, place=place_name)
-    lines = [
-        _("Hello %(name)s,", name=recipient.display_name),
-        "",
-        _("You are expected at this contact day session:"),
-        f"  {place_name}",
-        f"  {when}",
-    ]
-    if venue is not None:
-        lines.append(f"  {venue.name}, {venue.address}")
-    note = occurrence.note
-    if note:
-        lines.append(f"  {note}")
-    return Mail(recipient.email, subject, "\n".join(lines), _message_id(dues[0].kind, dues[0].subject_id, recipient.id))
+    return notify_events.occurrence_context(occurrence) | {
+        "ical": None,
+        "venue_zh": venue.name_zh if venue is not None else "",
+        "venue_en": venue.name_en if venue is not None else "",
+        "address_zh": venue.address_zh if venue is not None else "",
+        "address_en": venue.address_en if venue is not None else "",
+        "note_zh": occurrence.note_zh or "",
+        "note_en": occurrence.note_en or "",
+    }
 
 
-def _compose_understaffed(recipient: User, dues: list[Due]) -> Mail:
-    shifts = sorted((d.item for d in dues), key=lambda s: (s.starts_at, s.id))
-    subject = ngettext(
-        "%(num)d patrol shift below its minimum in the next 48 hours",
-        "%(num)d patrol shifts below their minimum in the next 48 hours",
-        len(shifts),
-    )
-    lines = [
-        _("Hello %(name)s,", name=recipient.display_name),
-        "",
-        _("These shifts of your teams have fewer volunteers than their minimum:"),
-    ]
-    for shift in shifts:
-        team = shift.team.name
-        lines.append(
-            f"  {_when(shift.starts_at, shift.ends_at)}  {team}  "
-            + _("%(assigned)d of at least %(minimum)d", assigned=shift.assigned_count, minimum=shift.min_volunteers)
-        )
-    lines += ["", _("Assign volunteers in the roster: %(link)s", link=_link("/roster/"))]
-    key = min(d.subject_id for d in dues)
-    return Mail(recipient.email, subject, "\n".join(lines), _message_id(dues[0].kind, key, recipient.id))
+def _digest_context(shifts: list[Shift]) -> dict:
+    return {
+        "shifts": [
+            {
+                "shift_id": s.id,
+                "team_zh": s.team.name_zh,
+                "team_en": s.team.name_en or s.team.name_zh,
+                "start": iso(s.starts_at),
+                "end": iso(s.ends_at),
+                "assigned": s.assigned_count or 0,
+                "minimum": s.min_volunteers or 0,
+            }
+            for s in shifts
+        ]
+    }
+
+
+# --- what is due ---------------------------------------------------------------------------------
 
 
 def shift_reminders_due(now: dt.datetime) -> list[Due]:
     hours = current_app.config.get("SHIFT_REMINDER_HOURS", 24)
     kind = NotificationKind.SHIFT_REMINDER
-    on, where = _needs_sending(kind, Assignment.id, Assignment.volunteer_id, now)
+    on, where = _needs_queueing(kind, Assignment.id, Assignment.volunteer_id)
     query = (
         sa.select(Assignment, User)
         .join(Shift, Shift.id == Assignment.shift_id)
@@ -311,7 +244,7 @@ def contact_day_reminders_due(now: dt.datetime) -> list[Due]:
     hours = current_app.config.get("CONTACT_DAY_REMINDER_HOURS", 72)
     kind = NotificationKind.CONTACT_DAY_REMINDER
     official = occurrence_officials.c.user_id
-    on, where = _needs_sending(kind, Occurrence.id, official, now)
+    on, where = _needs_queueing(kind, Occurrence.id, official)
     query = (
         sa.select(Occurrence, User)
         .join(Programme, Programme.id == Occurrence.programme_id)
@@ -334,7 +267,7 @@ def contact_day_reminders_due(now: dt.datetime) -> list[Due]:
 
 def understaffed_due(now: dt.datetime) -> list[Due]:
     kind = NotificationKind.UNDERSTAFFED_ALERT
-    on, where = _needs_sending(kind, Shift.id, TeamMembership.user_id, now)
+    on, where = _needs_queueing(kind, Shift.id, TeamMembership.user_id)
     query = (
         sa.select(Shift, User)
         .join(PatrolTeam, PatrolTeam.id == Shift.team_id)
@@ -358,14 +291,32 @@ def understaffed_due(now: dt.datetime) -> list[Due]:
     return [Due(kind, shift.id, user, shift) for shift, user in db.session.execute(query).unique()]
 
 
-def send_due_reminders(now: dt.datetime | None = None) -> DeliveryResult:
-    """Shift reminders to assigned volunteers and contact-day reminders to officials (commits)."""
-    now = now or utcnow()
-    result = _deliver(shift_reminders_due(now), _compose_shift, now)
-    return result + _deliver(contact_day_reminders_due(now), _compose_contact_day, now)
+# --- the jobs ------------------------------------------------------------------------------------
 
 
-def alert_understaffed(now: dt.datetime | None = None) -> DeliveryResult:
-    """One digest per coordinator of their teams' shifts below minimum in the next 48 hours (commits)."""
+def queue_due_reminders(now: dt.datetime | None = None) -> int:
+    """Queue the due shift and contact-day reminders on the outbox (commits); returns how many."""
     now = now or utcnow()
-    return _deliver(understaffed_due(now), _compose_understaffed, now, digest=True)
+    return _queue(shift_reminders_due(now)) + _queue(contact_day_reminders_due(now))
+
+
+def queue_understaffed(now: dt.datetime | None = None) -> int:
+    """Queue one digest per coordinator of their teams' shifts newly below minimum (commits)."""
+    return _queue(understaffed_due(now or utcnow()), digest=True)
+
+
+def _then_send(queued: int) -> ReminderRun:
+    from .notify_sender import send_due
+
+    result = send_due()
+    return ReminderRun(queued, result.sent, result.retrying, result.failed)
+
+
+def send_due_reminders(now: dt.datetime | None = None) -> ReminderRun:
+    """The reminders job: queue what is due, then run the outbox sender (commits)."""
+    return _then_send(queue_due_reminders(now))
+
+
+def alert_understaffed(now: dt.datetime | None = None) -> ReminderRun:
+    """The understaffing job: queue the digests, then run the outbox sender (commits)."""
+    return _then_send(queue_understaffed(now))

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
+from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -53,7 +54,7 @@ from models import (
 )
 from timeutil import to_local
 
-from . import notify_events, transactions, waitlist
+from . import notify, notify_events, transactions, waitlist
 from .errors import RuleViolation
 
 T = TypeVar("T")
@@ -199,8 +200,10 @@ def _touch_shift(shift_id: int, delta: int = 0, *, from_held: bool = False) -> b
     return result.rowcount == 1
 
 
-def _fresh_shift(shift_id: int) -> Shift:
-    shift = db.session.get(Shift, shift_id, populate_existing=True)
+def _fresh_shift(shift_id: int, *, with_team: bool = False) -> Shift:
+    """The shift as the database has it now; `with_team` loads its team in the same statement."""
+    options = [orm.joinedload(Shift.team)] if with_team else None
+    shift = db.session.get(Shift, shift_id, populate_existing=True, options=options)
     if shift is None:
         raise not_found(_("This shift does not exist."))
     return shift
@@ -480,11 +483,15 @@ def _book(
     """
     if not locked:
         lock_users(volunteer_id)
-    shift = _fresh_shift(shift_id)
+    shift = _fresh_shift(shift_id, with_team=True)  # the notice names the team: no second SELECT for it
     volunteer = _volunteer(volunteer_id)
     _check_bookable(shift, volunteer, self_service=self_service, from_held=from_held, transfer=transfer)
     # Taken while the shift is loaded: the UPDATE below expires it and raises its SEQUENCE by one.
-    context = notify_events.shift_context(shift, sequence=(shift.sequence or 0) + 1) if announce else None
+    context = (
+        notify_events.shift_context(shift, sequence=(shift.sequence or 0) + 1)
+        if announce and notify.enabled()
+        else None
+    )
     if not _touch_shift(shift.id, 0 if transfer else +1, from_held=from_held):
         shift = _fresh_shift(shift.id)
         if from_held:

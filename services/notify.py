@@ -59,11 +59,15 @@ class Recipient:
 
     @classmethod
     def team_chat(cls, team) -> Recipient | None:
-        """A team's group-chat robot, or None when the team has none. Chat messages go out in Chinese."""
+        """A team's group-chat robot, or None when the team has none; messages in the team's chat language."""
         url = getattr(team, "chat_webhook", "") or ""
         if not url:
             return None
-        return cls(key=f"team:{team.id}", name=team.name_zh if hasattr(team, "name_zh") else "", webhook=url)
+        locale = getattr(team, "chat_locale", "") or "zh_CN"
+        locale = locale if locale in LOCALES else "zh_CN"
+        name_zh = getattr(team, "name_zh", "") or ""
+        name = (getattr(team, "name_en", "") or name_zh) if locale == "en" else name_zh
+        return cls(key=f"team:{team.id}", name=name, locale=locale, webhook=url)
 
     def channels(self) -> list[tuple[OutboxChannel, str]]:
         out = []
@@ -94,24 +98,43 @@ class EventKind:
     render: Callable[[dict, Recipient], Rendered]
     description: str = ""
     extra: dict = field(default_factory=dict)
+    # Context keys holding a secret (a one-time code): kept only until the message is sent or given up.
+    secret: tuple[str, ...] = ()
 
 
 _KINDS: dict[str, EventKind] = {}
+CLEARED = "[cleared]"
 
 
-def register(kind: str, render: Callable[[dict, Recipient], Rendered], description: str = "") -> None:
+def register(
+    kind: str, render: Callable[[dict, Recipient], Rendered], description: str = "", secret: tuple[str, ...] = ()
+) -> None:
     """Declare an event kind; `render(context, recipient)` runs under the recipient's locale."""
-    _KINDS[kind] = EventKind(kind, render, description)
+    _KINDS[kind] = EventKind(kind, render, description, secret=tuple(secret))
 
 
-def event(kind: str, description: str = ""):
+def event(kind: str, description: str = "", secret: tuple[str, ...] = ()):
     """Decorator form of `register`."""
 
     def wrap(render):
-        register(kind, render, description)
+        register(kind, render, description, secret)
         return render
 
     return wrap
+
+
+def secret_keys(kind: str) -> tuple[str, ...]:
+    spec = kinds().get(kind)
+    return spec.secret if spec is not None else ()
+
+
+def forget_secrets(message: OutboxMessage) -> bool:
+    """Blank the secret parts of a row's context (the sender calls it once the row is sent or failed)."""
+    keys = [k for k in secret_keys(message.kind) if (message.context or {}).get(k) not in (None, CLEARED)]
+    if not keys:
+        return False
+    message.context = {**message.context, **dict.fromkeys(keys, CLEARED)}  # a new dict: the JSON column is saved
+    return True
 
 
 def kinds() -> dict[str, EventKind]:

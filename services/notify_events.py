@@ -8,18 +8,21 @@ recipient's locale (services/notify.py), so every message exists in zh_CN and en
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import LazyString, get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from models import MembershipRole, PatrolTeam, TeamMembership, User, db, utcnow
 from timeutil import to_local
 
 from . import notify
-from .notify import Recipient, Rendered, enqueue, event, ical_context, iso
+from .notify import Recipient, Rendered, enqueue, ical_context, iso
 
 LATE_DROP = dt.timedelta(hours=48)
 
@@ -125,207 +128,245 @@ def team_coordinators(team_id: int) -> list[Recipient]:
 
 
 def team_chat(team_id: int) -> Recipient | None:
+    """The team's group robot, written to in the team's chat language (one small query)."""
     row = db.session.execute(
-        sa.select(PatrolTeam.id, PatrolTeam.name_zh, PatrolTeam.chat_webhook).where(PatrolTeam.id == team_id)
+        sa.select(
+            PatrolTeam.id, PatrolTeam.name_zh, PatrolTeam.name_en, PatrolTeam.chat_webhook, PatrolTeam.chat_locale
+        ).where(PatrolTeam.id == team_id)
     ).first()
     if row is None or not row.chat_webhook:
         return None
-    return Recipient(key=f"team:{row.id}", name=row.name_zh, webhook=row.chat_webhook)
+    return Recipient.team_chat(row)
 
 
-# --- volunteers --------------------------------------------------------------------------------
+# --- what each kind says: one table ------------------------------------------------------------
 
 
-@event("volunteer_assigned", "a coordinator put a volunteer on a shift (iMIP REQUEST)")
-def _render_assigned(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("New patrol shift: %(when)s", when=_when(c)),
-        r.name,
-        _("You have been put on this patrol shift:"),
-        _shift_details(c),
-        _("My shifts"),
-        "/me/",
-    )
+@dataclass(frozen=True)
+class Notice:
+    """One kind's message: `message(subject, greeting, intro, details, link, path)` from templates.
+
+    `subject` and `intro` are lazy msgids filled with `params(context)` at send time (under the
+    recipient's locale), or functions of the context for the few that choose between texts.
+    """
+
+    description: str
+    subject: LazyString | Callable[[dict], str]
+    intro: LazyString | Callable[[dict], str]
+    details: Callable[[dict], list[str]] = _shift_details
+    link: LazyString | None = None
+    path: str | Callable[[dict], str] = ""
+    params: Callable[[dict], dict] = field(default=lambda c: {"when": _when(c)})
+    greet: bool = True  # False: a group (team chat) is greeted by no name
+    secret: tuple[str, ...] = ()
+
+    def text(self, template, context: dict, params: dict) -> str:
+        if not isinstance(template, LazyString):
+            return template(context)
+        text = str(template)
+        return text % params if "%(" in text else text
+
+    def render(self, c: dict, r: Recipient) -> Rendered:
+        params = self.params(c)
+        return message(
+            self.text(self.subject, c, params),
+            r.name if self.greet else "",
+            self.text(self.intro, c, params),
+            self.details(c),
+            str(self.link) if self.link is not None else "",
+            self.path(c) if callable(self.path) else self.path,
+        )
 
 
-@event("signup_confirmed", "a volunteer signed up for a shift (iMIP REQUEST)")
-def _render_signup(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Sign-up confirmed: %(when)s", when=_when(c)),
-        r.name,
-        _("You are signed up for this patrol shift:"),
-        _shift_details(c),
-        _("My shifts"),
-        "/me/",
-    )
+def register_notices(table: dict[str, Notice]) -> None:
+    """Register every kind of a table with the pipeline (services/notify.py)."""
+    for kind, notice in table.items():
+        notify.register(kind, notice.render, notice.description, secret=notice.secret)
 
 
-@event("volunteer_removed", "a volunteer was taken off a shift (iMIP CANCEL)")
-def _render_removed(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Removed from patrol shift: %(when)s", when=_when(c)),
-        r.name,
-        _("You are no longer on this patrol shift:"),
-        _shift_details(c),
-        _("My shifts"),
-        "/me/",
-    )
-
-
-@event("shift_moved", "a shift's time changed (iMIP REQUEST, higher SEQUENCE)")
-def _render_moved(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Patrol shift moved: %(when)s", when=_when(c)),
-        r.name,
-        _("The time of your patrol shift has changed. New time:"),
-        _shift_details(c),
-        _("My shifts"),
-        "/me/",
-    )
-
-
-@event("shift_cancelled", "a shift was cancelled (iMIP CANCEL)")
-def _render_cancelled(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Patrol shift cancelled: %(when)s", when=_when(c)),
-        r.name,
-        _("This patrol shift has been cancelled:"),
-        _shift_details(c),
-        _("My shifts"),
-        "/me/",
-    )
-
-
-@event("swap_requested", "a teammate asks the recipient to take a shift")
-def _render_swap_requested(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("%(name)s asks you to take a shift", name=c.get("from_name", "")),
-        r.name,
-        _("%(name)s asks you to take over this patrol shift:", name=c.get("from_name", "")),
-        _shift_details(c),
-        _("Answer the request"),
-        "/me/",
-    )
-
-
-@event("swap_accepted", "the teammate took the shift (iMIP CANCEL for the asker)")
-def _render_swap_accepted(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("%(name)s took your shift", name=c.get("to_name", "")),
-        r.name,
-        _("%(name)s accepted your swap request; this shift is no longer yours:", name=c.get("to_name", "")),
-        _shift_details(c),
-        _("My shifts"),
-        "/me/",
-    )
-
-
-@event("swap_declined", "the teammate declined")
-def _render_swap_declined(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("%(name)s declined your swap request", name=c.get("to_name", "")),
-        r.name,
-        _("%(name)s cannot take this shift; it is still yours:", name=c.get("to_name", "")),
-        _shift_details(c),
-        _("My shifts"),
-        "/me/",
-    )
-
-
-# --- coordinators and team chat ----------------------------------------------------------------
-
-
-@event("late_drop", "a volunteer dropped a shift starting within 48 hours (coordinators, team chat)")
-def _render_late_drop(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("%(name)s dropped a shift starting soon", name=c.get("volunteer_name", "")),
-        r.name,
-        _("%(name)s is no longer on this shift, which starts within 48 hours:", name=c.get("volunteer_name", "")),
-        _shift_details(c),
-        _("Roster"),
-        "/roster/",
-    )
-
-
-@event("shift_understaffed", "a shift fell below its minimum (coordinators, team chat)")
-def _render_understaffed(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Shift below its minimum: %(when)s", when=_when(c)),
-        r.name,
-        _(
-            "This shift has %(assigned)d of at least %(minimum)d volunteers:",
-            assigned=c.get("assigned", 0),
-            minimum=c.get("minimum", 0),
-        ),
-        _shift_details(c),
-        _("Roster"),
-        "/roster/",
-    )
-
-
-@event("roster_changed", "a team's roster changed (team chat)")
-def _render_roster_changed(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Roster change: %(what)s", what=c.get("what", "")),
-        "",
-        _("%(who)s: %(what)s", who=c.get("volunteer_name", ""), what=c.get("what", "")),
-        _shift_details(c),
-        _("Roster"),
-        "/roster/",
-    )
-
-
-# --- officials ---------------------------------------------------------------------------------
+def _names(key: str, *, lang: bool = False) -> Callable[[dict], dict]:
+    """Template parameters: the shift's time and a person's name from the context."""
+    if lang:
+        return lambda c: {"when": _when(c), "name": _lang_field(c, key)}
+    return lambda c: {"when": _when(c), "name": c.get(key, "")}
 
 
 def _occ_details(c: dict) -> list[str]:
     return [_lang_field(c, "place"), _when(c)]
 
 
-@event("contact_day_assigned", "an official is expected at a contact day (iMIP REQUEST)")
-def _render_cd_assigned(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Contact day: %(when)s", when=_when(c)), r.name, _("You are expected at this contact day:"), _occ_details(c)
+def _roster_change(c: dict) -> str:
+    """The change, in the reader's language (the context holds a code)."""
+    what = c.get("what", "")
+    return {"signup": _("signed up")}.get(what, what)
+
+
+def _contact_day_reminder_details(c: dict) -> list[str]:
+    venue = ", ".join(part for part in (_lang_field(c, "venue"), _lang_field(c, "address")) if part)
+    return [_lang_field(c, "place"), _when(c), venue, _lang_field(c, "note")]
+
+
+def _digest_subject(c: dict) -> str:
+    return ngettext(
+        "%(num)d patrol shift below its minimum in the next 48 hours",
+        "%(num)d patrol shifts below their minimum in the next 48 hours",
+        len(c.get("shifts", [])),
     )
 
 
-@event("contact_day_moved", "a contact day's time changed (iMIP REQUEST, higher SEQUENCE)")
-def _render_cd_moved(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Contact day moved: %(when)s", when=_when(c)),
-        r.name,
-        _("The time of this contact day has changed. New time:"),
-        _occ_details(c),
-    )
+def _digest_details(c: dict) -> list[str]:
+    return [
+        f"{_when(s)}  {_lang_field(s, 'team')}  "
+        + _("%(assigned)d of at least %(minimum)d", assigned=s.get("assigned", 0), minimum=s.get("minimum", 0))
+        for s in c.get("shifts", [])
+    ]
 
 
-@event("contact_day_cancelled", "a contact day was cancelled (iMIP CANCEL)")
-def _render_cd_cancelled(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Contact day cancelled: %(when)s", when=_when(c)),
-        r.name,
-        _("This contact day has been cancelled:"),
-        _occ_details(c),
-    )
+MY_SHIFTS = {"link": _l("My shifts"), "path": "/me/"}
+ROSTER = {"link": _l("Roster"), "path": "/roster/"}
 
-
-@event("waitlist_offer", "a place on a waitlisted shift is offered (emitted by the trade/waitlist service)")
-def _render_waitlist_offer(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("A place is free: %(when)s", when=_when(c)),
-        r.name,
-        _("A place on this shift is free and offered to you:"),
-        _shift_details(c),
-        _("Take it"),
-        c.get("path", "/me/"),
-    )
+NOTICES: dict[str, Notice] = {
+    # volunteers
+    "volunteer_assigned": Notice(
+        "a coordinator put a volunteer on a shift (iMIP REQUEST)",
+        _l("New patrol shift: %(when)s"),
+        _l("You have been put on this patrol shift:"),
+        **MY_SHIFTS,
+    ),
+    "signup_confirmed": Notice(
+        "a volunteer signed up for a shift (iMIP REQUEST)",
+        _l("Sign-up confirmed: %(when)s"),
+        _l("You are signed up for this patrol shift:"),
+        **MY_SHIFTS,
+    ),
+    "volunteer_removed": Notice(
+        "a volunteer was taken off a shift (iMIP CANCEL)",
+        _l("Removed from patrol shift: %(when)s"),
+        _l("You are no longer on this patrol shift:"),
+        **MY_SHIFTS,
+    ),
+    "shift_moved": Notice(
+        "a shift's time changed (iMIP REQUEST, higher SEQUENCE)",
+        _l("Patrol shift moved: %(when)s"),
+        _l("The time of your patrol shift has changed. New time:"),
+        **MY_SHIFTS,
+    ),
+    "shift_cancelled": Notice(
+        "a shift was cancelled (iMIP CANCEL)",
+        _l("Patrol shift cancelled: %(when)s"),
+        _l("This patrol shift has been cancelled:"),
+        **MY_SHIFTS,
+    ),
+    "swap_requested": Notice(
+        "a teammate asks the recipient to take a shift",
+        _l("%(name)s asks you to take a shift"),
+        _l("%(name)s asks you to take over this patrol shift:"),
+        link=_l("Answer the request"),
+        path="/me/",
+        params=_names("from_name"),
+    ),
+    "swap_accepted": Notice(
+        "the teammate took the shift (iMIP CANCEL for the asker)",
+        _l("%(name)s took your shift"),
+        _l("%(name)s accepted your swap request; this shift is no longer yours:"),
+        params=_names("to_name"),
+        **MY_SHIFTS,
+    ),
+    "swap_declined": Notice(
+        "the teammate declined",
+        _l("%(name)s declined your swap request"),
+        _l("%(name)s cannot take this shift; it is still yours:"),
+        params=_names("to_name"),
+        **MY_SHIFTS,
+    ),
+    "waitlist_offer": Notice(
+        "a place on a waitlisted shift is offered (emitted by the trade/waitlist service)",
+        _l("A place is free: %(when)s"),
+        _l("A place on this shift is free and offered to you:"),
+        link=_l("Take it"),
+        path=lambda c: c.get("path", "/me/"),
+    ),
+    "shift_reminder": Notice(
+        "a volunteer's shift starts within SHIFT_REMINDER_HOURS",
+        _l("Patrol shift reminder: %(when)s"),
+        _l("You are on a patrol shift soon:"),
+        link=_l("If you cannot come, drop the shift or ask a teammate to swap"),
+        path="/me/",
+    ),
+    # coordinators and team chat
+    "late_drop": Notice(
+        "a volunteer dropped a shift starting within 48 hours (coordinators, team chat)",
+        _l("%(name)s dropped a shift starting soon"),
+        _l("%(name)s is no longer on this shift, which starts within 48 hours:"),
+        params=_names("volunteer_name", lang=True),
+        **ROSTER,
+    ),
+    "shift_understaffed": Notice(
+        "a shift fell below its minimum (coordinators, team chat)",
+        _l("Shift below its minimum: %(when)s"),
+        _l("This shift has %(assigned)d of at least %(minimum)d volunteers:"),
+        params=lambda c: {"when": _when(c), "assigned": c.get("assigned", 0), "minimum": c.get("minimum", 0)},
+        **ROSTER,
+    ),
+    "roster_changed": Notice(
+        "a team's roster changed (team chat)",
+        _l("Roster change: %(what)s"),
+        _l("%(who)s: %(what)s"),
+        params=lambda c: {"what": _roster_change(c), "who": _lang_field(c, "volunteer_name")},
+        greet=False,
+        **ROSTER,
+    ),
+    "understaffed_alert": Notice(
+        "a coordinator's digest of their teams' shifts below minimum in the next 48 hours",
+        _digest_subject,
+        _l("These shifts of your teams have fewer volunteers than their minimum:"),
+        details=_digest_details,
+        link=_l("Assign volunteers in the roster"),
+        path="/roster/",
+        params=lambda c: {},
+    ),
+    # officials
+    "contact_day_assigned": Notice(
+        "an official is expected at a contact day (iMIP REQUEST)",
+        _l("Contact day: %(when)s"),
+        _l("You are expected at this contact day:"),
+        details=_occ_details,
+    ),
+    "contact_day_moved": Notice(
+        "a contact day's time changed (iMIP REQUEST, higher SEQUENCE)",
+        _l("Contact day moved: %(when)s"),
+        _l("The time of this contact day has changed. New time:"),
+        details=_occ_details,
+    ),
+    "contact_day_cancelled": Notice(
+        "a contact day was cancelled (iMIP CANCEL)",
+        _l("Contact day cancelled: %(when)s"),
+        _l("This contact day has been cancelled:"),
+        details=_occ_details,
+    ),
+    "contact_day_reminder": Notice(
+        "an official's contact day starts within CONTACT_DAY_REMINDER_HOURS",
+        _l("Contact day %(when)s: %(place)s"),
+        _l("You are expected at this contact day session:"),
+        details=_contact_day_reminder_details,
+        params=lambda c: {"when": _when(c), "place": _lang_field(c, "place")},
+    ),
+}
+register_notices(NOTICES)
 
 
 # --- emitters (call inside the change's unit of work) ------------------------------------------
 
 
+def _volunteer_names(volunteer) -> dict:
+    """Both names: the message is rendered later, in the reader's language (`_lang_field`)."""
+    return {"volunteer_name_zh": volunteer.name, "volunteer_name_en": volunteer.name_en or volunteer.name}
+
+
 def shift_assigned(assignment, shift, volunteer, *, self_service: bool, context: dict | None = None) -> None:
     """`context`: shift_context taken before the booking's UPDATE expired the shift (saves a SELECT)."""
+    if not notify.enabled():
+        return  # nothing to build either (the shift may be expired: no refresh SELECT for nothing)
     kind = "signup_confirmed" if self_service else "volunteer_assigned"
     context = context or shift_context(shift)
     enqueue(kind, f"{kind}:{assignment.id}", [Recipient.user(volunteer)], context)
@@ -337,7 +378,7 @@ def shift_assigned(assignment, shift, volunteer, *, self_service: bool, context:
             "roster_changed",
             f"roster:signup:{assignment.id}",
             [chat],
-            context | {"volunteer_name": volunteer.name, "what": "signup"},
+            context | _volunteer_names(volunteer) | {"what": "signup"},
         )
 
 
@@ -354,7 +395,7 @@ def shift_removed(assignment, shift, volunteer, *, dropped: bool) -> None:
             "late_drop",
             f"late_drop:{assignment.id}",
             [*coordinators, chat],
-            context | {"volunteer_name": volunteer.name, "ical": None},
+            context | _volunteer_names(volunteer) | {"ical": None},
         )
     if shift.starts_at > now and (shift.assigned_count or 0) < (shift.min_volunteers or 0):
         if coordinators is None:

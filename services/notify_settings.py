@@ -50,8 +50,10 @@ def update_preferences(
 
 
 @unit_of_work
-def set_team_webhook(actor: User, team_id: int, url: str, *, validate=None) -> PatrolTeam:
-    """A coordinator of the team (or an admin) sets or clears its group-chat robot URL.
+def set_team_webhook(actor: User, team_id: int, url: str, *, locale: str | None = None, validate=None) -> PatrolTeam:
+    """A coordinator of the team (or an admin) sets or clears its group-chat robot URL and its language.
+
+    `locale` (zh_CN or en; None keeps it): the language the team's chat messages are written in.
 
     `validate` (a callable) checks the URL; the view passes scheduler.channels.valid_chat_url
     (services may not import the scheduler layer).
@@ -68,8 +70,12 @@ def set_team_webhook(actor: User, team_id: int, url: str, *, validate=None) -> P
             "bad_webhook",
             400,
         )
+    if locale is not None:
+        if locale not in LANGUAGES:
+            raise RuleViolation(_("Choose Chinese or English."), "bad_language", 400)
+        team.chat_locale = locale
     team.chat_webhook = url
-    record(actor, "team.chat_webhook", "patrol_team", team.id, set=bool(url))
+    record(actor, "team.chat_webhook", "patrol_team", team.id, set=bool(url), locale=team.chat_locale)
     return team
 
 
@@ -80,6 +86,12 @@ def retry(actor: User, message_id: int) -> OutboxMessage:
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         raise not_found(_("This notification does not exist."))
+    if any((message.context or {}).get(key) == notify.CLEARED for key in notify.secret_keys(message.kind)):
+        raise RuleViolation(
+            _("This message held a one-time code that is no longer kept, so it cannot be sent again."),
+            "secret_cleared",
+            409,
+        )
     if not notify.retry(message_id):
         raise RuleViolation(_("This notification has already been sent."), "already_sent", 409)
     record(actor, "notification.retry", "outbox_message", message_id)

@@ -23,9 +23,19 @@ from flask_babel import gettext as _
 from sqlalchemy import orm
 
 from i18n import current_language
-from models import BookingRecoveryCode, BookingStatus, ClinicBooking, ClinicSlot, Occurrence, db, utcnow
+from models import (
+    BookingRecoveryCode,
+    BookingStatus,
+    ClinicBooking,
+    ClinicSlot,
+    Occurrence,
+    OutboxMessage,
+    OutboxStatus,
+    db,
+    utcnow,
+)
 
-from . import resident_notices
+from . import notify, resident_notices
 from .errors import RuleViolation
 from .transactions import in_transaction, unit_of_work
 from .validation import normalise_phone
@@ -128,10 +138,31 @@ def verified_phone(ticket: str | None, now: dt.datetime | None = None) -> str | 
 
 
 @unit_of_work
-def purge(now: dt.datetime | None = None) -> int:
-    """Delete codes older than a day (they hold phone numbers)."""
+def purge(now: dt.datetime | None = None) -> dict:
+    """Delete codes older than a day (they hold phone numbers); no code text outlives its use in the outbox.
+
+    The sender blanks a code in its outbox row once the SMS is sent or given up; here, a row still
+    waiting for a retry when its code has expired is given up (an expired code opens nothing),
+    and a row that still holds a code (one sent before codes were blanked) is blanked.
+    Run hourly by the scheduler (`purge_recovery_codes`).
+    """
     now = now or utcnow()
     result = db.session.execute(
         sa.delete(BookingRecoveryCode).where(BookingRecoveryCode.created_at < now - dt.timedelta(days=1))
     )
-    return result.rowcount or 0
+    code = OutboxMessage.context["code"].as_string()
+    rows = db.session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.kind == resident_notices.RECOVERY_CODE,
+            OutboxMessage.status != OutboxStatus.SENDING,  # in a sender's hands now: it blanks it itself
+            OutboxMessage.created_at < now - dt.timedelta(minutes=CODE_MINUTES),
+            code.is_not(None),
+            code != notify.CLEARED,
+        )
+    ).all()
+    for row in rows:
+        if row.status is OutboxStatus.PENDING:
+            row.status = OutboxStatus.FAILED
+            row.last_error = "the code expired before it could be sent"
+        notify.forget_secrets(row)
+    return {"codes_deleted": result.rowcount or 0, "outbox_codes_cleared": len(rows)}

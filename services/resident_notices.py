@@ -10,11 +10,12 @@ carry an iMIP part with the session's feed UID and SEQUENCE: REQUEST on booking 
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from timeutil import to_local
 
 from .notify import Recipient, Rendered, enqueue, event, ical_context, iso
-from .notify_events import _lang_field, message
+from .notify_events import Notice, _lang_field, register_notices
 
 BOOKING_CONFIRMED = "booking_confirmed"
 SESSION_MOVED = "clinic_session_moved"
@@ -59,63 +60,69 @@ def _when(c: dict, start: str = "start", end: str = "end") -> str:
     return f"{begin:%Y-%m-%d %H:%M}–{finish:%H:%M}"
 
 
-@event(BOOKING_CONFIRMED, "a resident booked a legal-clinic consultation")
-def _booking_confirmed(c: dict, r) -> Rendered:
-    return message(
-        _("Legal clinic booking %(ref)s confirmed", ref=c["ref"]),
-        r.name,
-        _("Your consultation is booked. Keep the reference code: with it and your phone number you can cancel."),
-        [_when(c), _lang_field(c, "place"), _("Reference code: %(ref)s", ref=c["ref"])],
-        _("Find or cancel my booking"),
-        c.get("path", ""),
-    )
+def _booking_details(c: dict) -> list[str]:
+    return [_when(c), _lang_field(c, "place"), _("Reference code: %(ref)s", ref=c["ref"])]
 
 
-@event(SESSION_MOVED, "a booked legal-clinic session was moved")
-def _session_moved(c: dict, r) -> Rendered:
-    return message(
-        _("Legal clinic session moved (booking %(ref)s)", ref=c["ref"]),
-        r.name,
-        _(
+def _moved_details(c: dict) -> list[str]:
+    return [
+        _("New time: %(when)s", when=_when(c, "session_start", "session_end")),
+        _lang_field(c, "place"),
+        _("Reference code: %(ref)s", ref=c["ref"]),
+    ]
+
+
+def _ref(c: dict) -> dict:
+    return {"ref": c["ref"]}
+
+
+NOTICES: dict[str, Notice] = {
+    BOOKING_CONFIRMED: Notice(
+        "a resident booked a legal-clinic consultation",
+        _l("Legal clinic booking %(ref)s confirmed"),
+        _l("Your consultation is booked. Keep the reference code: with it and your phone number you can cancel."),
+        details=_booking_details,
+        link=_l("Find or cancel my booking"),
+        path=lambda c: c.get("path", ""),
+        params=_ref,
+    ),
+    SESSION_MOVED: Notice(
+        "a booked legal-clinic session was moved",
+        _l("Legal clinic session moved (booking %(ref)s)"),
+        _l(
             "The legal clinic session you booked has moved. Your booking stays; if the new time does not suit you, please cancel it."
         ),
-        [
-            _("New time: %(when)s", when=_when(c, "session_start", "session_end")),
-            _lang_field(c, "place"),
-            _("Reference code: %(ref)s", ref=c["ref"]),
-        ],
-        _("Find or cancel my booking"),
-        c.get("path", ""),
-    )
-
-
-@event(SESSION_CANCELLED, "a booked legal-clinic session was cancelled")
-def _session_cancelled(c: dict, r) -> Rendered:
-    return message(
-        _("Legal clinic session cancelled (booking %(ref)s)", ref=c["ref"]),
-        r.name,
-        _(
+        details=_moved_details,
+        link=_l("Find or cancel my booking"),
+        path=lambda c: c.get("path", ""),
+        params=_ref,
+    ),
+    SESSION_CANCELLED: Notice(
+        "a booked legal-clinic session was cancelled",
+        _l("Legal clinic session cancelled (booking %(ref)s)"),
+        _l(
             "Sorry: the legal clinic session you booked has been cancelled, and your booking with it. Please book another session."
         ),
-        [_when(c), _lang_field(c, "place"), _("Reference code: %(ref)s", ref=c["ref"])],
-        _("Legal clinic"),
-        "/legal-clinic",
-    )
+        details=_booking_details,
+        link=_l("Legal clinic"),
+        path="/legal-clinic",
+        params=_ref,
+    ),
+    SUGGESTION_ANSWERED: Notice(
+        "a resident's suggestion was answered",
+        _l("Your suggestion %(number)s has an answer"),
+        _l("The bureau has answered your suggestion. Read the answer with your tracking number."),
+        details=lambda c: [_("Tracking number: %(number)s", number=c["number"])],
+        link=_l("Track my suggestion"),
+        path=lambda c: c.get("path", ""),
+        params=lambda c: {"number": c["number"]},
+    ),
+}
+register_notices(NOTICES)
 
 
-@event(SUGGESTION_ANSWERED, "a resident's suggestion was answered")
-def _suggestion_answered(c: dict, r) -> Rendered:
-    return message(
-        _("Your suggestion %(number)s has an answer", number=c["number"]),
-        r.name,
-        _("The bureau has answered your suggestion. Read the answer with your tracking number."),
-        [_("Tracking number: %(number)s", number=c["number"])],
-        _("Track my suggestion"),
-        c.get("path", ""),
-    )
-
-
-@event(RECOVERY_CODE, "one-time code of find-my-booking (SMS)")
+# Not a message of the common shape: a bare SMS with the code (no greeting, no link).
+@event(RECOVERY_CODE, "one-time code of find-my-booking (SMS)", secret=("code",))
 def _recovery_code(c: dict, r) -> Rendered:
     text = _(
         "Your code to see your legal clinic bookings: %(code)s (valid %(minutes)d minutes). "
@@ -174,7 +181,7 @@ def suggestion_answered(suggestion) -> None:
     enqueue(
         SUGGESTION_ANSWERED,
         f"suggestion_answered:{suggestion.id}",
-        [Recipient.resident(email=email, phone=phone, locale=getattr(suggestion, "locale", "") or "zh_CN")],
+        [Recipient.resident(email=email, phone=phone, locale=suggestion.locale or "zh_CN")],
         {"number": suggestion.tracking_number, "path": "/suggestions/track"},
     )
 

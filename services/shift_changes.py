@@ -11,7 +11,7 @@ from models import Assignment, AssignmentStatus, Shift, ShiftStatus, User, db, r
 from timeutil import to_local
 
 from . import notify_events
-from .assignments import can_manage_team, forbidden, not_found
+from .assignments import _check_no_overlap, can_manage_team, forbidden, not_found
 from .errors import RuleViolation
 from .transactions import in_transaction
 
@@ -23,6 +23,18 @@ def _volunteers(shift_id: int) -> list[User]:
             .join(Assignment, Assignment.volunteer_id == User.id)
             .where(Assignment.shift_id == shift_id, Assignment.status == AssignmentStatus.ASSIGNED)
         )
+    )
+
+
+def volunteers_told(shift_id: int) -> int:
+    """How many volunteers a move or cancel of the shift tells (those assigned to it now). Reads only."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Assignment)
+            .where(Assignment.shift_id == shift_id, Assignment.status == AssignmentStatus.ASSIGNED)
+        )
+        or 0
     )
 
 
@@ -47,7 +59,21 @@ def move_shift(actor: User, shift_id: int, starts_at: dt.datetime, ends_at: dt.d
         if starts_at <= utcnow():
             raise RuleViolation(_("A shift cannot be moved into the past."), "in_past", 400)
         before = to_local(shift.starts_at).isoformat()
+        on_it = db.session.execute(
+            sa.select(Assignment.id, Assignment.volunteer_id).where(
+                Assignment.shift_id == shift.id, Assignment.status == AssignmentStatus.ASSIGNED
+            )
+        ).all()
+        # The booking lock (services/assignments.py): nobody books these volunteers meanwhile.
+        people = {
+            u.id: u
+            for u in db.session.scalars(
+                sa.select(User).where(User.id.in_([v for _a, v in on_it])).order_by(User.id).with_for_update()
+            )
+        }
         shift.starts_at, shift.ends_at = starts_at, ends_at
+        for assignment_id, volunteer_id in on_it:  # nobody ends up in two overlapping shifts
+            _check_no_overlap(shift, people[volunteer_id], assignment_id)
         shift.local_date = to_local(starts_at).date()
         shift.sequence = (shift.sequence or 0) + 1
         shift.last_modified = utcnow()

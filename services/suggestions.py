@@ -64,8 +64,12 @@ def submit(
     submitter_contact: str = "",
     recorded_by: User | None = None,
     now: dt.datetime | None = None,
+    locale: str = "zh_CN",
 ) -> Suggestion:
-    """Record a suggestion against a contact-day session and give it a tracking number."""
+    """Record a suggestion against a contact-day session and give it a tracking number.
+
+    `locale`: the language of the page it was sent from; the answer's notice is written in it.
+    """
     now = now or utcnow()
     content = clean_text(content, _("Your suggestion"), CONTENT_MAX, multiline=True)
     name = clean_text(submitter_name, _("Your name"), NAME_MAX, required=False)
@@ -93,6 +97,7 @@ def submit(
         content=content,
         submitter_name=name,
         submitter_contact=contact,
+        locale=locale if locale in ("zh_CN", "en") else "zh_CN",
         recorded_by_id=getattr(recorded_by, "id", None),
         status=SuggestionStatus.RECEIVED,
     )

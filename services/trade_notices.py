@@ -4,10 +4,11 @@ each notice exactly once (an offer id, a trade id plus what happened)."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
-from .notify import Recipient, Rendered, enqueue, event
-from .notify_events import _shift_details, _when, message, shift_context, team_coordinators
+from .notify import Recipient, enqueue
+from .notify_events import Notice, _when, register_notices, shift_context, team_coordinators
 
 
 def _ctx(shift, path: str, **extra) -> dict:
@@ -18,53 +19,45 @@ def _ctx(shift, path: str, **extra) -> dict:
     return context
 
 
-@event("waitlist_offer_expired", "a held waiting-list place was not accepted in time and passed on")
-def _render_offer_expired(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Offer expired: %(when)s", when=_when(c)),
-        r.name,
-        _("The place held for you on this shift was not accepted in time and has passed to the next in line:"),
-        _shift_details(c),
-    )
+def _decided(approved: LazyString, declined: LazyString):
+    return lambda c: str(approved if c.get("approved") else declined) % {"when": _when(c)}
 
 
-@event("trade_taken", "a teammate took a shift offered on the trade board")
-def _render_trade_taken(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Your shift was taken: %(when)s", when=_when(c)),
-        r.name,
-        _("%(name)s took over this shift from you; you are no longer on it:", name=c.get("taker", "")),
-        _shift_details(c),
-        _("My shifts"),
-        "/me/",
-    )
-
-
-@event("trade_approval_needed", "a take on the trade board waits for the coordinator's approval")
-def _render_trade_approval(c: dict, r: Recipient) -> Rendered:
-    return message(
-        _("Approval needed: a shift trade on %(when)s", when=_when(c)),
-        r.name,
-        _("%(taker)s wants to take this shift from %(giver)s:", taker=c.get("taker", ""), giver=c.get("giver", "")),
-        _shift_details(c),
-        _("Trade board"),
-        c.get("path", "/me/"),
-    )
-
-
-@event("trade_decided", "the coordinator approved or declined a trade")
-def _render_trade_decided(c: dict, r: Recipient) -> Rendered:
-    subject = (
-        _("Trade approved: %(when)s", when=_when(c))
-        if c.get("approved")
-        else _("Trade declined: %(when)s", when=_when(c))
-    )
-    intro = (
-        _("The coordinator approved the trade of this shift.")
-        if c.get("approved")
-        else _("The coordinator declined the trade of this shift; it is back on the board.")
-    )
-    return message(subject, r.name, intro, _shift_details(c), _("My shifts"), "/me/")
+NOTICES: dict[str, Notice] = {
+    "waitlist_offer_expired": Notice(
+        "a held waiting-list place was not accepted in time and passed on",
+        _l("Offer expired: %(when)s"),
+        _l("The place held for you on this shift was not accepted in time and has passed to the next in line:"),
+    ),
+    "trade_taken": Notice(
+        "a teammate took a shift offered on the trade board",
+        _l("Your shift was taken: %(when)s"),
+        _l("%(name)s took over this shift from you; you are no longer on it:"),
+        link=_l("My shifts"),
+        path="/me/",
+        params=lambda c: {"when": _when(c), "name": c.get("taker", "")},
+    ),
+    "trade_approval_needed": Notice(
+        "a take on the trade board waits for the coordinator's approval",
+        _l("Approval needed: a shift trade on %(when)s"),
+        _l("%(taker)s wants to take this shift from %(giver)s:"),
+        link=_l("Trade board"),
+        path=lambda c: c.get("path", "/me/"),
+        params=lambda c: {"when": _when(c), "taker": c.get("taker", ""), "giver": c.get("giver", "")},
+    ),
+    "trade_decided": Notice(
+        "the coordinator approved or declined a trade",
+        _decided(_l("Trade approved: %(when)s"), _l("Trade declined: %(when)s")),
+        lambda c: str(
+            _l("The coordinator approved the trade of this shift.")
+            if c.get("approved")
+            else _l("The coordinator declined the trade of this shift; it is back on the board.")
+        ),
+        link=_l("My shifts"),
+        path="/me/",
+    ),
+}
+register_notices(NOTICES)
 
 
 # --- emitters ------------------------------------------------------------------------------------

@@ -180,6 +180,7 @@ def role_pages(w) -> dict[str, list[str]]:
             "/roster/",
             "/roster/team/TA",
             f"/roster/shift/{w['shift']}",
+            f"/roster/shift/{w['shift']}/change",
             "/roster/team/TA/bulk",
             "/roster/team/TA/hours",
             "/roster/team/TA/print",

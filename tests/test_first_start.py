@@ -117,7 +117,7 @@ def test_a_first_start_fits_one_screen_and_ends_with_the_url_and_logins(tmp_path
         deadline = time.monotonic() + 120
         while True:
             with sqlite3.connect(database) as conn:
-                sent = conn.execute("SELECT count(*) FROM notifications WHERE status = 'sent'").fetchone()[0]
+                sent = conn.execute("SELECT count(*) FROM outbox_messages WHERE status = 'sent'").fetchone()[0]
             if sent > 100 or time.monotonic() > deadline:
                 break
             time.sleep(1)

@@ -12,7 +12,7 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from models import OutboxChannel, OutboxMessage, OutboxStatus, Role, db, utcnow
+from models import OutboxChannel, OutboxMessage, OutboxStatus, Role, User, db, utcnow
 from scheduler import notify_sender
 from services import assignments, notify
 from tests.factories import make_team, make_user
@@ -193,6 +193,39 @@ def test_enqueue_is_one_statement_for_many_recipients(app):
     db.session.commit()
     assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 20
+
+
+def test_a_notification_adds_one_insert_to_assign_and_nothing_else(app):
+    """The cost to the request (bench/notifications.py): the outbox row is the only statement added."""
+    coordinator = make_user(Role.COORDINATOR)
+    volunteers = [make_user(Role.VOLUNTEER) for _ in range(2)]
+    team = make_team(coordinator=coordinator, members=volunteers)
+    shifts = [make_shift(team, *soon(72 + 24 * n), min_volunteers=1) for n in range(2)]
+    db.session.commit()
+    ids = [(s.id, v.id) for s, v in zip(shifts, volunteers, strict=True)]
+    coordinator_id = coordinator.id
+    seen: dict[bool, list[str]] = {}
+    for enabled, (shift_id, volunteer_id) in zip((True, False), ids, strict=True):
+        app.config["NOTIFICATIONS_ENABLED"] = enabled
+        db.session.expunge_all()  # like a new request
+        actor = db.session.get(User, coordinator_id)
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args, into=statements):
+            into.append(" ".join(statement.split()).upper())
+
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assignments.assign(actor, shift_id, volunteer_id)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        seen[enabled] = statements
+    app.config["NOTIFICATIONS_ENABLED"] = True
+    added = list(seen[True])
+    for statement in seen[False]:
+        added.remove(statement)
+    assert [s.split(" (")[0] for s in added] == ["INSERT INTO OUTBOX_MESSAGES"]
+    assert not any("FROM PATROL_TEAMS WHERE PATROL_TEAMS.ID =" in s for s in seen[True])  # the team came with the shift
 
 
 def test_late_drop_tells_coordinators_and_the_team_chat(app, smtp, http_hook):

@@ -24,6 +24,7 @@ from models import (
     OccurrenceStatus,
     OutboxChannel,
     OutboxMessage,
+    OutboxStatus,
     Role,
     db,
     utcnow,
@@ -378,3 +379,81 @@ def test_an_answered_suggestion_with_a_phone_is_told_by_sms(app, http_hook):
     assert [(r.channel, r.address) for r in rows] == [(OutboxChannel.SMS, "13812345678")]
     assert notify_sender.send_due().sent == 1
     assert item.tracking_number in http_hook.received[0][1]["text"]
+
+
+# --- the code's text does not outlive its use ----------------------------------------------------
+
+
+def _code_rows() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "booking_recovery_code")).all()
+
+
+def test_the_code_is_blanked_in_the_outbox_once_sent_or_given_up(app, http_hook):  # noqa: F811
+    app.config["SMS_URL"] = http_hook.url + "/sms"
+    _three_bookings(pb.clinic_session())
+    db.session.execute(sa.delete(OutboxMessage))
+    db.session.commit()
+    recovery.request_code("13812345671")
+    [row] = _code_rows()
+    assert re.fullmatch(r"\d{6}", row.context["code"])  # needed until it is sent
+    assert notify_sender.send_due().sent == 1
+    code = re.search(r"\d{6}", http_hook.received[-1][1]["text"]).group()
+    [row] = _code_rows()
+    assert row.status is OutboxStatus.SENT and row.context["code"] == "[cleared]"
+    assert code not in str(row.context) and row.context["minutes"] == recovery.CODE_MINUTES
+    # A gateway that keeps refusing: retried with the code, blanked when given up.
+    app.config["NOTIFY_MAX_ATTEMPTS"] = 2
+    http_hook.refuse = True
+    recovery.request_code("13812345672")
+    now = utcnow()
+    assert notify_sender.send_due(now).retrying == 1
+    failing = next(r for r in _code_rows() if r.address == "13812345672")
+    assert re.fullmatch(r"\d{6}", failing.context["code"])  # still needed for the retry
+    assert notify_sender.send_due(now + dt.timedelta(minutes=5)).failed == 1
+    failing = next(r for r in _code_rows() if r.address == "13812345672")
+    assert failing.status is OutboxStatus.FAILED and failing.context["code"] == "[cleared]"
+    # An admin's retry cannot send "[cleared]" as a code: refused, the row stays as it is.
+    from services import notify_settings
+
+    with pytest.raises(Exception) as refused:
+        notify_settings.retry(make_user(Role.ADMIN), failing.id)
+    assert refused.value.status == 409 and refused.value.code == "secret_cleared"
+    assert next(r for r in _code_rows() if r.id == failing.id).status is OutboxStatus.FAILED
+
+
+def test_the_purge_job_deletes_old_codes_and_leaves_no_code_text_in_the_outbox(app, http_hook):  # noqa: F811
+    from scheduler import jobs
+
+    app.config["SMS_URL"] = http_hook.url + "/sms"
+    _three_bookings(pb.clinic_session())
+    db.session.execute(sa.delete(OutboxMessage))
+    db.session.commit()
+    recovery.request_code("13812345671")  # sent, then its row written back as older releases left it
+    notify_sender.send_due()
+    sent = _code_rows()[0]
+    sent.context = {**sent.context, "code": "123456"}
+    http_hook.refuse = True
+    recovery.request_code("13812345672")  # waiting for a retry
+    notify_sender.send_due()
+    waiting = next(r for r in _code_rows() if r.address == "13812345672")
+    assert waiting.status is OutboxStatus.PENDING
+    old = recovery.request_code("13812345673")  # a day-old code row of the recovery table
+    db.session.execute(
+        sa.update(BookingRecoveryCode)
+        .where(BookingRecoveryCode.ticket == old)
+        .values(created_at=utcnow() - dt.timedelta(days=2))
+    )
+    db.session.commit()
+    assert jobs.JOB_PURGE_RECOVERY in jobs.JOB_IDS
+    # Within the code's 10 minutes the waiting row keeps its code for the retry.
+    soon = jobs.purge_recovery_codes(utcnow() + dt.timedelta(minutes=1))
+    assert soon == {"codes_deleted": 1, "outbox_codes_cleared": 0}
+    later = jobs.purge_recovery_codes(utcnow() + dt.timedelta(minutes=recovery.CODE_MINUTES + 1))
+    assert later["outbox_codes_cleared"] == 3  # the old sent row, the waiting one, the third number's
+    rows = _code_rows()
+    assert {r.context["code"] for r in rows} == {"[cleared]"}
+    waiting = next(r for r in rows if r.address == "13812345672")
+    assert waiting.status is OutboxStatus.FAILED and "expired" in waiting.last_error
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BookingRecoveryCode)) == 2
+    assert jobs.purge_recovery_codes(utcnow() + dt.timedelta(hours=1))["outbox_codes_cleared"] == 0

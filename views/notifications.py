@@ -35,6 +35,12 @@ class PreferencesForm(FlaskForm):
 
 class WebhookForm(FlaskForm):
     url = StringField(_l("Group robot URL"), validators=[Optional(), Length(max=500)])
+    # Optional: a client that sends only the URL keeps the team's language.
+    locale = SelectField(
+        _l("Language of the group's messages"),
+        choices=[("zh_CN", "中文"), ("en", "English")],
+        validators=[Optional()],
+    )
     submit = SubmitField(_l("Save"))
 
 
@@ -73,7 +79,13 @@ def team_chat(team_id: int):
     form = WebhookForm()
     if form.validate_on_submit():
         try:
-            notify_settings.set_team_webhook(current_user, team.id, form.url.data or "", validate=valid_chat_url)
+            notify_settings.set_team_webhook(
+                current_user,
+                team.id,
+                form.url.data or "",
+                locale=form.locale.data if request.form.get("locale") else None,
+                validate=valid_chat_url,
+            )
         except RuleViolation as refused:
             form.url.errors = [refused.message]
             return render_template("notifications/team_chat.html", team=team, form=form), refused.status
@@ -81,6 +93,7 @@ def team_chat(team_id: int):
         return redirect(url_for("notifications.team_chat", team_id=team.id))
     if request.method == "GET":
         form.url.data = team.chat_webhook
+        form.locale.data = team.chat_locale
     return render_template("notifications/team_chat.html", team=team, form=form), 400 if form.errors else 200
 
 

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Length
 import inputs
 from access import roles_required
 from extensions import limiter
+from i18n import current_language
 from models import Bureau, Occurrence, OccurrenceStatus, Programme, ProgrammeKind, Role, SuggestionStatus, db, utcnow
 from responses import violation_page
 from services import suggestions as service
@@ -152,6 +153,7 @@ def new(occurrence_id: int):
                 form.name.data or "",
                 form.contact.data or "",
                 recorded_by=current_user if _records_for_others() else None,
+                locale=current_language(),
             )
         except RuleViolation as violation:
             return violation_page(violation, page, inline=True)

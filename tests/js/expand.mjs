@@ -1,5 +1,6 @@
 // Parse an iCalendar file with Mozilla's ical.js (Thunderbird's parser) and print what it sees as JSON.
 // Usage: node tests/js/expand.mjs FILE.ics   -> {"calendar": {...}, "events": [...]}
+// Feeds (METHOD:PUBLISH) and iMIP invitations (METHOD:REQUEST/CANCEL, with ORGANIZER and ATTENDEE) alike.
 // ICAL.parse throws on a malformed line; the VTIMEZONE blocks are registered before expanding,
 // so times are resolved through the feed's own zone definition, as a client would.
 import { readFileSync } from "node:fs";
@@ -30,6 +31,16 @@ for (const vevent of root.getAllSubcomponents("vevent")) {
       summary: event.summary,
       location: event.location,
       description: event.description,
+      // iTIP (RFC 5546) parts of an invitation; a feed has none.
+      organizer: vevent.getFirstPropertyValue("organizer"),
+      attendees: vevent.getAllProperties("attendee").map((p) => ({
+        value: p.getFirstValue(),
+        cn: p.getParameter("cn") || null,
+        role: p.getParameter("role") || null,
+        partstat: p.getParameter("partstat") || null,
+        rsvp: p.getParameter("rsvp") || null,
+      })),
+      dtstamp: vevent.getFirstPropertyValue("dtstamp") ? vevent.getFirstPropertyValue("dtstamp").toString() : null,
     });
   }
 }

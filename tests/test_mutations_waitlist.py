@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from models import Role, Shift, WaitlistEntry, WaitlistStatus, db
+from models import Role, Shift, ShiftStatus, WaitlistEntry, WaitlistStatus, db
 from services import trades, waitlist
 from services.errors import RuleViolation
 from tests.factories import local, make_assignment, make_shift, make_team, make_user
@@ -118,6 +118,34 @@ def test_someone_refused_is_skipped_and_the_next_offered(line):
 
     assert waitlist.offer_free_places(line.shift, not_a, line.start - dt.timedelta(days=2)) == 1
     assert statuses(line.entries) == [WaitlistStatus.SKIPPED, WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
+    assert db.session.get(WaitlistEntry, line.entries[0]).decided_at == line.start - dt.timedelta(days=2)
+
+
+def test_a_cancelled_shift_offers_nothing(line):
+    db.session.get(Shift, line.shift).status = ShiftStatus.CANCELLED
+    db.session.commit()
+    assert waitlist.offer_free_places(line.shift, anyone, line.start - dt.timedelta(days=2)) == 0
+    assert statuses(line.entries) == [WaitlistStatus.WAITING] * 3
+
+
+def test_only_this_shifts_queue_is_offered(line):
+    shift = db.session.get(Shift, line.shift)
+    other = make_shift(shift.team, shift.starts_at + dt.timedelta(days=1), hours=3, min_volunteers=1, max_volunteers=1)
+    make_assignment(other, line.people[0])
+    earlier = WaitlistEntry(shift_id=other.id, volunteer_id=line.people[3].id)
+    db.session.add(earlier)
+    db.session.commit()
+    db.session.execute(
+        sa.update(WaitlistEntry).where(WaitlistEntry.id == earlier.id).values(id=0)
+    )  # first in any order
+    db.session.commit()
+    assert waitlist.offer_free_places(line.shift, anyone, line.start - dt.timedelta(days=2)) == 1
+    assert statuses([0, *line.entries]) == [
+        WaitlistStatus.WAITING,
+        WaitlistStatus.OFFERED,
+        WaitlistStatus.WAITING,
+        WaitlistStatus.WAITING,
+    ]
 
 
 def test_an_offer_expires_exactly_at_its_time(line):
@@ -131,6 +159,7 @@ def test_an_offer_expires_exactly_at_its_time(line):
     due = trades.expire_offers(expires)
     assert (due["expired"], due["offered"]) == (1, 1)
     assert statuses(line.entries) == [WaitlistStatus.EXPIRED, WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
+    assert db.session.get(WaitlistEntry, line.entries[0]).decided_at == expires
     second = db.session.get(WaitlistEntry, line.entries[1])
     # 36 h before the start: a quarter of what is left, 9 h.
     assert second.offered_at == expires and second.offer_expires_at == expires + dt.timedelta(hours=9)

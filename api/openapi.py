@@ -245,6 +245,10 @@ SCHEMAS = {
                         "code": {"type": "string"},
                         "name": {"type": "string"},
                         "role": {"type": "string", "enum": ["member", "coordinator"]},
+                        "member_number": {
+                            "type": "string",
+                            "description": "My number in the team, e.g. T001-007 (tells apart members of one name)",
+                        },
                     },
                 },
             },

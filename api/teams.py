@@ -10,7 +10,7 @@ from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
-from models import Assignment, AssignmentStatus, PatrolTeam, Shift, TeamMembership, db
+from models import Assignment, AssignmentStatus, PatrolTeam, Shift, TeamMembership, db, member_label
 from services import notify_settings
 from services.assignments import assign, can_manage_team, unassign
 from services.errors import RuleViolation
@@ -61,7 +61,7 @@ def shift_json(shift: Shift, assignments: list[Assignment], numbers: dict[int, s
 def me():
     user = g.api_user
     rows = db.session.execute(
-        sa.select(PatrolTeam, TeamMembership.role)
+        sa.select(PatrolTeam, TeamMembership.role, TeamMembership.member_number)
         .join(TeamMembership, TeamMembership.team_id == PatrolTeam.id)
         .where(TeamMembership.user_id == user.id)
         .order_by(PatrolTeam.code)
@@ -75,7 +75,16 @@ def me():
             language=user.locale,
             channels={"email": user.notify_email, "sms": user.notify_sms},
             phone=user.phone,
-            teams=[{"id": team.id, "code": team.code, "name": team.name, "role": role.value} for team, role in rows],
+            teams=[
+                {
+                    "id": team.id,
+                    "code": team.code,
+                    "name": team.name,
+                    "role": role.value,
+                    "member_number": member_label(team.code, number),
+                }
+                for team, role, number in rows
+            ],
         )
     )
 

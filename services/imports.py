@@ -2,13 +2,18 @@
 reported with its line number, and only a file without errors is written, in one transaction.
 
 teams.csv       code, name_zh, name_en, kind, subdistrict, police_station_zh, police_station_en
-volunteers.csv  email, name, name_en, phone, teams, role, weekly_hours_limit, language, channels
+volunteers.csv  email, name, name_en, phone, teams, role, weekly_hours_limit, language, channels, member_number
 
 The first line names the columns (English names as above, or the Chinese ones in ALIASES);
 `teams` lists team codes separated by ";" (or "," or spaces); `role` is volunteer (default)
 or coordinator; `language` zh_CN (default) or en; `channels` of notifications: email and/or sms
 (";"-separated; sms needs a phone). Rows whose key (team code, email) already exists update that row, and team
 memberships are added, never removed. New accounts get no usable password: an admin sets one.
+
+`member_number` (T001-007, as every list and the roster CSV show it) names an existing member, so
+that two people of one name are told apart: a row with a number updates that member (its email
+and teams may then be left empty). A number nobody has, or one that belongs to someone else than
+the row's email (or, without an email, the row's name), is refused on that row.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from .transactions import unit_of_work
 MAX_ROWS = 20000
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 PHONE_RE = re.compile(r"^[0-9+()\- ]{3,32}$")
+# A member number as member_label writes it: the team code, "-", the number (T001-007).
+MEMBER_NUMBER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]{0,31})-([0-9]{1,6})$")
 
 TEAM_COLUMNS = ["code", "name_zh", "name_en", "kind", "subdistrict", "police_station_zh", "police_station_en"]
 VOLUNTEER_COLUMNS = [
@@ -54,6 +61,7 @@ VOLUNTEER_COLUMNS = [
     "weekly_hours_limit",
     "language",
     "channels",
+    "member_number",
 ]
 LANGUAGE_WORDS = {"zh_cn": "zh_CN", "zh": "zh_CN", "中文": "zh_CN", "en": "en", "english": "en", "英文": "en"}
 CHANNEL_WORDS = {"email": "email", "邮件": "email", "sms": "sms", "短信": "sms"}
@@ -83,6 +91,9 @@ ALIASES = {
     "每周时长上限": "weekly_hours_limit",
     "语言": "language",
     "通知方式": "channels",
+    "队员编号": "member_number",
+    "member_no": "member_number",
+    "member no.": "member_number",
 }
 KIND_WORDS = {
     "public_security": TeamKind.PUBLIC_SECURITY,
@@ -172,7 +183,10 @@ def _columns(header: list[str], kind: str) -> list[str]:
     known = TEAM_COLUMNS if kind == "teams" else VOLUNTEER_COLUMNS
     columns = [ALIASES.get(name.strip().lower(), name.strip().lower()) for name in header]
     unknown = [c for c in columns if c and c not in known]
-    missing = sorted(REQUIRED[kind] - set(columns))
+    required = REQUIRED[kind]
+    if kind == "volunteers" and "member_number" in columns:
+        required = required - {"email", "teams"}  # rows may name existing members by number instead
+    missing = sorted(required - set(columns))
     errors = []
     if missing:
         errors.append((1, _("missing columns: %(columns)s", columns=", ".join(missing))))
@@ -322,13 +336,90 @@ def import_volunteers(text: str, actor=None) -> ImportResult:
             sa.select(User).where(User.email.in_([normalise_email(row.get("email")) for _line, row in rows]))
         )
     }
+    numbered = _numbered_members(rows, teams)
     seen: dict[str, int] = {}
-    clean = _checked(rows, lambda line, row, problems: _volunteer_values(line, row, problems, teams, users, seen))
+    clean = _checked(
+        rows, lambda line, row, problems: _volunteer_values(line, row, problems, teams, users, seen, numbered)
+    )
     return _save_volunteers(clean, users, actor)
 
 
-def _volunteer_values(line: int, row: dict, problems: list, teams: dict, users: dict, seen: dict) -> dict:
-    email = _checked_email(line, row, problems, seen)
+def _numbered_members(rows, teams: dict) -> dict[tuple[int, int], User]:
+    """The members the file names by number, by (team id, number); one query."""
+    wanted = set()
+    for _line, row in rows:
+        match = MEMBER_NUMBER_RE.match(row.get("member_number", ""))
+        if match and match.group(1).upper() in teams:
+            wanted.add((teams[match.group(1).upper()], int(match.group(2))))
+    if not wanted:
+        return {}
+    found = db.session.execute(
+        sa.select(TeamMembership.team_id, TeamMembership.member_number, User)
+        .join(User, User.id == TeamMembership.user_id)
+        .where(
+            TeamMembership.team_id.in_({team_id for team_id, _n in wanted}),
+            TeamMembership.member_number.in_({n for _t, n in wanted}),
+        )
+    ).all()
+    return {(team_id, number): user for team_id, number, user in found if (team_id, number) in wanted}
+
+
+def _checked_member(line: int, row: dict, problems: list, teams: dict, numbered: dict, seen: dict) -> User | None:
+    """The existing member a row names by number, or None (with the reason in `problems` if it names one badly)."""
+    text = row.get("member_number", "")
+    if not text:
+        return None
+    match = MEMBER_NUMBER_RE.match(text)
+    if match is None:
+        problems.append(_("member number “%(number)s” must look like T001-007", number=text))
+        return None
+    code, number = match.group(1), int(match.group(2))
+    if code.upper() not in teams:
+        problems.append(_("member number %(number)s: there is no team %(code)s", number=text, code=code))
+        return None
+    member = numbered.get((teams[code.upper()], number))
+    if member is None:
+        problems.append(
+            _("member number %(number)s is unknown: team %(code)s has no member with it", number=text, code=code)
+        )
+        return None
+    given_email = row.get("email", "")
+    if given_email:
+        before = len(problems)
+        email = _checked_email(line, row, problems, seen)
+        if len(problems) == before and email != member.email:
+            problems.append(
+                _(
+                    "member number %(number)s is %(name)s (%(email)s), not %(given)s",
+                    number=text,
+                    name=member.name,
+                    email=member.email,
+                    given=email,
+                )
+            )
+        return member
+    name = row.get("name", "")
+    if name and name not in (member.name, member.name_en):
+        problems.append(
+            _("member number %(number)s is %(name)s, not %(given)s", number=text, name=member.name, given=name)
+        )
+    if member.email in seen:
+        problems.append(_("member number %(number)s is also on line %(other)s", number=text, other=seen[member.email]))
+    seen.setdefault(member.email, line)
+    return member
+
+
+def _volunteer_values(
+    line: int, row: dict, problems: list, teams: dict, users: dict, seen: dict, numbered: dict | None = None
+) -> dict:
+    member = _checked_member(line, row, problems, teams, numbered or {}, seen)
+    if member is not None:
+        email = member.email
+        users.setdefault(email, member)  # the row updates that member
+    elif row.get("member_number"):
+        email = normalise_email(row.get("email"))  # the number's problem is reported; no second one
+    else:
+        email = _checked_email(line, row, problems, seen)
     name = row.get("name", "")
     if not name:
         problems.append(_("name is empty"))
@@ -338,7 +429,7 @@ def _volunteer_values(line: int, row: dict, problems: list, teams: dict, users: 
     phone = row.get("phone", "")
     if phone and not PHONE_RE.match(phone):
         problems.append(_("phone “%(phone)s” is not a phone number", phone=phone))
-    codes = _checked_team_codes(row, problems, teams)
+    codes = _checked_team_codes(row, problems, teams, numbered=bool(row.get("member_number")))
     role_word = row.get("role", "").lower()
     if role_word not in ROLE_WORDS:
         problems.append(_("role “%(role)s” is not volunteer or coordinator", role=row.get("role", "")))
@@ -396,9 +487,10 @@ def _checked_email(line: int, row: dict, problems: list, seen: dict) -> str:
     return email
 
 
-def _checked_team_codes(row: dict, problems: list, teams: dict) -> list[str]:
+def _checked_team_codes(row: dict, problems: list, teams: dict, numbered: bool = False) -> list[str]:
+    """Team codes of the row; a member named by number may leave them empty (memberships are kept)."""
     codes = [c for c in re.split(r"[;,\s]+", row.get("teams", "")) if c]
-    if not codes:
+    if not codes and not numbered:
         problems.append(_("teams is empty"))
     unknown = [c for c in codes if c.upper() not in teams]
     if unknown:

@@ -141,6 +141,7 @@ def kinds() -> dict[str, EventKind]:
     from . import (
         notify_events,  # noqa: F401 - registers the built-in kinds
         trade_notices,  # noqa: F401 - waiting list and trade board kinds
+        waitlist_manage,  # noqa: F401 - a coordinator's removal from a waiting list
     )
 
     return dict(_KINDS)

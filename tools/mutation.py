@@ -58,6 +58,11 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["feeds/tokens.py", "api/tokens.py"],
         ["tests/test_feeds_tokens.py", "tests/test_prod_api_tokens.py", "tests/test_mutations_tokens.py"],
     ),
+    "checkin": (["services/checkin.py"], ["tests/test_checkin.py", "tests/test_mutations_checkin.py"]),
+    "waitlist": (
+        ["services/waitlist.py", "services/trades.py"],  # trades.py: run with --only its expiry functions
+        ["tests/test_trade_services.py", "tests/test_waitlist_manage.py", "tests/test_mutations_waitlist.py"],
+    ),
 }
 
 

@@ -37,7 +37,7 @@ from inputs import DateField
 from models import PatrolTeam, Role, Shift, db
 from responses import violation_json, violation_page
 from services import assignments as service
-from services import exports, roster_bulk
+from services import exports, roster_bulk, waitlist_manage
 from services import roster as queries
 from services.errors import RuleViolation
 from services.memberships import member_labels
@@ -212,6 +212,30 @@ def shift(shift_id: int):
     if request.method == "POST":
         return _handle_post(render_page)
     return render_page()
+
+
+@bp.route("/shift/<id:shift_id>/waitlist", methods=["GET", "POST"])
+@managers
+def shift_waitlist(shift_id: int):
+    """The shift's waiting list (position, member number, since when, offer) and taking someone off it."""
+    error, status = None, 200
+    if request.method == "POST":
+        if request.form.get("action", "") != "remove":
+            abort(400, description=_("Unknown action."))
+        try:
+            entry = waitlist_manage.remove_from_waitlist(current_user, shift_id, _int_field("entry_id"))
+        except RuleViolation as exc:
+            if exc.status in (403, 404):
+                abort(exc.status)
+            error, status = exc.message, exc.status
+        else:
+            flash(_("%(name)s was taken off the waiting list.", name=entry.volunteer.display_name), "success")
+            return redirect(url_for(".shift_waitlist", shift_id=shift_id), code=303)
+    try:
+        item, rows = waitlist_manage.shift_waitlist(current_user, shift_id)
+    except RuleViolation as exc:
+        abort(exc.status)
+    return render_template("roster/shift_waitlist.html", shift=item, team=item.team, rows=rows, error=error), status
 
 
 # --- bulk actions ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from models import (
     VenueKind,
     db,
 )
-from services import checkin, clinic, planner, suggestions
+from services import checkin, clinic, planner, suggestions, trades
 from tests import public_builders as pb
 from tests import schedule_builders as sb
 from tests.conftest import base_config
@@ -114,8 +114,13 @@ def world(app):
     shift = sb.make_shift(team, shift_day, dt.time(19), dt.time(22), min_volunteers=2, max_volunteers=4)
     sb.staff(shift, volunteers[0])
     sb.make_shift(team, shift_day + dt.timedelta(days=1), dt.time(19), dt.time(22), min_volunteers=2, max_volunteers=4)
+    full = sb.make_shift(
+        team, shift_day + dt.timedelta(days=2), dt.time(19), dt.time(22), min_volunteers=1, max_volunteers=1
+    )
+    sb.staff(full, volunteers[1])
     series = sb.contact_day_series(sites=1)
     db.session.commit()
+    trades.join_waitlist(volunteers[2], full.id)  # a waiting list with someone on it, for its page
     plan = planner.make_plan(coordinator, team.id, shift_day, shift_day + dt.timedelta(days=1))
     return {
         "contact": contact.id,
@@ -125,6 +130,7 @@ def world(app):
         "suggestion": suggestion.id,
         "team": team.id,
         "shift": shift.id,
+        "full_shift": full.id,
         "coordinator_id": db.session.scalar(sa.select(User.id).where(User.email == "coord@test.example")),
         "template": template.id,
         "series": series.id,
@@ -181,6 +187,7 @@ def role_pages(w) -> dict[str, list[str]]:
             "/roster/team/TA",
             f"/roster/shift/{w['shift']}",
             f"/roster/shift/{w['shift']}/change",
+            f"/roster/shift/{w['full_shift']}/waitlist",
             "/roster/team/TA/bulk",
             "/roster/team/TA/hours",
             "/roster/team/TA/print",

@@ -148,62 +148,27 @@ def add_jobs(scheduler: BaseScheduler, runner: JobRunner, run_now: bool = True) 
         next_run_time=first,
         **common,
     )
-    scheduler.add_job(
-        runner,
-        "interval",
-        minutes=5,
-        id=JOB_SEND_REMINDERS,
-        name="send due reminders",
-        args=[JOB_SEND_REMINDERS, send_due_reminders],
-        misfire_grace_time=300,
-        next_run_time=first,
-        **common,
-    )
-    scheduler.add_job(
-        runner,
-        "interval",
-        minutes=1,
-        id=JOB_SEND_NOTIFICATIONS,
-        name="send due notifications",
-        args=[JOB_SEND_NOTIFICATIONS, send_notifications],
-        misfire_grace_time=60,
-        next_run_time=first,
-        **common,
-    )
-    scheduler.add_job(
-        runner,
-        "interval",
-        minutes=30,
-        id=JOB_ALERT_UNDERSTAFFED,
-        name="alert coordinators of understaffed shifts",
-        args=[JOB_ALERT_UNDERSTAFFED, alert_understaffed],
-        misfire_grace_time=1800,
-        next_run_time=first,
-        **common,
-    )
-    scheduler.add_job(
-        runner,
-        "interval",
-        hours=1,
-        id=JOB_PURGE_RECOVERY,
-        name="purge booking recovery codes",
-        args=[JOB_PURGE_RECOVERY, purge_recovery_codes],
-        misfire_grace_time=3600,
-        next_run_time=first,
-        **common,
-    )
-    # Offers can be as short as WAITLIST_OFFER_MIN_MINUTES: check every few minutes.
-    scheduler.add_job(
-        runner,
-        "interval",
-        minutes=2,
-        id=JOB_EXPIRE_OFFERS,
-        name="expire waiting-list offers",
-        args=[JOB_EXPIRE_OFFERS, expire_waitlist_offers],
-        misfire_grace_time=120,
-        next_run_time=first,
-        **common,
-    )
+    # (id, name, function, every so many minutes): a run missed by up to one interval still runs.
+    # Offers can be as short as WAITLIST_OFFER_MIN_MINUTES: expiry is checked every few minutes.
+    interval_jobs = [
+        (JOB_SEND_REMINDERS, "send due reminders", send_due_reminders, 5),
+        (JOB_SEND_NOTIFICATIONS, "send due notifications", send_notifications, 1),
+        (JOB_ALERT_UNDERSTAFFED, "alert coordinators of understaffed shifts", alert_understaffed, 30),
+        (JOB_PURGE_RECOVERY, "purge booking recovery codes", purge_recovery_codes, 60),
+        (JOB_EXPIRE_OFFERS, "expire waiting-list offers", expire_waitlist_offers, 2),
+    ]
+    for job_id, name, function, minutes in interval_jobs:
+        scheduler.add_job(
+            runner,
+            "interval",
+            minutes=minutes,
+            id=job_id,
+            name=name,
+            args=[job_id, function],
+            misfire_grace_time=minutes * 60,
+            next_run_time=first,
+            **common,
+        )
 
 
 def _lock_for(app: Flask) -> LeaderLock:

@@ -14,12 +14,15 @@ One command, from a fresh clone with the requirements installed and PostgreSQL r
    --duration seconds a mix of whatever the service offers, found in its URL map:
    calendar-feed polls with If-None-Match (each client a subscriber polling its few feeds), public
    pages (each visitor in one language, as the pages' links keep it), API reads, volunteers'
-   sign-ups on their open-shifts page (each client logs in once per visit and keeps that session in
-   its own cookie jar, with CSRF tokens; its pages, API reads and feeds are a resident's, anonymous) and coordinators' assignments through the API; shifts for two weeks are made from the demo
-   teams' templates if the scheduler's generator is not there;
+   sign-ups on their open-shifts page (each client logs in once per visit of 10 sign-ups and keeps
+   that session in its own cookie jar, with CSRF tokens; its pages, API reads and feeds are a
+   resident's, anonymous) and coordinators' assignments through the API; shifts for two weeks are
+   made from the demo teams' templates if the scheduler's generator is not there;
 5. then sends the same mix open-loop at a fixed arrival rate (--rate, default 100 req/s, for
    --rate-duration seconds; bench/openloop.py): latency counted from each request's intended start,
-   so a stalled server cannot hide its stall (no coordinated omission);
+   so a stalled server cannot hide its stall (no coordinated omission); its clients first run
+   --warmup seconds at that rate, not counted, and the p99 of every 5 s window is printed, so a
+   start-up backlog and a steady state can be told apart;
 6. then the anonymous public pages alone, closed-loop, for their ratio to the bare route;
 7. prints throughput, p50/p95/p99 latency, the error count and the ratio to the bare route, for the
    closed loop (the maximum the server takes) and the fixed rate (what a resident feels at that
@@ -320,6 +323,10 @@ def build_targets(database_url: str, rng: random.Random) -> dict[str, list[dict]
 EXPECTED = {"GET": {200, 304}, "POST": {201, 409, 422}}
 SIGNUP_EXPECTED = {303, 403, 409, 422}
 FEEDS_PER_SUBSCRIBER = 6
+# A volunteer's visit: log in, sign up this many times, leave (the session cookie is dropped, so the
+# next visit logs in again). Logins (scrypt, ~120 ms of CPU each) then recur through a run at a
+# steady rate, about one per 11 sign-up actions, instead of all at once when the clients start.
+SIGNUPS_PER_VISIT = 10
 _CSRF = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*\bvalue="([^"]+)"')
 _SHIFT_ID = re.compile(r'name="shift_id" value="([0-9]+)"')
 
@@ -331,11 +338,15 @@ class Recorder:
         self.statuses: collections.Counter = collections.Counter()
         self.errors: list[str] = []
         self.cache: collections.Counter = collections.Counter()  # nginx's X-Cache, by kind (--via-nginx)
+        # (when each request ended, its latency, what it was): where in a run the slow answers fall.
+        self.timeline: list[tuple[float, float, str]] = []
+        self.logins = 0
 
     def add(self, kind: str, status, seconds: float, ok: bool, detail: str = "") -> None:
         with self.lock:
             self.latency[kind].append(seconds)
             self.statuses[(kind, status)] += 1
+            self.timeline.append((time.perf_counter(), seconds, detail))
             if not ok:
                 self.errors.append(f"{kind} {status} {detail}")
 
@@ -357,6 +368,7 @@ class Client:
         # A visitor reads in one language (the pages' links keep it), not a new one at every click:
         # flipping ?lang= each time made every page answer with a Set-Cookie, never shareable.
         self.lang = ("zh_CN", "en")[seed % 2]
+        self.signups_this_visit = 0
         # Open loop (bench/openloop.py): the next request's latency counts from its intended start.
         self.intended: float | None = None
 
@@ -401,7 +413,7 @@ class Client:
             self.etags[path] = response.getheader("ETag")
 
     def sign_up(self, target: dict) -> None:
-        """A volunteer logs in once, opens the open-shifts page and signs up for a listed shift."""
+        """A volunteer logs in once per visit, opens the open-shifts page and signs up for a listed shift."""
         if "session" not in self.jars["volunteer"]:
             email = target["volunteers"][self.seed % len(target["volunteers"])]
             status, page, _ = self.send("signup", "GET", target["login"], {200})
@@ -409,6 +421,8 @@ class Client:
             if token is None:
                 return
             form = urllib.parse.urlencode({"email": email, "password": target["password"], "csrf_token": token[1]})
+            with self.recorder.lock:
+                self.recorder.logins += 1
             self.send(
                 "signup", "POST", target["login"], {302}, form, {"Content-Type": "application/x-www-form-urlencoded"}
             )
@@ -426,6 +440,10 @@ class Client:
             form,
             {"Content-Type": "application/x-www-form-urlencoded"},
         )
+        self.signups_this_visit += 1
+        if self.signups_this_visit >= SIGNUPS_PER_VISIT:
+            self.signups_this_visit = 0
+            self.jars["volunteer"].clear()  # the visit ends; the next sign-up logs in again
 
     def step(self, kind: str, targets: list[dict]) -> None:
         if kind == "feed":
@@ -455,6 +473,17 @@ def client_loop(port: int, choose, recorder: Recorder, stop: threading.Event, se
         kind, targets = choose(client.rng)
         client.step(kind, targets)
     client.close()
+
+
+def timeline_windows(timeline: list[tuple[float, float, str]], width: float = 5.0) -> list[tuple[float, float, int]]:
+    """(window start in seconds from the first answer, p99 latency in ms, requests) per `width` seconds."""
+    if not timeline:
+        return []
+    start = min(ended for ended, _, _ in timeline)
+    buckets: dict[int, list[float]] = collections.defaultdict(list)
+    for ended, seconds, _ in timeline:
+        buckets[int((ended - start) // width)].append(seconds)
+    return [(n * width, percentile(sorted(buckets[n]), 99) * 1000, len(buckets[n])) for n in range(max(buckets) + 1)]
 
 
 def run_load(port: int, choose, seconds: float, clients: int) -> tuple[Recorder, float]:
@@ -743,10 +772,30 @@ def main() -> int:
                 f"({args.connections} connections) ...",
                 flush=True,
             )
+            # The fixed rate's own clients warm up first at that rate, not counted: their volunteers
+            # log in, their calendar apps learn their feeds' ETags. Measured from a cold start, the
+            # 32 logins and first polls of its first seconds left a backlog that took ~20 s to drain
+            # (p99 by 5 s window 2532 3333 3017 1580 301 121 ... ms), a start and not a steady rate.
+            warm = Recorder()
+            open_clients = [Client(port, warm, args.seed + 1000 + n) for n in range(args.connections)]
+            if args.warmup > 0:
+                print(f"  first {args.warmup:.0f} s at that rate to warm its clients up (not counted) ...", flush=True)
+                run_open_loop(
+                    lambda n: open_clients[n],
+                    choose,
+                    warm,
+                    args.rate,
+                    args.warmup,
+                    args.connections,
+                    drain=10 if args.quick else 30,
+                    seed=args.seed + 1,
+                )
             opened = Recorder()
+            for client in open_clients:
+                client.recorder = opened
             with meter.phase(f"mix at {args.rate:g}/s") as box:
                 open_elapsed, open_stats = run_open_loop(
-                    lambda n: Client(port, opened, args.seed + 1000 + n),
+                    lambda n: open_clients[n],
                     choose,
                     opened,
                     args.rate,
@@ -832,6 +881,12 @@ def main() -> int:
                 f"NOT SUSTAINED: the server fell behind the schedule; it does not take {args.rate:g} req/s "
                 f"of this mix on this machine at this moment (see the closed-loop maximum above)"
             )
+        windows = timeline_windows(opened.timeline)
+        print(
+            "p99 ms by 5 s window of the run: "
+            + " ".join(f"{p99:.0f}" for _, p99, _ in windows)
+            + f"; logins in the run: {opened.logins}"
+        )
         for line in opened.errors[:10]:
             print(f"  {line}")
         errors += len(opened.errors)
@@ -848,6 +903,7 @@ def main() -> int:
                 for kind in kinds
             },
             "statuses": {f"{kind} {status}": n for (kind, status), n in opened.statuses.items()},
+            "p99_ms_by_5s_window": [round(p99, 1) for _, p99, _ in windows],
         }
     for label, recorder in (("closed loop", mixed), ("fixed rate", opened), ("public pages", public)):
         if recorder is not None and recorder.cache:

@@ -33,6 +33,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--kinds", default="feed,page,api,signup,write")
     parser.add_argument("--sort", default="tottime", help="pstats order: tottime (own time) or cumulative")
+    parser.add_argument("--sql", action="store_true", help="also list the SQL statements of one more action per kind")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -112,6 +113,26 @@ def main() -> int:
             )
             stats.sort_stats(args.sort).print_stats(args.top)
             print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
+            if args.sql:
+                import sqlalchemy as sa
+
+                from models import db
+
+                statements: list[str] = []
+
+                def before(conn, cursor, statement, parameters, context, executemany, sink=statements):
+                    sink.append(" ".join(statement.split())[:140])
+
+                with app.app_context():
+                    engine = db.engine
+                sa.event.listen(engine, "before_cursor_execute", before)
+                try:
+                    one()
+                finally:
+                    sa.event.remove(engine, "before_cursor_execute", before)
+                print(f"-- {len(statements)} SQL statements in one more {kind} action:")
+                for statement in statements:
+                    print(f"   {statement}")
         with app.app_context():
             from models import db
 

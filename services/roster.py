@@ -487,33 +487,82 @@ def upcoming_assignments(user_id: int, limit: int = 100) -> list[Assignment]:
     )
 
 
-def open_shifts(user: User, days: int, page: int, per_page: int = 30) -> tuple[list[Shift], Page]:
-    """Shifts of my teams in the next `days` days with a free place that I am not on."""
+@dataclass(frozen=True)
+class OpenShift:
+    """What the open-shifts page shows of a shift: read as plain columns, not as ORM objects."""
+
+    id: int
+    local_date: dt.date
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    area_zh: str | None
+    area_en: str | None
+    team_name_zh: str
+    team_name_en: str | None
+    assigned_count: int
+    min_volunteers: int
+    max_volunteers: int
+
+    @property
+    def area(self) -> str:
+        return localized(self, "area")
+
+    @property
+    def team_name(self) -> str:
+        return localized(self, "team_name")
+
+
+_OPEN_SHIFT_COLUMNS = (
+    Shift.id,
+    Shift.local_date,
+    Shift.starts_at,
+    Shift.ends_at,
+    Shift.area_zh,
+    Shift.area_en,
+    PatrolTeam.name_zh,
+    PatrolTeam.name_en,
+    Shift.assigned_count,
+    Shift.min_volunteers,
+    Shift.max_volunteers,
+)
+
+
+def open_shifts(user: User, days: int, page: int, per_page: int = 30) -> tuple[list[OpenShift], Page]:
+    """Shifts of my teams in the next `days` days with a free place that I am not on.
+
+    One statement for the page and its total (a window count over the filtered rows). Only a
+    page past the end, which has no row to carry the total, costs a count and a second read.
+    """
     now = utcnow()
     mine = sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)
     on_it = sa.select(Assignment.shift_id).where(
         Assignment.volunteer_id == user.id, Assignment.status == AssignmentStatus.ASSIGNED
     )
-    query = sa.select(Shift).where(
-        Shift.team_id.in_(mine),
-        Shift.status == ShiftStatus.SCHEDULED,
-        Shift.starts_at > now,
-        Shift.starts_at < now + dt.timedelta(days=days),
-        Shift.assigned_count + Shift.held_count < Shift.max_volunteers,
-        Shift.id.not_in(on_it),
-    )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pager = Page(page=1, per_page=per_page, total=total)
-    pager.page = max(1, min(page, pager.pages))
-    shifts = list(
-        db.session.scalars(
-            query.options(orm.joinedload(Shift.team))
-            .order_by(Shift.starts_at, Shift.id)
-            .limit(per_page)
-            .offset(pager.offset)
+    query = (
+        sa.select(*_OPEN_SHIFT_COLUMNS, sa.func.count().over().label("total"))
+        .join(PatrolTeam, PatrolTeam.id == Shift.team_id)
+        .where(
+            Shift.team_id.in_(mine),
+            Shift.status == ShiftStatus.SCHEDULED,
+            Shift.starts_at > now,
+            Shift.starts_at < now + dt.timedelta(days=days),
+            Shift.assigned_count + Shift.held_count < Shift.max_volunteers,
+            Shift.id.not_in(on_it),
         )
+        .order_by(Shift.starts_at, Shift.id)
+        .limit(per_page)
     )
-    return shifts, pager
+    page = max(1, page)
+    rows = db.session.execute(query.offset((page - 1) * per_page)).all()
+    if rows:
+        pager = Page(page=page, per_page=per_page, total=rows[0].total)
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.limit(None).subquery()))
+        pager = Page(page=1, per_page=per_page, total=total)
+        pager.page = min(page, pager.pages)
+        if total and pager.page != page:
+            rows = db.session.execute(query.offset(pager.offset)).all()
+    return [OpenShift(*row[:-1]) for row in rows], pager
 
 
 def pending_swaps(user_id: int) -> tuple[list[SwapRequest], list[SwapRequest]]:

@@ -519,3 +519,38 @@ def test_every_roster_page_renders_in_both_languages(setup, client, make_client,
         f"/admin/people/users/{setup.wang.id}/password",
     ):
         assert admin.get(f"{path}?lang={lang}").status_code == 200, path
+
+
+def test_open_shifts_are_paginated_with_their_total_and_a_constant_number_of_queries(setup, client, auth, web_app):
+    """35 open shifts of Wang's teams, 30 a page; one she is on and one that is full are not listed."""
+    first = setup.monday + dt.timedelta(days=2)
+    team_a = setup.team_a
+    made = [make_shift(team_a, at(first + dt.timedelta(days=n // 3), 8 + 4 * (n % 3)), hours=3) for n in range(33)]
+    full = make_shift(team_a, at(first, 21), hours=2, min_volunteers=1, max_volunteers=1)
+    make_assignment(full, setup.zhao)
+    make_assignment(made[0], setup.wang)
+    db.session.commit()
+    listed = 32 + 2  # made[1:], shift_a and shift_b
+    auth.login("wang@test.example")
+
+    def ids(page: str) -> list[int]:
+        return [int(n) for n in re.findall(r'name="shift_id" value="([0-9]+)"', page)]
+
+    first_page = client.get("/me/open?lang=en").get_data(as_text=True)
+    assert len(ids(first_page)) == 30 and "Page 1 of 2" in first_page
+    second_page = client.get("/me/open?page=2&lang=en").get_data(as_text=True)
+    assert len(ids(second_page)) == listed - 30 and "Page 2 of 2" in second_page
+    shown = ids(first_page) + ids(second_page)
+    assert len(set(shown)) == listed and made[0].id not in shown and full.id not in shown
+    # Past the end: the last page, not an empty one.
+    assert ids(client.get("/me/open?page=99&lang=en").get_data(as_text=True)) == ids(second_page)
+    # One form, one CSRF field for the whole list; each button names its shift's heading.
+    assert first_page.count('name="csrf_token"') == 2  # the list's and the menu's log-out button's
+    assert f'aria-labelledby="sign-up-{made[1].id} shift-{made[1].id}"' in first_page
+    assert f'id="shift-{made[1].id}"' in first_page
+
+    queries = _count(web_app, client, "/me/open?lang=en")
+    for n in range(10):
+        make_shift(team_a, at(first + dt.timedelta(days=12 + n), 9), hours=2)
+    db.session.commit()
+    assert _count(web_app, client, "/me/open?lang=en") == queries

@@ -301,10 +301,14 @@ def _check_bookable(
     or a place handed over by a teammate in a swap or trade (`transfer`; `leaving_id` names the
     giver while they are still on the shift).
     """
+    if self_service:
+        # First: a volunteer learns nothing about another team's shift, not even that it is cancelled.
+        _check_membership(shift, volunteer, self_service)
     _check_shift_open(shift, self_service)
     if not volunteer.active:
         raise RuleViolation(_("%(name)s's account is deactivated.", name=_name(volunteer)), "inactive")
-    _check_membership(shift, volunteer, self_service)
+    if not self_service:
+        _check_membership(shift, volunteer, self_service)
     _check_no_overlap(shift, volunteer, exclude_assignment_id)
     if not self_service:
         reason = unavailable_reason(volunteer, shift.local_date)
@@ -548,11 +552,7 @@ def sign_up(volunteer: User, shift_id: int) -> Assignment:
     """A volunteer takes an open place on a shift of one of their own teams."""
 
     def work():
-        shift = db.session.get(Shift, shift_id)
-        if shift is None:
-            raise not_found(_("This shift does not exist."))
-        if not is_member(volunteer.id, shift.team_id):
-            raise forbidden(_("You can only sign up for shifts of your own teams."))
+        # _book answers 404 for no such shift and 403 for another team's (before any other rule).
         return _book(volunteer, shift_id, volunteer.id, self_service=True)
 
     return in_transaction(work)

@@ -17,7 +17,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import orm
 
-from i18n import localized
+from i18n import current_language, localized, pick
 from models import (
     Assignment,
     AssignmentStatus,
@@ -489,27 +489,18 @@ def upcoming_assignments(user_id: int, limit: int = 100) -> list[Assignment]:
 
 @dataclass(frozen=True)
 class OpenShift:
-    """What the open-shifts page shows of a shift: read as plain columns, not as ORM objects."""
+    """What the open-shifts page shows of a shift, read as plain columns (not ORM objects), its
+    team's name and its area already in the reader's language."""
 
     id: int
     local_date: dt.date
     starts_at: dt.datetime
     ends_at: dt.datetime
-    area_zh: str | None
-    area_en: str | None
-    team_name_zh: str
-    team_name_en: str | None
+    area: str
+    team_name: str
     assigned_count: int
     min_volunteers: int
     max_volunteers: int
-
-    @property
-    def area(self) -> str:
-        return localized(self, "area")
-
-    @property
-    def team_name(self) -> str:
-        return localized(self, "team_name")
 
 
 _OPEN_SHIFT_COLUMNS = (
@@ -562,7 +553,21 @@ def open_shifts(user: User, days: int, page: int, per_page: int = 30) -> tuple[l
         pager.page = min(page, pager.pages)
         if total and pager.page != page:
             rows = db.session.execute(query.offset(pager.offset)).all()
-    return [OpenShift(*row[:-1]) for row in rows], pager
+    lang = current_language()
+    return [
+        OpenShift(
+            row.id,
+            row.local_date,
+            row.starts_at,
+            row.ends_at,
+            pick(row.area_zh, row.area_en, lang),
+            pick(row.name_zh, row.name_en, lang),
+            row.assigned_count,
+            row.min_volunteers,
+            row.max_volunteers,
+        )
+        for row in rows
+    ], pager
 
 
 def pending_swaps(user_id: int) -> tuple[list[SwapRequest], list[SwapRequest]]:

@@ -18,6 +18,7 @@ from models import (
     PatrolTeam,
     Role,
     Shift,
+    ShiftStatus,
     SwapRequest,
     TeamMembership,
     Unavailability,
@@ -336,8 +337,14 @@ def test_volunteer_cannot_sign_up_for_another_teams_shift(setup, client, auth, a
     outsider_team = make_team(code="TX")
     shift = make_shift(outsider_team, at(setup.monday + dt.timedelta(days=3), 19))
     db.session.commit()
+    cancelled = make_shift(outsider_team, at(setup.monday + dt.timedelta(days=4), 19))
+    cancelled.status = ShiftStatus.CANCELLED
+    db.session.commit()
     auth.login("zhao@test.example")
     assert client.post("/me/open", data={"shift_id": shift.id}).status_code == 403
+    # Nothing about another team's shift shows through, not even that it was cancelled.
+    assert client.post("/me/open", data={"shift_id": cancelled.id}).status_code == 403
+    assert client.post("/me/open", data={"shift_id": 10**6}).status_code == 404
 
 
 def test_availability_page(setup, client, auth, app):

@@ -13,6 +13,7 @@ from sqlalchemy import orm
 from models import Assignment, AssignmentStatus, PatrolTeam, Shift, TeamMembership, db, member_label
 from services import notify_settings
 from services.assignments import assign, can_manage_team, unassign
+from services.assignments import in_transaction as roster_unit_of_work
 from services.errors import RuleViolation
 from services.memberships import member_labels
 
@@ -183,9 +184,22 @@ def _volunteer_id_from_body() -> int:
 def create_assignment(shift_id: int):
     check_id(shift_id)
     volunteer_id = _volunteer_id_from_body()
-    # The service commits its own unit of work; a RuleViolation becomes the error body (api/__init__.py).
-    assignment = assign(g.api_user, shift_id, volunteer_id)
-    return _private(jsonify(assignment_json(assignment, member_labels(assignment.shift.team_id))), 201)
+
+    def book_and_describe() -> dict:
+        # Described inside the booking's unit of work, before its commit expires what the booking
+        # loaded (the shift, the volunteer): one small query here instead of four reloads after it.
+        assignment = assign(g.api_user, shift_id, volunteer_id)
+        number, code = db.session.execute(
+            sa.select(TeamMembership.member_number, PatrolTeam.code)
+            .join(PatrolTeam, PatrolTeam.id == TeamMembership.team_id)
+            .join(Shift, Shift.team_id == TeamMembership.team_id)
+            .where(Shift.id == shift_id, TeamMembership.user_id == volunteer_id)
+        ).one()
+        return assignment_json(assignment, {volunteer_id: member_label(code, number)})
+
+    # The roster's unit of work commits once, after the description (a nested one joins it); a
+    # RuleViolation becomes the error body (api/__init__.py).
+    return _private(jsonify(roster_unit_of_work(book_and_describe)), 201)
 
 
 @bp.route("/assignments/<id:assignment_id>", methods=["DELETE"])

@@ -496,8 +496,10 @@ def _book(
         if announce and notify.enabled()
         else None
     )
-    if not _touch_shift(shift.id, 0 if transfer else +1, from_held=from_held):
-        shift = _fresh_shift(shift.id)
+    # Read before the UPDATE below expires the shift (reading them after would reload it).
+    shift_id, team_id, starts_at, ends_at = shift.id, shift.team_id, shift.starts_at, shift.ends_at
+    if not _touch_shift(shift_id, 0 if transfer else +1, from_held=from_held):
+        shift = _fresh_shift(shift_id)
         if from_held:
             raise RuleViolation(_("There is no place offered to you on this shift."), "no_offer")
         if shift.held_count and shift.assigned_count < shift.max_volunteers:
@@ -508,10 +510,10 @@ def _book(
             _("This shift is full: all %(max)s places are taken.", max=shift.max_volunteers), "shift_full"
         )
     assignment = Assignment(
-        shift_id=shift.id,
+        shift_id=shift_id,
         volunteer_id=volunteer.id,
-        starts_at=shift.starts_at,
-        ends_at=shift.ends_at,
+        starts_at=starts_at,
+        ends_at=ends_at,
         assigned_by_id=actor.id if assigned_by_id is None else assigned_by_id,
     )
     db.session.add(assignment)
@@ -523,8 +525,8 @@ def _book(
         "assignment.signup" if self_service else "assignment.assign",
         "assignment",
         assignment.id,
-        shift_id=shift.id,
-        team_id=shift.team_id,
+        shift_id=shift_id,
+        team_id=team_id,
         volunteer_id=volunteer.id,
     )
     notify_events.shift_assigned(assignment, shift, volunteer, self_service=self_service, context=context)

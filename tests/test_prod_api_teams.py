@@ -118,6 +118,40 @@ def test_assign_and_unassign(client, teams):
     assert db.session.get(Shift, shift.id).assigned_count == 0
 
 
+def test_the_created_assignment_is_described_as_listed_without_reloading_after_the_commit(client, teams, web_app):
+    """The 201 body is what the list says of that assignment (name, member number and all), and it
+    is built before the commit: no statement runs after it (it once reloaded four rows)."""
+    shift, volunteer = teams["shifts"][1], teams["volunteers"][1]
+    headers = bearer(teams["tokens"]["coordinator"])
+    with web_app.app_context():
+        engine = db.engine
+    events: list[str] = []
+
+    def statement(conn, cursor, text, parameters, context, executemany):
+        events.append(text.split()[0].upper())
+
+    def commit(conn):
+        events.append("COMMIT")
+
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "commit", commit)
+    try:
+        response = client.post(
+            f"/api/v1/shifts/{shift.id}/assignments", json={"volunteer_id": volunteer.id}, headers=headers
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(engine, "commit", commit)
+    assert response.status_code == 201, response.get_json()
+    # (A fresh token's first use stamps it in a commit of its own, before the booking's.)
+    booking = len(events) - 1 - events[::-1].index("COMMIT")
+    assert "INSERT" in events[:booking] and events[booking + 1 :] == []
+    listed = client.get(f"/api/v1/teams/{teams['team'].id}/shifts", headers=headers).get_json()
+    (entry,) = [a for item in listed["items"] for a in item["assignments"]]
+    assert response.get_json() == entry
+    assert entry["member_number"] and entry["volunteer_name"] and entry["status"] == "assigned"
+
+
 def _service_message(call) -> RuleViolation:
     """What the service (and so the web page) says for the same request."""
     db.session.expire_all()  # see what the served app committed

@@ -240,6 +240,8 @@ def overlapping_assignment(
         )
         .order_by(Assignment.starts_at)
         .limit(1)
+        # The refusal names the other shift and its team: loaded with it, not by two more queries.
+        .options(orm.joinedload(Assignment.shift).joinedload(Shift.team))
     )
     if exclude_assignment_id is not None:
         query = query.where(Assignment.id != exclude_assignment_id)

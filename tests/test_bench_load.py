@@ -235,3 +235,15 @@ def test_nginx_forwards_the_client_and_serves_static_files_itself(front):
     assert css.getheader("Content-Encoding") == "gzip"
     fingerprinted, _ = _get(port, "/static/site.css?v=0123456789abcdef")
     assert fingerprinted.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+
+
+def test_the_p99_by_window_tells_a_start_up_backlog_from_the_steady_state():
+    import load
+
+    # 10 s of answers, one every 10 ms: slow (800 ms) only during the first 2 s.
+    timeline = [(t / 100, 0.8 if t < 200 else 0.01, "") for t in range(1000)]
+    windows = load.timeline_windows(timeline, width=5.0)
+    assert [start for start, _, _ in windows] == [0.0, 5.0]
+    assert [count for _, _, count in windows] == [500, 500]
+    assert windows[0][1] == pytest.approx(800, rel=0.01) and windows[1][1] == pytest.approx(10, rel=0.01)
+    assert load.timeline_windows([]) == []

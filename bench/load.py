@@ -341,15 +341,15 @@ class Recorder:
         self.statuses: collections.Counter = collections.Counter()
         self.errors: list[str] = []
         self.cache: collections.Counter = collections.Counter()  # nginx's X-Cache, by kind (--via-nginx)
-        # (when each request ended, its latency, what it was): where in a run the slow answers fall.
-        self.timeline: list[tuple[float, float, str]] = []
+        # (when each request ended, its latency): where in a run the slow answers fall.
+        self.timeline: list[tuple[float, float]] = []
         self.logins = 0
 
     def add(self, kind: str, status, seconds: float, ok: bool, detail: str = "") -> None:
         with self.lock:
             self.latency[kind].append(seconds)
             self.statuses[(kind, status)] += 1
-            self.timeline.append((time.perf_counter(), seconds, detail))
+            self.timeline.append((time.perf_counter(), seconds))
             if not ok:
                 self.errors.append(f"{kind} {status} {detail}")
 
@@ -478,13 +478,13 @@ def client_loop(port: int, choose, recorder: Recorder, stop: threading.Event, se
     client.close()
 
 
-def timeline_windows(timeline: list[tuple[float, float, str]], width: float = 5.0) -> list[tuple[float, float, int]]:
+def timeline_windows(timeline: list[tuple[float, float]], width: float = 5.0) -> list[tuple[float, float, int]]:
     """(window start in seconds from the first answer, p99 latency in ms, requests) per `width` seconds."""
     if not timeline:
         return []
-    start = min(ended for ended, _, _ in timeline)
+    start = min(ended for ended, _ in timeline)
     buckets: dict[int, list[float]] = collections.defaultdict(list)
-    for ended, seconds, _ in timeline:
+    for ended, seconds in timeline:
         buckets[int((ended - start) // width)].append(seconds)
     return [(n * width, percentile(sorted(buckets[n]), 99) * 1000, len(buckets[n])) for n in range(max(buckets) + 1)]
 

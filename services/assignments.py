@@ -193,11 +193,18 @@ def _touch_shift(shift_id: int, delta: int = 0, *, from_held: bool = False) -> b
             table.c.assigned_count + table.c.held_count + delta <= table.c.max_volunteers,
             table.c.status == ShiftStatus.SCHEDULED.value,
         )
-    result = db.session.execute(stmt.values(**values))
+    # The new values come back with the UPDATE (and its onupdate stamps): a loaded shift is brought
+    # up to date in place, instead of expired and read again by whoever looks at it next.
+    changed = [column for column in table.c if column.name in values or column.onupdate is not None]
+    row = db.session.execute(stmt.values(**values).returning(*changed)).first()
+    if row is None:
+        return False
     shift = db.session.identity_map.get(db.session.identity_key(Shift, shift_id))
     if shift is not None:
-        db.session.expire(shift)
-    return result.rowcount == 1
+        mapper = sa.inspect(Shift)
+        for column, value in zip(changed, row, strict=True):
+            orm.attributes.set_committed_value(shift, mapper.get_property_by_column(column).key, value)
+    return True
 
 
 def _fresh_shift(shift_id: int, *, with_team: bool = False) -> Shift:
@@ -492,13 +499,12 @@ def _book(
     shift = _fresh_shift(shift_id, with_team=True)  # the notice names the team: no second SELECT for it
     volunteer = _volunteer(volunteer_id)
     _check_bookable(shift, volunteer, self_service=self_service, from_held=from_held, transfer=transfer)
-    # Taken while the shift is loaded: the UPDATE below expires it and raises its SEQUENCE by one.
+    # The SEQUENCE the UPDATE below gives the shift.
     context = (
         notify_events.shift_context(shift, sequence=(shift.sequence or 0) + 1)
         if announce and notify.enabled()
         else None
     )
-    # Read before the UPDATE below expires the shift (reading them after would reload it).
     shift_id, team_id, starts_at, ends_at = shift.id, shift.team_id, shift.starts_at, shift.ends_at
     if not _touch_shift(shift_id, 0 if transfer else +1, from_held=from_held):
         shift = _fresh_shift(shift_id)
@@ -520,6 +526,9 @@ def _book(
     )
     db.session.add(assignment)
     db.session.flush()
+    # The loaded shift goes with the assignment: the session holds it only weakly, so the caller
+    # reading `assignment.shift` would otherwise read it again.
+    orm.attributes.set_committed_value(assignment, "shift", shift)
     if not announce:
         return assignment
     record(

@@ -128,7 +128,11 @@ def team_coordinators(team_id: int) -> list[Recipient]:
 
 
 def team_chat(team_id: int) -> Recipient | None:
-    """The team's group robot, written to in the team's chat language (one small query)."""
+    """The team's group robot, written to in the team's chat language (one small query, or none
+    when the booking has the team loaded already)."""
+    loaded = db.session.identity_map.get(db.session.identity_key(PatrolTeam, team_id))
+    if loaded is not None and "chat_webhook" in loaded.__dict__ and "chat_locale" in loaded.__dict__:
+        return Recipient.team_chat(loaded)
     row = db.session.execute(
         sa.select(
             PatrolTeam.id, PatrolTeam.name_zh, PatrolTeam.name_en, PatrolTeam.chat_webhook, PatrolTeam.chat_locale

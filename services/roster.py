@@ -53,6 +53,13 @@ class Page:
     per_page: int
     total: int
 
+    @classmethod
+    def clamped(cls, page: int, per_page: int, total: int) -> Page:
+        """The asked page, moved into 1..pages: past the end shows the last page, not an empty one."""
+        pager = cls(page=1, per_page=per_page, total=total)
+        pager.page = max(1, min(page, pager.pages))
+        return pager
+
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))
@@ -354,8 +361,7 @@ def coverage(user, days: int, sort: str = "gaps", page: int = 1, per_page: int =
     per_team = _coverage_per_team(user, now, until)
     totals = _coverage_totals(per_team)
     sort = sort if sort in COVERAGE_SORTS else "gaps"
-    pager = Page(page=1, per_page=per_page, total=totals["teams"])
-    pager.page = max(1, min(page, pager.pages))
+    pager = Page.clamped(page, per_page, totals["teams"])
     result = db.session.execute(
         sa.select(per_team).order_by(*_coverage_order(per_team, sort)).limit(per_page).offset(pager.offset)
     )
@@ -549,9 +555,8 @@ def open_shifts(user: User, days: int, page: int, per_page: int = 30) -> tuple[l
         pager = Page(page=page, per_page=per_page, total=rows[0].total)
     else:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(query.limit(None).subquery()))
-        pager = Page(page=1, per_page=per_page, total=total)
-        pager.page = min(page, pager.pages)
-        if total and pager.page != page:
+        pager = Page.clamped(page, per_page, total)
+        if total:  # the asked page is past the end (it had no row): read the last one
             rows = db.session.execute(query.offset(pager.offset)).all()
     lang = current_language()
     return [

@@ -488,8 +488,7 @@ def board(actor: User, team: PatrolTeam, page: int, per_page: int = 20) -> tuple
         )
     )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pager = Page(page=1, per_page=per_page, total=total)
-    pager.page = max(1, min(page, pager.pages))
+    pager = Page.clamped(page, per_page, total)
     offers = list(
         db.session.scalars(
             query.options(

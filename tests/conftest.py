@@ -101,9 +101,14 @@ def web_app(_served_app, app):
     """
     # Per-process caches live on the app: a test starts with none of the previous test's pages.
     _served_app.extensions.pop("sip_page_cache", None)
-    yield _served_app
-    with _served_app.app_context():
-        db.engine.dispose()  # no pooled connection outlives the test (PostgreSQL restart tests)
+    settings = dict(_served_app.config)  # a test may change them (PAGE_CACHE_ENABLED): not the next one
+    try:
+        yield _served_app
+        with _served_app.app_context():
+            db.engine.dispose()  # no pooled connection outlives the test (PostgreSQL restart tests)
+    finally:
+        _served_app.config.clear()
+        _served_app.config.update(settings)
 
 
 @pytest.fixture

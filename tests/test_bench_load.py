@@ -241,7 +241,7 @@ def test_the_p99_by_window_tells_a_start_up_backlog_from_the_steady_state():
     import load
 
     # 10 s of answers, one every 10 ms: slow (800 ms) only during the first 2 s.
-    timeline = [(t / 100, 0.8 if t < 200 else 0.01, "") for t in range(1000)]
+    timeline = [(t / 100, 0.8 if t < 200 else 0.01) for t in range(1000)]
     windows = load.timeline_windows(timeline, width=5.0)
     assert [start for start, _, _ in windows] == [0.0, 5.0]
     assert [count for _, _, count in windows] == [500, 500]

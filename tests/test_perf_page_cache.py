@@ -9,13 +9,14 @@ import os
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from models import ProgrammeKind, Role, db
 from scheduler import operations
 from services import clinic
 from tests import public_builders as pb
 from tests.conftest import count_queries
-from tests.factories import PASSWORD, make_community, make_user
+from tests.factories import PASSWORD, make_community, make_team, make_user
 from views import page_cache
 
 PUBLIC_PAGES = [
@@ -279,3 +280,75 @@ def test_the_data_version_reads_each_table_once_and_sees_each_kind_of_change(app
     db.session.delete(user)
     db.session.commit()
     assert page_cache.data_version() not in (edited, added)
+
+
+def test_a_version_read_is_reused_briefly_unless_this_process_changes_what_is_shown(app, world, monkeypatch):
+    """VERSION_REUSE: within it a version costs no statement, and another worker's commit is seen
+    once it has passed; a commit of this process shows at once if (and only if) it wrote a table
+    the pages show, whether through the ORM or a Core statement, and a rolled-back one counts not."""
+    from feeds import probes
+    from models import Venue
+
+    now = [1000.0]
+    monkeypatch.setattr(page_cache, "_clock", lambda: now[0])
+    app.config["PAGE_VERSION_REUSE"] = 1.0
+    venue_id = world["contact"].venue.id
+
+    def version_and_statements() -> tuple[str, int]:
+        before = probes.round_trips
+        return page_cache.data_version(), probes.round_trips - before
+
+    first, statements = version_and_statements()
+    assert statements > 0
+    assert version_and_statements() == (first, 0)
+
+    # Another worker (another engine: none of this process's sessions) renames the venue.
+    other = sa.create_engine(db.engine.url)
+    with other.begin() as connection:
+        connection.execute(sa.update(Venue.__table__).where(Venue.id == venue_id).values(name_en="Elsewhere"))
+    other.dispose()
+    now[0] += 0.9
+    assert version_and_statements() == (first, 0)  # trusted for the rest of the second
+    now[0] += 0.2
+    seen, statements = version_and_statements()
+    assert seen != first and statements > 0
+
+    # This process writes only what no public page shows (a patrol team): still no statement.
+    make_team()
+    db.session.commit()
+    assert version_and_statements() == (seen, 0)
+
+    # A change that is rolled back does not count either.
+    db.session.get(Venue, venue_id).name_en = "Never"
+    db.session.flush()
+    db.session.rollback()
+    make_team()
+    db.session.commit()
+    assert version_and_statements() == (seen, 0)
+
+    # Through the ORM: seen at once.
+    db.session.get(Venue, venue_id).name_en = "Renamed again"
+    db.session.commit()
+    orm_edit, statements = version_and_statements()
+    assert orm_edit != seen and statements > 0
+
+    # Through a Core statement in the session: seen at once.
+    db.session.execute(sa.update(Venue).where(Venue.id == venue_id).values(name_en="Core edit"))
+    db.session.commit()
+    core_edit, statements = version_and_statements()
+    assert core_edit != orm_edit and statements > 0
+
+    # A commit of this process that lands while the version is read: that version may predate it,
+    # so it is not reused.
+    read = page_cache._probe.unless_unchanged
+
+    def read_while_committing(key, compute):
+        value = read(key, compute)
+        page_cache._Commits.count += 1
+        return value
+
+    now[0] += 5
+    monkeypatch.setattr(page_cache._probe, "unless_unchanged", read_while_committing)
+    assert version_and_statements()[1] > 0
+    monkeypatch.setattr(page_cache._probe, "unless_unchanged", read)
+    assert version_and_statements()[1] > 0

@@ -561,3 +561,34 @@ def test_open_shifts_are_paginated_with_their_total_and_a_constant_number_of_que
         make_shift(team_a, at(first + dt.timedelta(days=12 + n), 9), hours=2)
     db.session.commit()
     assert _count(web_app, client, "/me/open?lang=en") == queries
+
+
+def test_a_sign_up_reads_its_shift_once_and_keeps_it_current(setup, client, auth, web_app):
+    """The counting UPDATE returns the shift's new SEQUENCE, count and stamps, so nothing reads the
+    shift (or its team, for the chat notice) again after it; the confirmation is built before the
+    commit. What the page then says and what the database holds agree."""
+    shift_a = setup.shift_a
+    before = db.session.execute(sa.select(Shift.sequence, Shift.assigned_count).where(Shift.id == shift_a.id)).one()
+    auth.login("wang@test.example")
+    page = client.get("/me/open?lang=en").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    statements: list[str] = []
+    with web_app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post("/me/open?lang=en", data={"csrf_token": token, "shift_id": shift_a.id})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 303
+    update = next(n for n, s in enumerate(statements) if s.startswith("UPDATE shifts"))
+    after = statements[update + 1 :]
+    assert not [s for s in after if s.startswith("SELECT") and (" FROM shifts" in s or " FROM patrol_teams" in s)]
+    assert "You are on the 19:00–22:00 shift of" in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    now = db.session.execute(sa.select(Shift.sequence, Shift.assigned_count).where(Shift.id == shift_a.id)).one()
+    assert (now.sequence, now.assigned_count) == (before.sequence + 1, before.assigned_count + 1)

@@ -3,8 +3,9 @@
 The public pages are the same for every visitor without a session in a given language, so:
 - the rendered body is kept in this process, keyed by the URL, the language and the cookies the
   page reads, and reused while the data it shows has not changed (`data_version()`: one cheap
-  statement through the feeds' probe pool, one aggregate when anything was committed since) and for
-  at most `TTL` seconds (lists of upcoming sessions move with the clock);
+  statement through the feeds' probe pool, one aggregate when anything was committed since; read
+  at most once every `VERSION_REUSE` seconds per process, unless this process changed what the
+  pages show) and for at most `TTL` seconds (lists of upcoming sessions move with the clock);
 - its ETag is a hash of the body, so it changes exactly when what the page shows does, whichever
   worker rendered it; a matching If-None-Match gets a 304;
 - `Cache-Control: public, max-age=MAX_AGE` lets a reverse proxy or CDN hold it, with
@@ -23,6 +24,7 @@ import gzip
 import hashlib
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, g, make_response, request, session
 from flask.wrappers import Response
+from sqlalchemy import orm
 
 from http_cache import etag_matches, quoted_etag, wants_gzip
 from i18n import current_language
@@ -108,15 +111,78 @@ def install(unless_unchanged: Callable[[Hashable, Callable[[], Any]], Any], stat
     _probe.statement = statement_type(_version_statement())
 
 
-def data_version() -> str:
-    """Changes whenever anything a public page shows is committed."""
-    if _probe.unless_unchanged is None:
-        from models import db
+# A version read is trusted this long in a process, so every worker's pages follow another
+# worker's commit within it; a commit of this process to a table the pages show ends it at once.
+# Without it, under a steady stream of sign-ups the fingerprint above ran again for two thirds of
+# the page and API requests (every commit anywhere changes the marker): the database's largest
+# single cost in the load mix. Shared caches may keep a page MAX_AGE anyway.
+VERSION_REUSE = 1.0
+_SHOWN = frozenset(table.name for table, _summed, _changed in _FINGERPRINTED)
+_CHANGED = "public_pages_changed"  # Session.info flag: this transaction wrote a table in _SHOWN
 
+
+class _Commits:
+    """This process's commits that changed what public pages show."""
+
+    count = 0
+
+
+def _mark_flushed(session, _context) -> None:
+    # Still the pre-flush state here: new, changed and deleted objects (collections included).
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if any(table.name in _SHOWN for table in sa.inspect(obj).mapper.tables):
+            session.info[_CHANGED] = True
+            return
+
+
+def _mark_executed(state) -> None:
+    # Core and bulk DML through the session (UPDATE ... WHERE, INSERT ... ON CONFLICT).
+    statement = state.statement
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(statement, "table", None)
+        if getattr(table, "name", None) in _SHOWN or table is None:
+            state.session.info[_CHANGED] = True
+    elif isinstance(statement, sa.TextClause) and not statement.text.lstrip().upper().startswith("SELECT"):
+        state.session.info[_CHANGED] = True  # raw SQL: assume it may
+
+
+def _counted(session) -> None:
+    # after_commit: the data is visible now, so a version read after this bump sees it.
+    if session.info.pop(_CHANGED, False):
+        _Commits.count += 1  # a lost increment under a race still changes the count: all we compare
+
+
+def _forgotten(session, *_args) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+sa.event.listen(orm.Session, "after_flush", _mark_flushed)
+sa.event.listen(orm.Session, "do_orm_execute", _mark_executed)
+sa.event.listen(orm.Session, "after_commit", _counted)
+sa.event.listen(orm.Session, "after_rollback", _forgotten)
+_recent: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> (version, until, commits then)
+_clock = time.monotonic  # tests move it
+
+
+def data_version() -> str:
+    """Changes whenever anything a public page shows is committed (seen within VERSION_REUSE)."""
+    from models import db
+
+    if _probe.unless_unchanged is None:
         row = tuple(db.session.execute(_version_statement()).one())
-    else:
-        row = _probe.unless_unchanged(("public_pages",), lambda: _probe.statement.run({}))
-    return hashlib.sha256(repr(row).encode()).hexdigest()[:16]
+        return hashlib.sha256(repr(row).encode()).hexdigest()[:16]
+    engine = db.engine
+    now = _clock()
+    commits = _Commits.count
+    value, until, commits_then = _recent.get(engine, ("", 0.0, -1))
+    if now < until and commits == commits_then:
+        return value
+    row = _probe.unless_unchanged(("public_pages",), lambda: _probe.statement.run({}))
+    value = hashlib.sha256(repr(row).encode()).hexdigest()[:16]
+    # Under the count from before the read: a commit of ours landing meanwhile (the value may
+    # predate it) makes the next call read again.
+    _recent[engine] = (value, now + current_app.config.get("PAGE_VERSION_REUSE", VERSION_REUSE), commits)
+    return value
 
 
 @dataclass

@@ -33,6 +33,7 @@ from wtforms.validators import DataRequired
 
 import inputs
 from access import roles_required
+from i18n import current_language
 from inputs import DateField
 from models import PatrolTeam, Role, Shift, db
 from responses import violation_json, violation_page
@@ -42,6 +43,7 @@ from services import roster as queries
 from services.errors import RuleViolation
 from services.memberships import member_labels
 from timeutil import local_today
+from views.template_helpers import day_in_words
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 
@@ -53,6 +55,23 @@ managers = roles_required(Role.COORDINATOR)
 def hhmm_filter(value: dt.datetime) -> str:
     """Local 24-hour time (19:00), as patrol rosters are written in both languages."""
     return service.hhmm(value)
+
+
+@bp.app_template_filter("shift_heading")
+def shift_heading_filter(shift) -> str:
+    """The shift's day and times in the reader's language: "Saturday 5 December, 19:00–22:00"."""
+    return _shift_heading(shift.local_date, shift.starts_at, shift.ends_at, current_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _shift_heading(day: dt.date, starts_at: dt.datetime, ends_at: dt.datetime, lang: str) -> str:
+    # A list of shifts repeats the same few days and times: the words depend only on those and on
+    # the language (`lang` decides the locale Flask-Babel uses here).
+    return _(
+        "%(date)s, %(hours)s",
+        date=day_in_words(day, "EEEE d MMMM"),
+        hours=f"{hhmm_filter(starts_at)}–{hhmm_filter(ends_at)}",
+    )
 
 
 # --- request parsing -------------------------------------------------------------------------

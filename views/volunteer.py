@@ -105,12 +105,19 @@ def open_shifts():
     if request.method == "POST":
 
         def sign_up():
-            assignment = service.sign_up(current_user, _int_field("shift_id"))
-            return _(
-                "You are on the %(times)s shift of %(date)s.",
-                times=service.shift_times(assignment.shift),
-                date=format_date(assignment.shift.local_date, "medium"),
-            )
+            shift_id = _int_field("shift_id")
+
+            def book_and_describe():
+                # Described inside the booking's unit of work, while its shift is loaded (after the
+                # commit, it would be read again).
+                shift = service.sign_up(current_user, shift_id).shift
+                return _(
+                    "You are on the %(times)s shift of %(date)s.",
+                    times=service.shift_times(shift),
+                    date=format_date(shift.local_date, "medium"),
+                )
+
+            return service.in_transaction(book_and_describe)
 
         outcome = _run(sign_up)
         if outcome is None:

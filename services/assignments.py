@@ -551,10 +551,11 @@ def assign(actor: User, shift_id: int, volunteer_id: int) -> Assignment:
     """A coordinator (of the shift's team) or an admin puts a volunteer on a shift."""
 
     def work():
-        shift = db.session.get(Shift, shift_id)
-        if shift is None:
+        # Only the team, to check the right before anything is locked; _book reads the whole shift.
+        team_id = db.session.scalar(sa.select(Shift.team_id).where(Shift.id == shift_id))
+        if team_id is None:
             raise not_found(_("This shift does not exist."))
-        if not can_manage_team(actor, shift.team_id):
+        if not can_manage_team(actor, team_id):
             raise forbidden()
         return _book(actor, shift_id, volunteer_id, self_service=False)
 

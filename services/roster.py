@@ -553,6 +553,8 @@ def open_shifts(user: User, days: int, page: int, per_page: int = 30) -> tuple[l
     rows = db.session.execute(query.offset((page - 1) * per_page)).all()
     if rows:
         pager = Page(page=page, per_page=per_page, total=rows[0].total)
+    elif page == 1:
+        pager = Page(page=1, per_page=per_page, total=0)  # nothing open at all: nothing to count
     else:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(query.limit(None).subquery()))
         pager = Page.clamped(page, per_page, total)

@@ -24,7 +24,7 @@ from models import (
     Unavailability,
     db,
 )
-from tests.conftest import count_queries
+from tests.conftest import AuthActions, count_queries
 from tests.factories import make_assignment, make_shift, make_team, make_user
 from timeutil import LOCAL_TZ
 
@@ -592,3 +592,18 @@ def test_a_sign_up_reads_its_shift_once_and_keeps_it_current(setup, client, auth
     db.session.expire_all()
     now = db.session.execute(sa.select(Shift.sequence, Shift.assigned_count).where(Shift.id == shift_a.id)).one()
     assert (now.sequence, now.assigned_count) == (before.sequence + 1, before.assigned_count + 1)
+
+
+def test_no_open_shifts_costs_no_count_either(setup, make_client, web_app):
+    """The page's rows carry their total; with none on the first page there is nothing to count."""
+    lonely = make_user(Role.VOLUNTEER, email="lonely@test.example")
+    make_team(members=[lonely], code="TL")
+    db.session.commit()
+    counts = {}
+    for email in ("wang@test.example", "lonely@test.example"):
+        client = make_client()
+        AuthActions(client).login(email)
+        client.get("/me/open?lang=en")  # once-a-minute checks of the process run on some first request
+        counts[email] = _count(web_app, client, "/me/open?lang=en")
+    assert "No open shifts in your teams right now." in client.get("/me/open?lang=en").get_data(as_text=True)
+    assert counts["lonely@test.example"] == counts["wang@test.example"]

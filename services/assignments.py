@@ -505,7 +505,6 @@ def _book(
         if announce and notify.enabled()
         else None
     )
-    shift_id, team_id, starts_at, ends_at = shift.id, shift.team_id, shift.starts_at, shift.ends_at
     if not _touch_shift(shift_id, 0 if transfer else +1, from_held=from_held):
         shift = _fresh_shift(shift_id)
         if from_held:
@@ -520,8 +519,8 @@ def _book(
     assignment = Assignment(
         shift_id=shift_id,
         volunteer_id=volunteer.id,
-        starts_at=starts_at,
-        ends_at=ends_at,
+        starts_at=shift.starts_at,  # the shift stays loaded: _touch_shift updates it in place
+        ends_at=shift.ends_at,
         assigned_by_id=actor.id if assigned_by_id is None else assigned_by_id,
     )
     db.session.add(assignment)
@@ -537,7 +536,7 @@ def _book(
         "assignment",
         assignment.id,
         shift_id=shift_id,
-        team_id=team_id,
+        team_id=shift.team_id,
         volunteer_id=volunteer.id,
     )
     notify_events.shift_assigned(assignment, shift, volunteer, self_service=self_service, context=context)

@@ -144,15 +144,22 @@ def auth(client):
 
 
 @contextlib.contextmanager
-def count_queries(engine):
-    """Count the SQL statements run inside the block: `with count_queries(db.engine) as n: ...; n()`."""
+def recorded_statements(engine):
+    """The SQL statements run inside the block, in order, whitespace collapsed."""
     statements: list[str] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        statements.append(" ".join(statement.split()))
 
     sa.event.listen(engine, "before_cursor_execute", before)
     try:
-        yield lambda: len(statements)
+        yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
+
+
+@contextlib.contextmanager
+def count_queries(engine):
+    """Count the SQL statements run inside the block: `with count_queries(db.engine) as n: ...; n()`."""
+    with recorded_statements(engine) as statements:
+        yield lambda: len(statements)

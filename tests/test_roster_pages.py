@@ -24,7 +24,7 @@ from models import (
     Unavailability,
     db,
 )
-from tests.conftest import AuthActions, count_queries
+from tests.conftest import AuthActions, count_queries, recorded_statements
 from tests.factories import make_assignment, make_shift, make_team, make_user
 from timeutil import LOCAL_TZ
 
@@ -572,18 +572,10 @@ def test_a_sign_up_reads_its_shift_once_and_keeps_it_current(setup, client, auth
     auth.login("wang@test.example")
     page = client.get("/me/open?lang=en").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    statements: list[str] = []
     with web_app.app_context():
         engine = db.engine
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(engine) as statements:
         response = client.post("/me/open?lang=en", data={"csrf_token": token, "shift_id": shift_a.id})
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 303
     update = next(n for n, s in enumerate(statements) if s.startswith("UPDATE shifts"))
     after = statements[update + 1 :]

@@ -398,3 +398,25 @@ def test_missing_things_are_404(world):
     with pytest.raises(RuleViolation) as refused:
         service.assign(world.coordinator, shift.id, 999999)
     assert refused.value.status == 404
+
+
+def test_a_booking_leaves_its_loaded_shift_as_the_database_has_it(world):
+    """The counting UPDATE is not followed by a reload: the shift the unit of work holds must carry
+    the new count, SEQUENCE and stamps itself (a drop's understaffing notice reads that count)."""
+    shift = make_shift(world.team_a, evening(5))
+    db.session.commit()
+
+    def book_and_look():
+        loaded = service.sign_up(world.wang, shift.id).shift
+        seen = (loaded.assigned_count, loaded.sequence, loaded.last_modified, loaded.updated_at)
+        stored = tuple(
+            db.session.execute(
+                sa.select(Shift.assigned_count, Shift.sequence, Shift.last_modified, Shift.updated_at).where(
+                    Shift.id == shift.id
+                )
+            ).one()
+        )
+        return seen, stored
+
+    seen, stored = service.in_transaction(book_and_look)
+    assert seen == stored and seen[0] == 1
